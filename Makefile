@@ -1,0 +1,46 @@
+# Madad: every target sets up what it needs. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-fast lint demo benchmark clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The app's environment: the project and its runtime dependencies.
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# The developer's environment: the project with the dev extras (tests, notebooks).
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed ## Set up .venv and serve the Streamlit app on the embedded demo (http://localhost:$(PORT))
+	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
+
+test: $(VENV)/.installed-dev ## Set up .venv with dev extras and run every test, notebooks included
+	$(BIN)/python -m pytest tests notebooks --nbmake -q
+
+test-fast: $(VENV)/.installed-dev ## Run the tests not marked slow
+	$(BIN)/python -m pytest tests -q -m "not slow"
+
+lint: $(VENV)/.installed-dev ## ruff on the packages, app and tests
+	$(BIN)/ruff check simulator hazards tests benchmarks app.py
+
+demo: $(VENV)/.installed ## Run the demo scenario from the CLI into runs/demo
+	$(BIN)/madad run scenarios/indus-flood-demo.yaml --out runs/demo
+
+benchmark: $(VENV)/.installed ## Print the engine's speed and memory figures (N=1,000,000; set N=35000000 for NSER scale)
+	$(BIN)/python benchmarks/engine.py --households $${N:-1000000}
+
+clean: ## Remove .venv, run folders and caches
+	rm -rf $(VENV) runs .pytest_cache .hypothesis benchmarks/.cache

@@ -1,0 +1,1 @@
+"""Hazard layers for Madad: rasters in and out, generators, impact functions."""
