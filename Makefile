@@ -24,7 +24,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-run: $(VENV)/.installed ## Set up .venv and serve the Streamlit app on the embedded demo (http://localhost:$(PORT))
+run: $(VENV)/.installed ## Set up .venv and serve the Streamlit app on the embedded demo (http://localhost:8501; PORT=... to change)
 	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
 
 test: $(VENV)/.installed-dev ## Set up .venv with dev extras and run every test, notebooks included
@@ -39,8 +39,8 @@ lint: $(VENV)/.installed-dev ## ruff on the packages, app and tests
 demo: $(VENV)/.installed ## Run the demo scenario from the CLI into runs/demo
 	$(BIN)/madad run scenarios/indus-flood-demo.yaml --out runs/demo
 
-benchmark: $(VENV)/.installed ## Print the engine's speed and memory figures (N=1,000,000; set N=35000000 for NSER scale)
-	$(BIN)/python benchmarks/engine.py --households $${N:-1000000}
+benchmark: $(VENV)/.installed ## Print registry generation speed and memory (N=1000000; N=35000000 for NSER scale)
+	$(BIN)/python benchmarks/registry.py --households $${N:-1000000}
 
 clean: ## Remove .venv, run folders and caches
 	rm -rf $(VENV) runs .pytest_cache .hypothesis benchmarks/.cache

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 from affine import Affine
-from scipy.ndimage import gaussian_filter
-from scipy.spatial import cKDTree
+from scipy.ndimage import distance_transform_edt, gaussian_filter
 
 from hazards.layer import make_layer
 from simulator import data
@@ -61,9 +60,9 @@ def riverine_flood(
     """Flood depth [m] along a named river, on an EPSG:4326 grid (default 30 arc-seconds, ~1 km).
 
     Method (no DEM): a distance-decay floodplain. Each cell's distance d [km] to the river's
-    centre line (``data/rivers.csv``) is found with a k-d tree. The floodplain half-width
-    grows with return period T and downstream position p (0 at the first waypoint, 1 at the
-    last): ``W = width_km_10yr * (1 + 0.6 ln(T/10)) * (0.6 + 0.9 p) * m``, where ``m`` is a
+    centre line (``data/rivers.csv``, burnt into the grid) comes from a Euclidean distance
+    transform. The floodplain half-width grows with return period T and downstream position p
+    (0 at the first waypoint, 1 at the last): ``W = width_km_10yr * (1 + 0.6 ln(T/10)) * (0.6 + 0.9 p) * m``, where ``m`` is a
     seeded, smoothed random field (mean 1, range about 0.5-1.5) that makes the extent irregular.
     Depth is ``H (1 - d/W)^1.5`` inside the floodplain and 0 outside, with
     ``H = depth_m_10yr * (1 + 0.5 ln(T/10))`` at the channel.
@@ -76,17 +75,24 @@ def riverine_flood(
     if return_period < 1:
         raise HazardError(f"return_period must be >= 1 year, got {return_period}.")
     transform, rows, cols = _grid(bbox, resolution)
-    line, position = _densify(river_line(river), step_deg=resolution / 2)
+    line, position = _densify(river_line(river), step_deg=resolution / 4)
+    # Burn the river into the grid, then a Euclidean distance transform (in km, with the
+    # east-west pixel size shrunk by cos(latitude)) gives every cell's distance to the nearest
+    # river cell and that cell's position along the river.
+    col = np.floor((line[:, 0] - transform.c) / resolution).astype(int)
+    row = np.floor((transform.f - line[:, 1]) / resolution).astype(int)
+    keep = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+    if not keep.any():
+        raise HazardError(f"river {river!r} does not cross bbox {bbox}; widen the bbox.")
+    along = np.full((rows, cols), np.nan)
+    along[row[keep], col[keep]] = position[keep]
     lat0 = 0.5 * (bbox[1] + bbox[3])
-    scale = np.array([KM_PER_DEG * np.cos(np.radians(lat0)), KM_PER_DEG])
-    tree = cKDTree(line * scale)
-
-    xs = transform.c + resolution * (np.arange(cols) + 0.5)
-    ys = transform.f - resolution * (np.arange(rows) + 0.5)
-    gx, gy = np.meshgrid(xs, ys)
-    dist, nearest = tree.query(np.column_stack([gx.ravel(), gy.ravel()]) * scale)
-    dist = dist.reshape(rows, cols)
-    p = position[nearest].reshape(rows, cols)
+    dist, (ri, ci) = distance_transform_edt(
+        np.isnan(along),
+        sampling=(resolution * KM_PER_DEG, resolution * KM_PER_DEG * np.cos(np.radians(lat0))),
+        return_indices=True,
+    )
+    p = along[ri, ci]
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 17]))
     noise = gaussian_filter(rng.standard_normal((rows, cols)), sigma=max(rows, cols) / 60)

@@ -9,7 +9,7 @@ import numpy as np
 import rasterio
 import xarray as xr
 from rasterio.errors import RasterioIOError
-from rasterio.windows import from_bounds
+from rasterio.windows import Window
 
 from hazards.layer import UNITS, crs_of, make_layer, transform_of
 from simulator.errors import HazardError
@@ -42,6 +42,20 @@ def canonical_units(units: str, source: str) -> tuple[str, float, float]:
             f"(stored as {UNITS}), e.g. --units m."
         )
     return found
+
+
+def _window(src: rasterio.DatasetReader, bounds: tuple[float, float, float, float]) -> Window:
+    """The smallest whole-pixel window covering ``bounds`` (raster CRS), clipped to the raster."""
+    t = src.transform
+    inv = ~t
+    xs = (bounds[0], bounds[2])
+    ys = (bounds[1], bounds[3])
+    cols, rows = zip(*(inv @ (x, y) for x in xs for y in ys), strict=True)
+    c0 = max(int(np.floor(min(cols))), 0)
+    r0 = max(int(np.floor(min(rows))), 0)
+    c1 = min(int(np.ceil(max(cols))), src.width)
+    r1 = min(int(np.ceil(max(rows))), src.height)
+    return Window(c0, r0, max(c1 - c0, 1), max(r1 - r0, 1))
 
 
 def write_geotiff(layer: xr.DataArray, path: str | Path) -> Path:
@@ -134,10 +148,7 @@ def read_geotiff(
                     f"{tuple(round(v, 4) for v in b)} in {src.crs}. Check the raster covers the "
                     "registry's districts."
                 )
-            window = from_bounds(*b, transform=src.transform).round_offsets("floor")
-            window = window.round_lengths("ceil").intersection(
-                rasterio.windows.Window(0, 0, src.width, src.height)
-            )
+            window = _window(src, b)
         try:
             values = src.read(1, window=window, masked=True).astype(np.float32)
         except RasterioIOError as exc:

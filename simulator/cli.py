@@ -48,11 +48,22 @@ def run(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (created if missing)."),
     households: int | None = typer.Option(None, help="Synthetic registry size (overrides the scenario)."),
     registry: Path | None = typer.Option(None, help="Registry file (GeoParquet/Parquet/CSV) instead of the scenario's."),
+    boundaries: Path | None = typer.Option(
+        None,
+        help="District boundaries (GeoJSON, GeoPackage, Shapefile, GeoParquet) to check the "
+        "registry's district codes against, instead of the scenario's boundaries.",
+    ),
+    boundaries_layer: str | None = typer.Option(None, help="Layer of a multi-layer --boundaries file."),
+    code_column: str = typer.Option("district_id", help="Column of --boundaries holding the district codes."),
 ) -> None:
     """Run a scenario and write plan.json, plan.xlsx, households.parquet, hazard.tif, manifest.json.
 
+    With --boundaries (or a scenario's boundaries:), every district code in the registry must have
+    a boundary, otherwise the run stops before writing anything (exit code 2).
+
     Example: madad run scenarios/indus-flood-demo.yaml --out runs/demo --households 50000
     """
+    from simulator import boundaries as boundaries_mod
     from simulator import runner
     from simulator import scenario as scenario_mod
 
@@ -60,7 +71,30 @@ def run(
         scn = scenario_mod.load(scenario)
         t0 = time.perf_counter()
         typer.echo(f"running {scn.name}: {scn.title}")
+        if boundaries is not None:
+            bounds = boundaries_mod.load_boundaries(
+                boundaries, layer=boundaries_layer, code_column=code_column
+            )
+        elif scn.boundaries is not None:
+            bounds = boundaries_mod.load_spec(scn.boundaries, base=scenario.parent)
+        else:
+            bounds = None
         res = runner.run(scn, base=scenario.parent, households=households, registry_path=registry)
+        if bounds is not None:
+            source = res.inputs["registry"].get("file", "the synthetic registry")
+            match = boundaries_mod.check_codes(
+                bounds, res.households["district_id"].unique(), source=source
+            )
+            where = bounds.attrs["source"]
+            res.inputs["boundaries"] = {
+                "file": where,
+                "sha256": scenario_mod.file_sha256(where),
+                **match,
+            }
+            typer.echo(
+                f"boundaries {where}: all {match['matched']} registry districts matched; "
+                f"{len(match['boundaries_without_households'])} boundary districts have no households"
+            )
         paths = runner.write_run(res, out, scenario_path=scenario)
     except MadadError as exc:
         _fail(exc)

@@ -243,7 +243,7 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
 
     table = data.districts()
     district = raw["district_id"].astype("string").str.strip().str.lower()
-    codes = pd.Categorical(district, categories=table.district_id).codes
+    codes = pd.Index(table.district_id).get_indexer(district)
     flag("missing_district_id", district.isna().to_numpy(dtype=bool))
     flag("unknown_district", (codes < 0) & ~district.isna().to_numpy(dtype=bool))
     expected_prov = table.province_code.to_numpy()[np.where(codes >= 0, codes, 0)]
@@ -478,16 +478,20 @@ def _generate_district(
     lon[urban] = row.lon + rng.normal(0, urban_km, n_urban) / (KM_PER_DEG * coslat)
     lat[urban] = row.lat + rng.normal(0, urban_km, n_urban) / KM_PER_DEG
 
-    # Villages: centres scattered around the district's anchors, sizes lognormal, households
-    # jittered within about 300 m of their village centre.
+    # Villages: a fixed set per district, as many as the census's rural households / 150,
+    # scattered around the district's anchors with lognormal sizes. The set depends on the seed
+    # and district only, so a small registry is a sample of the same settlement pattern as a
+    # national one. Households are jittered within about 300 m of their village centre.
     rural = ~urban
     n_rural = count - n_urban
-    n_villages = max(1, int(np.ceil(n_rural / HOUSEHOLDS_PER_VILLAGE)))
+    census_rural = row.households_2023 * (1.0 - row.urban_pct / 100.0)
+    n_villages = max(1, int(np.ceil(census_rural / HOUSEHOLDS_PER_VILLAGE)))
+    vrng = np.random.default_rng(np.random.SeedSequence([seed, 2, d]))
     spread_km = 0.3 * np.sqrt(row.area_sqkm / max(len(anchors), 1))
-    which = rng.integers(0, len(anchors), n_villages)
-    v_lon = anchors[which, 0] + rng.normal(0, spread_km, n_villages) / (KM_PER_DEG * coslat)
-    v_lat = anchors[which, 1] + rng.normal(0, spread_km, n_villages) / KM_PER_DEG
-    weight = np.cumsum(rng.lognormal(0.0, 0.8, n_villages))
+    which = vrng.integers(0, len(anchors), n_villages)
+    v_lon = anchors[which, 0] + vrng.normal(0, spread_km, n_villages) / (KM_PER_DEG * coslat)
+    v_lat = anchors[which, 1] + vrng.normal(0, spread_km, n_villages) / KM_PER_DEG
+    weight = np.cumsum(vrng.lognormal(0.0, 0.8, n_villages))
     village = np.searchsorted(weight, rng.random(n_rural) * weight[-1], side="right")
     lon[rural] = v_lon[village] + rng.normal(0, 0.3, n_rural) / (KM_PER_DEG * coslat)
     lat[rural] = v_lat[village] + rng.normal(0, 0.3, n_rural) / KM_PER_DEG
@@ -561,8 +565,9 @@ def generate_chunks(
 
     Method: households per district are a multinomial draw on 2023 census household shares;
     a district's urban share (census) is placed as a town around its representative point, the
-    rest in villages of about 150 households around 16 anchor points sampled inside the district
-    polygon (``data/district_anchors.csv``). Household size is 1 + Poisson(census average - 1).
+    rest in villages around 16 anchor points sampled inside the district polygon
+    (``data/district_anchors.csv``); a district has one village per 150 rural households of the
+    census, whatever the registry's size. Household size is 1 + Poisson(census average - 1).
     PMT scores are Beta-distributed, poorer in rural areas, in Sindh and Balochistan and in larger
     households, calibrated so that about 29.5 % score <= 32; Kafaalat enrolment is 90 % of those
     (about 26.6 % of all, the share of 9.3 M beneficiaries in 35 M NSER households). Provincial

@@ -64,7 +64,7 @@ class BoundarySpec(_Strict):
     path: str
     layer: str | None = None
     code_column: str = "district_id"
-    name_column: str | None = "district"
+    name_column: str | None = None
 
 
 class Scenario(_Strict):
