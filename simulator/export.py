@@ -46,8 +46,8 @@ def _sheet(writer: pd.ExcelWriter, name: str, frame: pd.DataFrame) -> None:
 
 
 def write_xlsx(plan: dict, path: str | Path) -> Path:
-    """Excel workbook: summary, provinces, districts and assumptions sheets, PKR formats,
-    frozen header rows."""
+    """Excel workbook for the Committee: summary, provinces, districts, cost-sharing, dedup and
+    budget, instalments, assumptions; PKR number formats, frozen header rows."""
     path = Path(path)
     summary = pd.DataFrame(
         [{"figure": k, "value": v} for k, v in plan["totals"].items()]
@@ -57,10 +57,31 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
         _sheet(writer, "summary", summary)
         ws = writer.sheets["summary"]
         for row in ws.iter_rows(min_row=2):
-            fmt = PKR_FORMAT if str(row[0].value) in MONEY else COUNT_FORMAT
+            fmt = PKR_FORMAT if str(row[0].value).endswith("_pkr") else COUNT_FORMAT
             row[1].number_format = fmt
         _sheet(writer, "provinces", pd.DataFrame(plan["provinces"]))
         _sheet(writer, "districts", pd.DataFrame(plan["districts"], columns=_district_columns(plan)))
+        contributions = pd.DataFrame(
+            plan["cost_sharing"]["contributions"],
+            columns=["benefiting_province", "paying_province", "amount_pkr"],
+        )
+        _sheet(writer, "cost-sharing", contributions)
+        dedup = pd.DataFrame(
+            [
+                {"item": "dedup rule", "value": plan["dedup"]["rule"]},
+                {"item": "overlap households", "value": plan["dedup"]["overlap_households"]},
+                {"item": "dedup savings PKR", "value": plan["dedup"]["savings_pkr"]},
+                {"item": "over-budget households", "value": plan["budget"]["over_budget_households"]},
+                {"item": "budget shortfall PKR", "value": plan["budget"]["shortfall_pkr"]},
+            ]
+            + [
+                {"item": f"programme: {p['name']} ({p['owner']}, {p['expansion']}) entitled households",
+                 "value": p["entitled_households"]}
+                for p in plan["programmes"]
+            ]
+        )
+        _sheet(writer, "dedup-budget", dedup)
+        _sheet(writer, "instalments", pd.DataFrame(plan["instalments"]))
         _sheet(writer, "assumptions", pd.DataFrame({"assumption": plan["assumptions"]}))
     return path
 

@@ -1,25 +1,42 @@
-"""The joint response plan: per-household results aggregated by district, province and nation."""
+"""The joint response plan: engine results aggregated by district, province, tehsil and nation.
+
+All money is int64 PKR and every level reconciles exactly:
+households = districts = provinces = totals, and federal + provincial = amount at every level.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from simulator import data
-from simulator.targeting import STATUS
+from simulator import data, financing
+from simulator.engine import PAYER, EngineResult
+from simulator.targeting import STATUS, TIER_NAMES
 
-#: Figures every level of the plan carries (households and people are counts; *_pkr money).
+#: Figures every level of the plan carries (``*_households``/``*_people`` counts, ``*_pkr`` money).
 FIGURES = (
     "households",
     "affected_households",
     "affected_people",
+    "severely_affected_households",
+    "displaced_households",
     "eligible_households",
+    "eligible_people",
     "paid_households",
+    "paid_people",
+    "vertical_households",
+    "horizontal_households",
     "amount_pkr",
     "federal_pkr",
     "provincial_pkr",
+    "dedup_overlap_households",
+    "dedup_savings_pkr",
+    "over_budget_households",
+    "budget_shortfall_pkr",
+    "affected_poor_unpaid_households",
 )
-MONEY = ("amount_pkr", "federal_pkr", "provincial_pkr")
+MONEY = tuple(f for f in FIGURES if f.endswith("_pkr"))
+SCHEMA_VERSION = "1.1"
 
 
 def group_sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
@@ -29,36 +46,55 @@ def group_sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
         return np.bincount(codes[values], minlength=size).astype(np.int64)
     values = values.astype(np.int64)
     # bincount sums in float64, exact while every partial sum is below 2**53.
-    if len(values) and np.abs(values).sum(dtype=np.float64) < 2.0**53:
+    if np.abs(values).sum(dtype=np.float64) < 2.0**53:
         return np.bincount(codes, weights=values, minlength=size).round().astype(np.int64)
     out = np.zeros(size, dtype=np.int64)
     np.add.at(out, codes, values)
     return out
 
 
-def district_table(result: pd.DataFrame) -> pd.DataFrame:
-    """One row per district with households in the registry, figures summed exactly."""
+def _figures(res: EngineResult, codes_all: np.ndarray, codes: np.ndarray, size: int, poverty_line: float) -> dict[str, np.ndarray]:
+    """Each figure per group, from full-length group codes and the affected subset's codes."""
+    s = res.sub
+    people = s["hh_size"].astype(np.int64)
+    paid = s["paid_pkr"] > 0
+    return {
+        "households": np.bincount(codes_all, minlength=size).astype(np.int64),
+        "affected_households": np.bincount(codes, minlength=size).astype(np.int64),
+        "affected_people": group_sum(codes, people, size),
+        "severely_affected_households": group_sum(codes, s["tier"] >= 2, size),
+        "displaced_households": group_sum(codes, s["tier"] >= 3, size),
+        "eligible_households": group_sum(codes, s["entitled"], size),
+        "eligible_people": group_sum(codes, np.where(s["entitled"], people, 0), size),
+        "paid_households": group_sum(codes, paid, size),
+        "paid_people": group_sum(codes, np.where(paid, people, 0), size),
+        "vertical_households": group_sum(codes, s["vertical"], size),
+        "horizontal_households": group_sum(codes, s["horizontal"], size),
+        "amount_pkr": group_sum(codes, s["paid_pkr"], size),
+        "federal_pkr": group_sum(codes, s["federal_pkr"], size),
+        "provincial_pkr": group_sum(codes, s["provincial_pkr"], size),
+        "dedup_overlap_households": group_sum(codes, s["overlap"], size),
+        "dedup_savings_pkr": group_sum(codes, s["dedup_savings_pkr"], size),
+        "over_budget_households": group_sum(codes, s["over_budget"], size),
+        "budget_shortfall_pkr": group_sum(codes, s["shortfall_pkr"], size),
+        "affected_poor_unpaid_households": group_sum(
+            codes, ~paid & (s["pmt_score"] <= poverty_line), size
+        ),
+    }
+
+
+def district_table(res: EngineResult, district_all: np.ndarray, *, poverty_line: float = 32.0) -> pd.DataFrame:
+    """One row per district with households in the registry, every figure summed exactly."""
     table = data.districts()
-    codes = result["district_id"].cat.codes.to_numpy()
-    n = len(table)
+    size = len(table)
+    figures = _figures(res, district_all, res.sub["district"].astype(np.int64), size, poverty_line)
     frame = pd.DataFrame(
         {
             "district_id": table.district_id,
             "district": table.district,
             "province_code": table.province_code,
             "province": table.province,
-            "households": np.bincount(codes, minlength=n).astype(np.int64),
-            "affected_households": group_sum(codes, result["affected"].to_numpy(), n),
-            "affected_people": group_sum(
-                codes, np.where(result["affected"], result["hh_size"], 0), n
-            ),
-            "eligible_households": group_sum(
-                codes, (result["affected"] & result["eligible"]).to_numpy(), n
-            ),
-            "paid_households": group_sum(codes, (result["amount_pkr"] > 0).to_numpy(), n),
-            "amount_pkr": group_sum(codes, result["amount_pkr"].to_numpy(), n),
-            "federal_pkr": group_sum(codes, result["federal_pkr"].to_numpy(), n),
-            "provincial_pkr": group_sum(codes, result["provincial_pkr"].to_numpy(), n),
+            **figures,
         }
     )
     return frame[frame.households > 0].reset_index(drop=True)
@@ -70,36 +106,145 @@ def province_table(districts: pd.DataFrame) -> pd.DataFrame:
     return grouped.reset_index()
 
 
+def tehsil_table(
+    res: EngineResult, district_all: np.ndarray, tehsil: pd.Series | None, *, poverty_line: float = 32.0
+) -> pd.DataFrame:
+    """One row per (district, tehsil) where the registry gives tehsil codes; empty otherwise.
+
+    Households without a tehsil code are grouped under ``(unknown)`` in their district.
+    """
+    if tehsil is None or tehsil.isna().all():
+        return pd.DataFrame(columns=["district_id", "tehsil_id", *FIGURES])
+    ids = data.districts().district_id.to_numpy()
+    labels = pd.Series(tehsil.to_numpy(), dtype="string").fillna("(unknown)")
+    pairs = pd.MultiIndex.from_arrays([ids[district_all], labels.to_numpy(dtype=object)])
+    codes_all, uniques = pd.factorize(pairs, sort=True)
+    codes_all = codes_all.astype(np.int64)
+    figures = _figures(res, codes_all, codes_all[res.affected_index], len(uniques), poverty_line)
+    frame = pd.DataFrame(
+        {
+            "district_id": uniques.get_level_values(0),
+            "tehsil_id": uniques.get_level_values(1),
+            **figures,
+        }
+    )
+    return frame[frame.households > 0].reset_index(drop=True)
+
+
 def totals(provinces: pd.DataFrame) -> dict[str, int]:
     return {k: int(provinces[k].sum()) for k in FIGURES}
 
 
-def check_reconciles(result: pd.DataFrame, districts: pd.DataFrame, provinces: pd.DataFrame) -> None:
+def check_reconciles(res: EngineResult, districts: pd.DataFrame, provinces: pd.DataFrame) -> None:
     """Raise AssertionError unless money reconciles exactly at every level."""
-    hh = {k: int(result[k].sum()) for k in MONEY}
+    hh = {
+        "amount_pkr": int(res.amount_pkr.sum()),
+        "federal_pkr": int(res.federal_pkr.sum()),
+        "provincial_pkr": int(res.provincial_pkr.sum()),
+    }
     for level in (districts, provinces):
-        for k in MONEY:
-            assert int(level[k].sum()) == hh[k], f"{k} does not reconcile"
+        for k, v in hh.items():
+            assert int(level[k].sum()) == v, f"{k} does not reconcile"
         assert (level.federal_pkr + level.provincial_pkr == level.amount_pkr).all()
     assert hh["federal_pkr"] + hh["provincial_pkr"] == hh["amount_pkr"]
+    assert not ((res.amount_pkr > 0) & (res.tier == 0)).any(), "paid but not affected"
+
+
+def _contributions(provinces: pd.DataFrame, scn) -> list[dict]:
+    codes = list(financing.PROVINCES)
+    by_code = dict(zip(provinces.province_code, provinces.provincial_pkr, strict=True))
+    row = np.array([int(by_code.get(c, 0)) for c in codes], dtype=np.int64)
+    matrix = financing.contributions(row, rule=scn.cost_sharing.rule, key=scn.cost_sharing.key)
+    return [
+        {"benefiting_province": codes[i], "paying_province": codes[j], "amount_pkr": int(matrix[i, j])}
+        for i in range(len(codes))
+        for j in range(len(codes))
+        if matrix[i, j]
+    ]
+
+
+def _instalments(res: EngineResult, scn) -> list[dict]:
+    from simulator.payouts import instalment_split
+
+    shares = [i.share for i in scn.policy.instalments]
+    split = instalment_split(res.sub["paid_pkr"], shares)
+    fed = instalment_split(res.sub["federal_pkr"], shares)
+    return [
+        {
+            "instalment": k + 1,
+            "day": inst.day,
+            "share": inst.share,
+            "amount_pkr": int(split[k].sum()),
+            "federal_pkr": int(fed[k].sum()),
+            "provincial_pkr": int(split[k].sum() - fed[k].sum()),
+        }
+        for k, inst in enumerate(scn.policy.instalments)
+    ]
 
 
 def build(
-    result: pd.DataFrame, *, scenario: dict, registry_report: dict, assumptions: list[str]
+    res: EngineResult,
+    district_all: np.ndarray,
+    *,
+    scn,
+    registry_report: dict,
+    assumptions: list[str],
+    tehsil: pd.Series | None = None,
 ) -> dict:
-    """The plan as a JSON-ready dict: totals, provinces, districts, status counts, assumptions."""
-    districts = district_table(result)
+    """The plan as a JSON-ready dict (see ``SCHEMA_VERSION``)."""
+    pl = scn.policy.poverty_line_pmt
+    districts = district_table(res, district_all, poverty_line=pl)
     provinces = province_table(districts)
-    check_reconciles(result, districts, provinces)
-    status = result["status"].value_counts().reindex(list(STATUS), fill_value=0)
-    affected_districts = districts[districts.affected_households > 0]
+    check_reconciles(res, districts, provinces)
+    status = pd.Series(res.status).map(dict(enumerate(STATUS))).value_counts()
+    status_counts = {k: int(status.get(k, 0)) for k in STATUS}
+    status_counts["quarantined"] = int(registry_report.get("rows_quarantined", 0))
+    tehsils = tehsil_table(res, district_all, tehsil, poverty_line=pl)
+    tot = totals(provinces)
+    b = scn.budget
     return {
-        "schema_version": "1.0",
-        "scenario": scenario,
-        "totals": totals(provinces),
-        "status_counts": {k: int(v) for k, v in status.items()},
+        "schema_version": SCHEMA_VERSION,
+        "scenario": {"name": scn.name, "title": scn.title, "modelled_on": scn.modelled_on},
+        "totals": tot,
+        "status_counts": status_counts,
+        "targeting": {
+            "affected_poor_unpaid_households": tot["affected_poor_unpaid_households"],
+            "paid_not_affected_households": int(((res.amount_pkr > 0) & (res.tier == 0)).sum()),
+            "poverty_line_pmt": pl,
+        },
+        "tiers": {name: int((res.tier == i).sum()) for i, name in enumerate(TIER_NAMES)},
+        "payers": {name: int((res.payer == i).sum()) for i, name in enumerate(PAYER)},
+        "programmes": [
+            {
+                "name": p.name,
+                "owner": p.owner,
+                "expansion": p.expansion,
+                "entitled_households": res.programme_households[p.name],
+            }
+            for p in scn.policy.programmes
+        ],
+        "dedup": {
+            "rule": scn.dedup.rule,
+            "overlap_households": tot["dedup_overlap_households"],
+            "savings_pkr": tot["dedup_savings_pkr"],
+        },
+        "budget": {
+            "federal_ceiling_pkr": b.federal_pkr,
+            "provincial_ceilings_pkr": dict(b.provincial_pkr),
+            "priority": list(b.priority),
+            "over_budget_households": tot["over_budget_households"],
+            "shortfall_pkr": tot["budget_shortfall_pkr"],
+        },
+        "cost_sharing": {
+            "rule": scn.cost_sharing.rule,
+            "federal_share": scn.cost_sharing.federal_share,
+            "key": scn.cost_sharing.key if scn.cost_sharing.rule == "key" else None,
+            "contributions": _contributions(provinces, scn),
+        },
+        "instalments": _instalments(res, scn),
         "registry": registry_report,
         "provinces": provinces.to_dict(orient="records"),
-        "districts": affected_districts.to_dict(orient="records"),
+        "districts": districts[districts.affected_households > 0].to_dict(orient="records"),
+        "tehsils": tehsils[tehsils.affected_households > 0].to_dict(orient="records"),
         "assumptions": assumptions,
     }

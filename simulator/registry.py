@@ -18,6 +18,7 @@ column                 type      meaning
 ``female_headed``      bool      household headed by a woman
 ``disability``         bool      a member with a disability
 ``housing``            category  ``kacha`` (mud/unfired brick) or ``pakka`` (fired brick/concrete)
+``children_under5``    int16     children under five in the household (optional, default 0)
 =====================  ========  ==========================================================
 
 Files: GeoParquet (a WKB ``geometry`` point column plus ``lon``/``lat``; plain Parquet with
@@ -53,10 +54,10 @@ FLAGS = [
     "female_headed",
     "disability",
 ]
-OPTIONAL = ["province_code", "tehsil_id", *FLAGS, "housing"]
+OPTIONAL = ["province_code", "tehsil_id", *FLAGS, "housing", "children_under5"]
 COLUMNS = [
     "household_id", "lon", "lat", "province_code", "district_id", "tehsil_id",
-    "hh_size", "pmt_score", *FLAGS, "housing",
+    "hh_size", "pmt_score", *FLAGS, "housing", "children_under5",
 ]
 HOUSING = ["kacha", "pakka"]
 MAX_HH_SIZE = 50
@@ -81,6 +82,9 @@ PMT_CONCENTRATION = 7.0
 #: member with a disability (assumption), kacha share at PMT 0 and its fall per PMT point.
 P_FEMALE_HEADED = 0.11
 P_DISABILITY = 0.05
+#: Chance that each member other than the head is a child under five (assumption giving about
+#: 0.85 per household of 6.3, in line with under-fives being about 14 % of the population).
+P_UNDER_FIVE = 0.16
 #: Households per synthetic village and the spread of villages around anchors.
 HOUSEHOLDS_PER_VILLAGE = 150
 #: Urban density used to size the town around a district's point [persons per km2] (assumption).
@@ -263,6 +267,14 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
     pmt = pd.to_numeric(raw["pmt_score"], errors="coerce").to_numpy(dtype=float)
     flag("missing_pmt_score", np.isnan(pmt))
     flag("pmt_out_of_range", ~np.isnan(pmt) & ((pmt < 0) | (pmt > 100)))
+    if "children_under5" in raw.columns:
+        under5 = pd.to_numeric(raw["children_under5"], errors="coerce").to_numpy(dtype=float)
+        bad_u5 = ~np.isnan(under5) & ((under5 < 0) | (under5 != np.round(under5)) | (under5 >= np.nan_to_num(size, nan=np.inf)))
+        flag("invalid_children_under5", bad_u5)
+        under5 = np.nan_to_num(under5, nan=0.0)
+    else:
+        under5 = np.zeros(n)
+        notes.append("children_under5 absent: assumed 0 for every household")
 
     flags = {}
     for name in FLAGS:
@@ -311,6 +323,7 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
             "pmt_score": pmt[good].astype(np.float32),
             **{name: flags[name][good] for name in FLAGS},
             "housing": housing[good],
+            "children_under5": under5[good].astype(np.int16),
         }
     )
 
@@ -513,6 +526,7 @@ def _generate_district(
     disability = rng.random(count) < P_DISABILITY
     p_kacha = np.clip(np.where(urban, 0.35, 0.95) - pmt / 100.0, 0.02, 0.95)
     kacha = rng.random(count) < p_kacha
+    under5 = rng.binomial(size.astype(np.int64) - 1, P_UNDER_FIVE).astype(np.int16)
 
     index = np.arange(first_index, first_index + count)
     return {
@@ -528,6 +542,7 @@ def _generate_district(
         "female_headed": female,
         "disability": disability,
         "kacha": kacha,
+        "children_under5": under5,
     }
 
 
@@ -552,6 +567,7 @@ def _frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
             "housing": pd.Categorical.from_codes(
                 np.where(cols["kacha"], 0, 1).astype(np.int8), categories=HOUSING
             ),
+            "children_under5": cols["children_under5"],
         }
     )
 

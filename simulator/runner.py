@@ -19,14 +19,14 @@ import xarray as xr
 
 from hazards import generators
 from hazards.io import read_geotiff, write_geotiff
-from simulator import __version__, financing, overlay, payouts, plan, registry, targeting
+from simulator import __version__, engine, plan, registry, targeting
 from simulator.scenario import Scenario, file_sha256
 
 log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = [
-    "household_id", "province_code", "district_id", "hh_size", "pmt_score", "intensity",
-    "affected", "eligible", "amount_pkr", "federal_pkr", "provincial_pkr", "status",
+    "household_id", "province_code", "district_id", "tehsil_id", "hh_size", "pmt_score",
+    "intensity", "tier", "eligible", "amount_pkr", "federal_pkr", "provincial_pkr", "payer", "status",
 ]
 
 
@@ -37,10 +37,15 @@ class RunResult:
     scenario: Scenario
     plan: dict
     households: pd.DataFrame
-    hazard: xr.DataArray
+    hazards: list[xr.DataArray]
     quarantine: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     inputs: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def hazard(self) -> xr.DataArray:
+        """The first hazard layer (the only one in most scenarios)."""
+        return self.hazards[0]
 
 
 def _resolve(path: str, base: Path | None) -> Path:
@@ -48,16 +53,25 @@ def _resolve(path: str, base: Path | None) -> Path:
     return p if p.is_absolute() or base is None else (base / p)
 
 
+def build_hazards(scn: Scenario, *, base: Path | None = None) -> tuple[list[xr.DataArray], list[dict]]:
+    """The scenario's hazard layers and, for each, where it came from."""
+    layers, inputs = [], []
+    for spec in scn.hazards:
+        if spec.file is not None:
+            path = _resolve(spec.file, base)
+            layers.append(read_geotiff(path, units=spec.units, kind=spec.kind))
+            inputs.append({"hazard": spec.label, "file": str(path), "sha256": file_sha256(path)})
+        else:
+            params = spec.generator.model_dump()
+            layers.append(generators.riverine_flood(**params, seed=scn.seed))
+            inputs.append({"hazard": spec.label, "generator": spec.kind, "params": params, "seed": scn.seed})
+    return layers, inputs
+
+
 def build_hazard(scn: Scenario, *, base: Path | None = None) -> tuple[xr.DataArray, dict]:
-    """The scenario's hazard layer and a description of where it came from."""
-    spec = scn.hazard
-    if spec.file is not None:
-        path = _resolve(spec.file, base)
-        layer = read_geotiff(path, units=spec.units, kind=spec.kind)
-        return layer, {"file": str(path), "sha256": file_sha256(path)}
-    params = spec.generator.model_dump()
-    layer = generators.riverine_flood(**params, seed=scn.seed)
-    return layer, {"generator": "riverine_flood", "params": params, "seed": scn.seed}
+    """The scenario's first hazard layer (see :func:`build_hazards`)."""
+    layers, inputs = build_hazards(scn, base=base)
+    return layers[0], inputs[0]
 
 
 def load_registry(
@@ -75,56 +89,109 @@ def load_registry(
     return reg, {"synthetic_households": n, "seed": scn.seed}
 
 
-def compute(
-    scn: Scenario, households: pd.DataFrame, hazard: xr.DataArray
-) -> pd.DataFrame:
-    """Per-household results: intensity, affected, eligible, amounts, payer split and status."""
-    intensity, where = overlay.sample(hazard, households["lon"].to_numpy(), households["lat"].to_numpy())
-    hit = targeting.affected(intensity, where, threshold=scn.hazard.threshold)
-    elig = targeting.eligible(households["pmt_score"].to_numpy(), pmt_max=scn.policy.eligibility.pmt_max)
-    paid = hit & elig
-    amount = payouts.flat_transfer(paid, transfer_pkr=scn.policy.transfer_pkr)
-    federal, provincial = financing.split_fixed(amount, federal_share=scn.cost_sharing.federal_share)
-
-    status = np.full(len(households), targeting.NOT_AFFECTED, dtype=np.int8)
-    status[where == overlay.OUTSIDE] = targeting.OUTSIDE_AREA
-    status[where == overlay.NODATA] = targeting.NO_HAZARD_DATA
-    status[hit & ~elig] = targeting.NOT_ELIGIBLE
-    status[paid] = targeting.PAID
-    return pd.DataFrame(
+def result_table(households: pd.DataFrame, res: engine.EngineResult) -> pd.DataFrame:
+    """The per-household result: pseudonymous id, intensity, tier, eligibility, money, payer, status."""
+    intensity = {
+        ("intensity" if len(res.intensity) == 1 else f"intensity_{label}"): values
+        for label, values in res.intensity.items()
+    }
+    frame = pd.DataFrame(
         {
             "household_id": households["household_id"].array,
             "province_code": households["province_code"].array,
             "district_id": households["district_id"].array,
+            "tehsil_id": households["tehsil_id"].array,
             "hh_size": households["hh_size"].to_numpy(),
             "pmt_score": households["pmt_score"].to_numpy(),
-            "intensity": intensity,
-            "affected": hit,
-            "eligible": elig,
-            "amount_pkr": amount,
-            "federal_pkr": federal,
-            "provincial_pkr": provincial,
-            "status": pd.Categorical.from_codes(status, categories=list(targeting.STATUS)),
+            **intensity,
+            "tier": pd.Categorical.from_codes(res.tier, categories=list(targeting.TIER_NAMES)),
+            "eligible": res.eligible,
+            "amount_pkr": res.amount_pkr,
+            "federal_pkr": res.federal_pkr,
+            "provincial_pkr": res.provincial_pkr,
+            "payer": pd.Categorical.from_codes(res.payer, categories=list(engine.PAYER)),
+            "status": pd.Categorical.from_codes(res.status, categories=list(targeting.STATUS)),
         }
-    )[RESULT_COLUMNS]
+    )
+    return frame
 
 
-def assumptions(scn: Scenario, hazard: xr.DataArray) -> list[str]:
+def compute(scn: Scenario, households: pd.DataFrame, layers: list[xr.DataArray] | xr.DataArray):
+    """Engine results and the per-household table for validated ``households``."""
+    layers = [layers] if isinstance(layers, xr.DataArray) else layers
+    cols = engine.household_columns(households)
+    res = engine.evaluate(scn, cols, layers)
+    return res, cols
+
+
+def _money(v: int) -> str:
+    return f"PKR {v:,}"
+
+
+def assumptions(scn: Scenario, layers: list[xr.DataArray]) -> list[str]:
     """Plain-language assumptions of a run, for the plan and the Committee."""
-    units = hazard.attrs.get("units", "")
-    out = [
-        f"Affected: {scn.hazard.kind} intensity at or above {scn.hazard.threshold} {units} at the household's location.",
-        f"Eligible: PMT score at or below {scn.policy.eligibility.pmt_max}.",
-        f"Transfer: PKR {scn.policy.transfer_pkr:,} one-off per eligible affected family.",
-        f"Cost-sharing: fixed, federal {scn.cost_sharing.federal_share:.2%} of each household's amount "
-        "rounded down to the rupee, the province pays the rest.",
-    ]
-    if not scn.registry.path:
+    out = []
+    for spec, layer in zip(scn.hazards, layers, strict=True):
+        units = layer.attrs.get("units", "")
+        names = ["affected", "severely affected", "displaced"]
+        steps = [f"{n} from {t:g} {units}" for n, t in zip(names, spec.tier_thresholds(), strict=True) if t != float("inf")]
+        out.append(f"Hazard {spec.label}: {', '.join(steps)} at the household's location.")
+        if spec.generator is not None:
+            out.append(f"Hazard {spec.label}: a modelled footprint, not an observed map.")
+    if len(scn.hazards) > 1:
+        out.append(f"Several hazards combine by {scn.combine}.")
+    for p in scn.policy.programmes:
+        t = p.transfer
+        amounts = ", ".join(f"{k.replace('_', ' ')} {_money(v)}" for k, v in t.by_tier_pkr.items())
+        who = {
+            "vertical": f"top-up to {', '.join(p.beneficiaries_of)} beneficiaries",
+            "horizontal": f"households not in {', '.join(p.beneficiaries_of) or 'any programme'} with PMT <= {p.pmt_max}",
+            "all_affected": "every affected household" + (f" with PMT <= {p.pmt_max}" if p.pmt_max is not None else ""),
+        }[p.expansion]
+        extra = []
+        if p.pmt_max_by_province:
+            extra.append("PMT cut-offs by province " + ", ".join(f"{k} {v}" for k, v in p.pmt_max_by_province.items()))
+        if p.category_pmt_max:
+            extra.append("category cut-offs " + ", ".join(f"{k} {v}" for k, v in p.category_pmt_max.items()))
+        if p.categories:
+            extra.append("only " + ", ".join(p.categories))
+        if p.provinces:
+            extra.append("in " + ", ".join(p.provinces))
+        if t.per_person_pkr:
+            extra.append(f"plus {_money(t.per_person_pkr)} per person")
+        if t.floor_pkr or t.cap_pkr:
+            extra.append(f"floor {_money(t.floor_pkr)}, cap {_money(t.cap_pkr) if t.cap_pkr else 'none'}")
         out.append(
-            "Registry: synthetic households placed by 2023 census district shares; not real people."
+            f"Programme {p.name} ({p.owner}, {p.expansion}): {who}; {amounts}"
+            + (f"; {'; '.join(extra)}" if extra else "") + "."
         )
-    if scn.hazard.generator is not None:
-        out.append("Hazard: modelled footprint (distance-decay floodplain), not an observed flood map.")
+    inst = scn.policy.instalments
+    if len(inst) > 1:
+        out.append("Instalments: " + ", ".join(f"{i.share:.0%} on day {i.day}" for i in inst)
+                   + " (each but the last rounded down to the rupee).")
+    d = scn.dedup
+    out.append(
+        "Dedup: a household is paid once; "
+        + (f"the {d.base} programme pays the base and the other tops up to its own amount."
+           if d.rule == "top_up" else f"only the first of {' then '.join(d.order)} entitled pays.")
+    )
+    cs = scn.cost_sharing
+    rule = {
+        "fixed": f"federal {cs.federal_share:.2%} of every amount, the household's province the rest",
+        "ownership": "each programme's owner funds what it pays",
+        "key": f"federal {cs.federal_share:.2%}; provinces pool the rest by the {cs.key} key",
+    }[cs.rule]
+    out.append(f"Cost-sharing ({cs.rule}): {rule}; federal share rounded down to the rupee; "
+               "ICT's provincial part is federal.")
+    b = scn.budget
+    if b.federal_pkr is not None or b.provincial_pkr:
+        ceilings = ([f"federal {_money(b.federal_pkr)}"] if b.federal_pkr is not None else []) + [
+            f"{k} {_money(v)}" for k, v in b.provincial_pkr.items()
+        ]
+        out.append(f"Budget ceilings: {', '.join(ceilings)}; funded in order of {' then '.join(b.priority)} "
+                   "(most severe, then poorest first); once a budget runs out, later households are left out.")
+    if not scn.registry.path:
+        out.append("Registry: synthetic households placed by 2023 census district shares; not real people.")
     return out + list(scn.assumptions)
 
 
@@ -138,7 +205,7 @@ def run(
     """Run a scenario in memory."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    layer, hazard_input = build_hazard(scn, base=base)
+    layers, hazard_inputs = build_hazards(scn, base=base)
     timings["hazard_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -146,25 +213,28 @@ def run(
     timings["registry_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    result = compute(scn, reg.households, layer)
+    res, cols = compute(scn, reg.households, layers)
     timings["engine_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     the_plan = plan.build(
-        result,
-        scenario={"name": scn.name, "title": scn.title, "modelled_on": scn.modelled_on},
+        res,
+        cols["district"].astype(np.int64),
+        scn=scn,
         registry_report=reg.report.to_dict(),
-        assumptions=assumptions(scn, layer),
+        assumptions=assumptions(scn, layers),
+        tehsil=reg.households["tehsil_id"],
     )
+    table = result_table(reg.households, res)
     timings["plan_s"] = time.perf_counter() - t0
     return RunResult(
         scenario=scn,
         plan=the_plan,
-        households=result,
-        hazard=layer,
+        households=table,
+        hazards=layers,
         quarantine=reg.quarantine,
         timings=timings,
-        inputs={"hazard": hazard_input, "registry": registry_input},
+        inputs={"hazards": hazard_inputs, "registry": registry_input},
     )
 
 
@@ -204,6 +274,8 @@ def write_run(res: RunResult, out: str | Path, *, scenario_path: str | Path | No
         "households.parquet": export.write_households(res.households, out / "households.parquet"),
         "hazard.tif": write_geotiff(res.hazard, out / "hazard.tif"),
     }
+    for i, layer in enumerate(res.hazards[1:], start=2):
+        paths[f"hazard{i}.tif"] = write_geotiff(layer, out / f"hazard{i}.tif")
     if len(res.quarantine):
         res.quarantine.to_csv(out / "quarantine.csv", index=False)
         paths["quarantine.csv"] = out / "quarantine.csv"

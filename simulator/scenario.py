@@ -16,6 +16,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ProvinceCode = Literal["PB", "SD", "KP", "BA", "IS"]
+TierName = Literal["affected", "severely_affected", "displaced"]
+Category = Literal["female_headed", "disability", "children_under_five"]
+Enrolment = Literal["kafaalat", "prov_uct", "prov_cct"]
+TIER_NAMES = ("none", "affected", "severely_affected", "displaced")
+
+
 class RegistrySpec(_Strict):
     """Where households come from: a file, or the seeded synthetic generator."""
 
@@ -30,34 +37,175 @@ class RiverineFloodParams(_Strict):
     resolution: float = Field(1.0 / 120.0, gt=0, description="degrees")
 
 
-class HazardSpec(_Strict):
-    """The hazard: a raster file, or a generator and its parameters."""
+class Tiers(_Strict):
+    """Severity tiers: the intensity (in the layer's units) at or above which each tier starts."""
 
+    affected: float = Field(ge=0)
+    severely_affected: float | None = None
+    displaced: float | None = None
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Tiers:
+        values = [v for v in (self.affected, self.severely_affected, self.displaced) if v is not None]
+        if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+            raise ValueError("tier thresholds must increase: affected < severely_affected < displaced")
+        if self.displaced is not None and self.severely_affected is None:
+            raise ValueError("give severely_affected when displaced is given")
+        return self
+
+    def thresholds(self) -> list[float]:
+        """Thresholds of tiers 1, 2, 3 (inf where a tier is not used)."""
+        return [
+            self.affected,
+            self.severely_affected if self.severely_affected is not None else float("inf"),
+            self.displaced if self.displaced is not None else float("inf"),
+        ]
+
+
+class HazardSpec(_Strict):
+    """One hazard: a raster file or a generator, and the tiers its intensity maps to."""
+
+    name: str | None = Field(None, description="label for this hazard (defaults to its kind)")
     kind: Literal["riverine-flood"] = "riverine-flood"
     file: str | None = Field(None, description="GeoTIFF; relative to the scenario file")
     units: str | None = Field(None, description="units of the file's values when it does not say")
     generator: RiverineFloodParams | None = None
-    threshold: float = Field(0.5, ge=0, description="exposure threshold in the layer's units (flood depth in m)")
+    threshold: float | None = Field(None, ge=0, description="shorthand for tiers: {affected: threshold}")
+    tiers: Tiers | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> HazardSpec:
         if (self.file is None) == (self.generator is None):
             raise ValueError("give exactly one of hazard.file or hazard.generator")
+        if (self.threshold is None) == (self.tiers is None):
+            raise ValueError("give exactly one of threshold or tiers")
+        return self
+
+    def tier_thresholds(self) -> list[float]:
+        return self.tiers.thresholds() if self.tiers else Tiers(affected=self.threshold).thresholds()
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
+
+
+class Transfer(_Strict):
+    """How much a programme pays a household [PKR]: by tier, plus per person, within floor and cap.
+
+    A tier not listed takes the amount of the highest listed tier below it (a more severely
+    affected household never gets less); tiers below the lowest listed tier get nothing.
+    """
+
+    by_tier_pkr: dict[TierName, int] = Field(description="base amount per tier, e.g. {affected: 25000}")
+    per_person_pkr: int = Field(0, ge=0, description="added per household member")
+    floor_pkr: int = Field(0, ge=0, description="minimum paid to an entitled household")
+    cap_pkr: int | None = Field(None, ge=0, description="maximum paid to one household")
+
+    @model_validator(mode="after")
+    def _check(self) -> Transfer:
+        if not self.by_tier_pkr:
+            raise ValueError("by_tier_pkr needs at least one tier, e.g. {affected: 25000}")
+        if any(v < 0 for v in self.by_tier_pkr.values()):
+            raise ValueError("by_tier_pkr amounts must be >= 0")
+        amounts = [self.by_tier_pkr[t] for t in TIER_NAMES[1:] if t in self.by_tier_pkr]
+        if any(b < a for a, b in zip(amounts, amounts[1:], strict=False)):
+            raise ValueError("by_tier_pkr must not fall as severity rises")
+        if self.cap_pkr is not None and self.cap_pkr < self.floor_pkr:
+            raise ValueError("cap_pkr must be >= floor_pkr")
+        return self
+
+    def tier_table(self) -> list[int]:
+        """Base amount for tiers 0..3 (tier 0, not affected, is always 0)."""
+        out, current = [0], 0
+        started = False
+        for t in TIER_NAMES[1:]:
+            if t in self.by_tier_pkr:
+                current, started = self.by_tier_pkr[t], True
+            out.append(current if started else 0)
+        return out
+
+
+class Programme(_Strict):
+    """A programme paying in this response: who runs it, whom it reaches and how much it pays.
+
+    ``vertical``: a top-up to existing beneficiaries of the programmes in ``beneficiaries_of``.
+    ``horizontal``: temporary inclusion of households NOT enrolled in ``beneficiaries_of`` whose
+    PMT score is at or below ``pmt_max`` (by province where given; or under a category's own
+    cut-off). ``all_affected``: every affected household (``pmt_max`` optional).
+    """
+
+    name: str
+    owner: Literal["federal", "provincial"]
+    expansion: Literal["vertical", "horizontal", "all_affected"]
+    beneficiaries_of: list[Enrolment] = []
+    pmt_max: float | None = Field(None, ge=0, le=100)
+    pmt_max_by_province: dict[ProvinceCode, float] = {}
+    category_pmt_max: dict[Category, float] = Field(
+        {}, description="a household in the category is eligible up to this PMT (e.g. disability: 37)"
+    )
+    categories: list[Category] = Field([], description="if given, only households in any of these")
+    provinces: list[ProvinceCode] | None = Field(None, description="where it operates (default everywhere)")
+    min_tier: TierName = "affected"
+    transfer: Transfer
+
+    @model_validator(mode="after")
+    def _check(self) -> Programme:
+        if self.expansion == "vertical" and not self.beneficiaries_of:
+            raise ValueError("a vertical expansion needs beneficiaries_of (e.g. [kafaalat])")
+        if self.expansion == "horizontal" and self.pmt_max is None and not self.pmt_max_by_province:
+            raise ValueError("a horizontal expansion needs pmt_max (the temporary, higher cut-off)")
         return self
 
 
-class Eligibility(_Strict):
-    pmt_max: float = Field(32.0, ge=0, le=100, description="eligible when PMT score <= this (BISP Kafaalat: 32)")
+class Instalment(_Strict):
+    share: float = Field(gt=0, le=1)
+    day: int = Field(0, ge=0, description="days after the response starts")
 
 
 class Policy(_Strict):
-    eligibility: Eligibility = Eligibility()
-    transfer_pkr: int = Field(25_000, ge=0, description="one-off transfer per eligible affected family [PKR]")
+    programmes: list[Programme] = Field(min_length=1)
+    instalments: list[Instalment] = [Instalment(share=1.0, day=0)]
+    poverty_line_pmt: float = Field(
+        32.0, ge=0, le=100, description="PMT at or below which an unpaid affected household counts as poor and missed"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Policy:
+        if round(sum(i.share for i in self.instalments) * 10_000) != 10_000:
+            raise ValueError("instalment shares must add up to 1")
+        names = [p.name for p in self.programmes]
+        if len(set(names)) != len(names):
+            raise ValueError("programme names must be unique")
+        return self
+
+
+class Dedup(_Strict):
+    """How a household entitled under both federal and provincial programmes is paid once.
+
+    ``top_up``: the ``base`` owner pays its amount, the other pays only what its programme
+    gives above that. ``priority``: the first owner in ``order`` with an entitlement pays; the
+    other's entitlement is removed.
+    """
+
+    rule: Literal["top_up", "priority"] = "top_up"
+    base: Literal["federal", "provincial"] = "federal"
+    order: list[Literal["federal", "provincial"]] = ["federal", "provincial"]
 
 
 class CostSharing(_Strict):
-    rule: Literal["fixed"] = "fixed"
-    federal_share: float = Field(0.5, ge=0, le=1, description="federal share of every household's amount")
+    """Who funds what is paid (see simulator.financing for the rounding rule)."""
+
+    rule: Literal["fixed", "ownership", "key"] = "fixed"
+    federal_share: float = Field(0.5, ge=0, le=1, description="fixed and key rules: federal share of each amount")
+    key: str = Field("nfc7", description="key rule: a key in data/cost_sharing_keys.csv (nfc7, population2023)")
+
+
+class Budget(_Strict):
+    """Ceilings [PKR] on what each government funds; none means no ceiling."""
+
+    federal_pkr: int | None = Field(None, ge=0)
+    provincial_pkr: dict[ProvinceCode, int] = {}
+    priority: list[Literal["severity", "pmt"]] = ["severity", "pmt"]
 
 
 class BoundarySpec(_Strict):
@@ -68,7 +216,7 @@ class BoundarySpec(_Strict):
 
 
 class Scenario(_Strict):
-    """A scenario: hazard, registry, policy and cost-sharing, with its stated assumptions."""
+    """A scenario: hazards, registry, policy, dedup, cost-sharing and budgets, with assumptions."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -77,10 +225,22 @@ class Scenario(_Strict):
     assumptions: list[str] = []
     seed: int = 0
     registry: RegistrySpec = RegistrySpec()
-    hazard: HazardSpec
-    policy: Policy = Policy()
+    hazards: list[HazardSpec] = Field(min_length=1)
+    combine: Literal["max_tier", "max_intensity"] = Field(
+        "max_tier", description="several hazards: highest tier of any, or tiers of the highest intensity"
+    )
+    policy: Policy
+    dedup: Dedup = Dedup()
     cost_sharing: CostSharing = CostSharing()
+    budget: Budget = Budget()
     boundaries: BoundarySpec | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        labels = [h.label for h in self.hazards]
+        if len(set(labels)) != len(labels):
+            raise ValueError("hazards need distinct names (add name: to each)")
+        return self
 
 
 def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
@@ -128,6 +288,8 @@ def parse(text: str, *, source: str = "<scenario>") -> Scenario:
             if err["type"] == "extra_forbidden":
                 parent = Scenario
                 for part in loc[:-1]:
+                    if isinstance(part, int):
+                        continue
                     info = getattr(parent, "model_fields", {}).get(part)
                     ann = getattr(info, "annotation", None)
                     parent = next(

@@ -31,7 +31,7 @@ def test_run_writes_every_file(tmp_path, demo_scenario_path):
     assert int(households.amount_pkr.sum()) == plan["totals"]["amount_pkr"]
     assert households.household_id.is_unique
     wb = load_workbook(out / "plan.xlsx")
-    assert wb.sheetnames == ["summary", "provinces", "districts", "assumptions"]
+    assert wb.sheetnames == ["summary", "provinces", "districts", "cost-sharing", "dedup-budget", "instalments", "assumptions"]
     provinces = pd.read_excel(out / "plan.xlsx", sheet_name="provinces")
     assert int(provinces.amount_pkr.sum()) == plan["totals"]["amount_pkr"]
     assert wb["provinces"].freeze_panes == "A2"
@@ -41,6 +41,7 @@ def test_run_writes_every_file(tmp_path, demo_scenario_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 2022
     assert manifest["inputs"]["registry"] == {"synthetic_households": 20000, "seed": 2022}
+    assert manifest["inputs"]["hazards"][0]["generator"] == "riverine-flood"
     assert len(manifest["scenario_file"]["sha256"]) == 64
     assert set(manifest["outputs"]) == {"plan.json", "plan.xlsx", "households.parquet", "hazard.tif"}
     assert "numpy" in manifest["versions"]
@@ -98,7 +99,7 @@ def test_run_with_registry_file_and_quarantine(tmp_path, demo_scenario_path):
 
 def test_bad_input_exit_code(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\ntitle: x\nhazard: {generator: {}}\nextra: 1\n")
+    bad.write_text("name: bad\ntitle: x\nhazards: [{generator: {}, threshold: 1}]\nextra: 1\n")
     result = runner.invoke(app, ["run", str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "bad.yaml:4: extra: unknown field" in result.output

@@ -21,26 +21,34 @@ def test_unknown_field_names_line_and_allowed(tmp_path):
     path.write_text(
         "name: bad\n"
         "title: Bad\n"
-        "hazard:\n"
-        "  generator: {river: indus}\n"
+        "hazards:\n"
+        "  - generator: {river: indus}\n"
+        "    threshold: 0.5\n"
         "policy:\n"
-        "  transfer_pkr: 25000\n"
-        "  transfr_value: 3\n"
+        "  programmes:\n"
+        "    - name: relief\n"
+        "      owner: federal\n"
+        "      expansion: all_affected\n"
+        "      transfer: {by_tier_pkr: {affected: 25000}, per_persn_pkr: 3}\n"
     )
-    with pytest.raises(ScenarioError, match=r"bad\.yaml:7: policy\.transfr_value: unknown field; allowed here: eligibility, transfer_pkr"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"bad\.yaml:11: policy\.programmes\.0\.transfer\.per_persn_pkr: unknown field; "
+        r"allowed here: by_tier_pkr, cap_pkr, floor_pkr, per_person_pkr",
+    ):
         scenario.load(path)
 
 
 def test_wrong_type_names_line(tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text("name: bad\ntitle: Bad\nhazard:\n  generator: {}\n  threshold: deep\n")
-    with pytest.raises(ScenarioError, match=r"bad\.yaml:5: hazard\.threshold: Input should be a valid number"):
+    path.write_text("name: bad\ntitle: Bad\nhazards:\n  - generator: {}\n    threshold: deep\npolicy: {}\n")
+    with pytest.raises(ScenarioError, match=r"bad\.yaml:5: hazards\.0\.threshold: Input should be a valid number"):
         scenario.load(path)
 
 
 def test_hazard_needs_exactly_one_source():
-    with pytest.raises(ScenarioError, match="exactly one of hazard.file or hazard.generator"):
-        scenario.parse("name: x\ntitle: X\nhazard:\n  threshold: 1\n")
+    with pytest.raises(ScenarioError, match=r"x:4: hazards\.0: Value error, give exactly one of hazard.file or hazard.generator"):
+        scenario.parse("name: x\ntitle: X\nhazards:\n  - threshold: 1\n", source="x")
 
 
 def test_invalid_yaml_and_missing_file(tmp_path):
