@@ -7,6 +7,7 @@ events; the loops here are over hazards and programmes (a handful each).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,10 +100,25 @@ def _overlay_all(scn, layers: list[xr.DataArray], lon, lat):
     return intensity, tier, where.astype(np.int8)
 
 
-def evaluate(scn, cols: dict[str, np.ndarray], layers: list[xr.DataArray]) -> EngineResult:
-    """Run the engine for scenario ``scn`` over household columns and hazard layers."""
+def evaluate(
+    scn, cols: dict[str, np.ndarray], layers: list[xr.DataArray], *, timings: dict[str, float] | None = None
+) -> EngineResult:
+    """Run the engine for scenario ``scn`` over household columns and hazard layers.
+
+    ``timings``, when given, receives the seconds spent in each stage.
+    """
+    timings = {} if timings is None else timings
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = now - clock
+        clock = now
+
     n = len(cols["lon"])
     intensity, tier, where = _overlay_all(scn, layers, cols["lon"], cols["lat"])
+    lap("overlay_s")
     idx = np.flatnonzero(tier > 0)
     sub = {k: v[idx] for k, v in cols.items() if k not in ("lon", "lat")}
     t = tier[idx]
@@ -128,15 +144,18 @@ def evaluate(scn, cols: dict[str, np.ndarray], layers: list[xr.DataArray]) -> En
         else:
             np.maximum(prov, amount, out=prov)
 
+    lap("targeting_payouts_s")
     d = scn.dedup
     resolved = dedup.resolve(fed, prov, total, count, rule=d.rule, base=d.base, order=tuple(d.order))
     entitled_amount = resolved.amount_pkr
+    lap("dedup_s")
     cs = scn.cost_sharing
     federal, provincial = financing.split(
         entitled_amount, resolved.federal_delivers_pkr, sub["province"],
         rule=cs.rule, federal_share=cs.federal_share,
     )
 
+    lap("cost_sharing_s")
     # Budgets, over the entitled households only.
     entitled = entitled_amount > 0
     funded = entitled.copy()
@@ -152,6 +171,7 @@ def evaluate(scn, cols: dict[str, np.ndarray], layers: list[xr.DataArray]) -> En
         )
         funded[e] = ok
         left_out_by[e] = why
+    lap("budget_s")
     keep = funded.astype(np.int64)
     paid_amount = entitled_amount * keep
     fed_del = resolved.federal_delivers_pkr * keep
@@ -187,7 +207,7 @@ def evaluate(scn, cols: dict[str, np.ndarray], layers: list[xr.DataArray]) -> En
         horizontal=reach["horizontal"] & funded,
         status=sub_status,
     )
-    return EngineResult(
+    result = EngineResult(
         intensity=intensity,
         tier=tier,
         status=status,
@@ -199,3 +219,5 @@ def evaluate(scn, cols: dict[str, np.ndarray], layers: list[xr.DataArray]) -> En
         sub=sub,
         programme_households=programme_households,
     )
+    lap("results_s")
+    return result

@@ -196,8 +196,8 @@ def build(
     districts = district_table(res, district_all, poverty_line=pl)
     provinces = province_table(districts)
     check_reconciles(res, districts, provinces)
-    status = pd.Series(res.status).map(dict(enumerate(STATUS))).value_counts()
-    status_counts = {k: int(status.get(k, 0)) for k in STATUS}
+    status = np.bincount(res.status, minlength=len(STATUS))
+    status_counts = {k: int(status[i]) for i, k in enumerate(STATUS)}
     status_counts["quarantined"] = int(registry_report.get("rows_quarantined", 0))
     tehsils = tehsil_table(res, district_all, tehsil, poverty_line=pl)
     tot = totals(provinces)
@@ -212,8 +212,8 @@ def build(
             "paid_not_affected_households": int(((res.amount_pkr > 0) & (res.tier == 0)).sum()),
             "poverty_line_pmt": pl,
         },
-        "tiers": {name: int((res.tier == i).sum()) for i, name in enumerate(TIER_NAMES)},
-        "payers": {name: int((res.payer == i).sum()) for i, name in enumerate(PAYER)},
+        "tiers": dict(zip(TIER_NAMES, np.bincount(res.tier, minlength=4).tolist(), strict=True)),
+        "payers": dict(zip(PAYER, np.bincount(res.payer, minlength=4).tolist(), strict=True)),
         "programmes": [
             {
                 "name": p.name,

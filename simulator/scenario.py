@@ -319,3 +319,59 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def headline_policy(scn: Scenario) -> dict[str, float]:
+    """The four numbers a what-if changes: the first programme's transfer (lowest listed tier) and
+    PMT cut-off, the first hazard's ``affected`` threshold and the federal share."""
+    prog = scn.policy.programmes[0]
+    first_tier = next(t for t in TIER_NAMES[1:] if t in prog.transfer.by_tier_pkr)
+    return {
+        "transfer_pkr": prog.transfer.by_tier_pkr[first_tier],
+        "pmt_max": prog.pmt_max if prog.pmt_max is not None else 100.0,
+        "threshold": scn.hazards[0].tier_thresholds()[0],
+        "federal_share": scn.cost_sharing.federal_share,
+    }
+
+
+def with_what_if(
+    scn: Scenario,
+    *,
+    transfer_pkr: int | None = None,
+    pmt_max: float | None = None,
+    threshold: float | None = None,
+    federal_share: float | None = None,
+    note: str | None = None,
+) -> Scenario:
+    """The scenario with its headline policy changed (see :func:`headline_policy`).
+
+    The transfer change scales every tier of the first programme by the same amount (so tiers
+    keep their order); ``pmt_max`` applies to the first programme; ``threshold`` moves the first
+    hazard's ``affected`` threshold. The result is validated again, so an impossible change
+    (e.g. an affected threshold above the severely-affected one) raises :class:`ScenarioError`.
+    ``note`` joins the assumptions.
+    """
+    raw = scn.model_dump(mode="python", exclude_unset=False)
+    prog = raw["policy"]["programmes"][0]
+    if transfer_pkr is not None:
+        delta = int(transfer_pkr) - int(headline_policy(scn)["transfer_pkr"])
+        prog["transfer"]["by_tier_pkr"] = {
+            k: max(int(v) + delta, 0) for k, v in prog["transfer"]["by_tier_pkr"].items()
+        }
+    if pmt_max is not None:
+        prog["pmt_max"] = float(pmt_max)
+    if threshold is not None:
+        hazard = raw["hazards"][0]
+        if hazard["tiers"] is not None:
+            hazard["tiers"]["affected"] = float(threshold)
+        else:
+            hazard["threshold"] = float(threshold)
+    if federal_share is not None:
+        raw["cost_sharing"]["federal_share"] = float(federal_share)
+    if note:
+        raw["assumptions"] = [*raw["assumptions"], note]
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ScenarioError(f"{scn.name}: the what-if change is not possible ({problems}).") from None
