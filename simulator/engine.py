@@ -7,6 +7,7 @@ events; the loops here are over hazards and programmes (a handful each).
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -52,24 +53,48 @@ def household_columns(households: pd.DataFrame) -> dict[str, np.ndarray]:
 
 @dataclass
 class EngineResult:
-    """Per-household results (full length) and the affected subset's working columns."""
+    """Per-household results and the affected subset's working columns.
+
+    Money and payer are held for the affected households only (``sub``); the full-length
+    arrays (zero elsewhere) are built on first use.
+    """
 
     intensity: dict[str, np.ndarray]  # per hazard label, float32, NaN outside / nodata
     tier: np.ndarray  # int8 0-3
     status: np.ndarray  # int8, targeting.STATUS
-    amount_pkr: np.ndarray  # int64, paid
-    federal_pkr: np.ndarray  # int64, funded federally
-    provincial_pkr: np.ndarray  # int64, funded by provinces
-    payer: np.ndarray  # int8, PAYER
     affected_index: np.ndarray  # positions of households with tier > 0
     sub: dict[str, np.ndarray] = field(default_factory=dict)  # columns over affected_index
     programme_households: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def eligible(self) -> np.ndarray:
-        out = np.zeros(len(self.tier), dtype=bool)
-        out[self.affected_index] = self.sub["entitled"]
+    def _full(self, name: str, dtype) -> np.ndarray:
+        out = np.zeros(len(self.tier), dtype=dtype)
+        out[self.affected_index] = self.sub[name]
         return out
+
+    @functools.cached_property
+    def amount_pkr(self) -> np.ndarray:
+        """PKR paid to each household (int64)."""
+        return self._full("paid_pkr", np.int64)
+
+    @functools.cached_property
+    def federal_pkr(self) -> np.ndarray:
+        """PKR funded federally for each household (int64)."""
+        return self._full("federal_pkr", np.int64)
+
+    @functools.cached_property
+    def provincial_pkr(self) -> np.ndarray:
+        """PKR funded by provinces for each household (int64)."""
+        return self._full("provincial_pkr", np.int64)
+
+    @functools.cached_property
+    def payer(self) -> np.ndarray:
+        """Who delivers each household's payment (int8 codes of PAYER)."""
+        return self._full("payer", np.int8)
+
+    @functools.cached_property
+    def eligible(self) -> np.ndarray:
+        """Entitled under at least one programme (before budgets)."""
+        return self._full("entitled", bool)
 
 
 def _overlay_all(scn, layers: list[xr.DataArray], lon, lat):
@@ -185,11 +210,6 @@ def evaluate(
     ).astype(np.int8)
     status[idx] = sub_status
 
-    def scatter(values: np.ndarray, dtype) -> np.ndarray:
-        out = np.zeros(n, dtype=dtype)
-        out[idx] = values
-        return out
-
     payer_sub = ((fed_del > 0).astype(np.int8) + 2 * (prov_del > 0).astype(np.int8)).astype(np.int8)
     sub.update(
         tier=t,
@@ -198,6 +218,7 @@ def evaluate(
         paid_pkr=paid_amount,
         federal_pkr=federal * keep,
         provincial_pkr=provincial * keep,
+        payer=payer_sub,
         overlap=resolved.overlap,
         dedup_savings_pkr=resolved.savings_pkr,
         shortfall_pkr=entitled_amount - paid_amount,
@@ -211,10 +232,6 @@ def evaluate(
         intensity=intensity,
         tier=tier,
         status=status,
-        amount_pkr=scatter(paid_amount, np.int64),
-        federal_pkr=scatter(sub["federal_pkr"], np.int64),
-        provincial_pkr=scatter(sub["provincial_pkr"], np.int64),
-        payer=scatter(payer_sub, np.int8),
         affected_index=idx,
         sub=sub,
         programme_households=programme_households,

@@ -15,6 +15,8 @@ Rules
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import xarray as xr
 from pyproj import CRS, Transformer
@@ -24,6 +26,8 @@ from simulator.errors import HazardError
 
 INSIDE, OUTSIDE, NODATA = np.int8(0), np.int8(1), np.int8(2)
 GEOGRAPHIC_EDGE_TOL = 5.00001e-5
+#: Points overlaid per block (bounds the temporaries; results do not depend on it).
+BLOCK = 1 << 18
 PROJECTED_EDGE_TOL = 1e-3
 
 
@@ -44,12 +48,20 @@ def _index(
     return idx.astype(np.int64)
 
 
+@functools.lru_cache(maxsize=32)
+def _transformer(crs_text: str) -> Transformer | None:
+    """None when the raster is in EPSG:4326 already, else a lon/lat -> raster CRS transformer."""
+    crs = CRS.from_user_input(crs_text)
+    if crs.equals(CRS.from_epsg(4326)) or (crs.is_geographic and crs.to_epsg() == 4326):
+        return None
+    return Transformer.from_crs(4326, crs, always_xy=True)
+
+
 def to_raster_crs(layer: xr.DataArray, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Transform EPSG:4326 lon/lat columns to the raster's CRS (one vectorized call)."""
-    crs = CRS.from_user_input(crs_of(layer))
-    if crs.equals(CRS.from_epsg(4326)) or (crs.is_geographic and crs.to_epsg() == 4326):
+    transformer = _transformer(crs_of(layer))
+    if transformer is None:
         return np.asarray(lon, float), np.asarray(lat, float)
-    transformer = Transformer.from_crs(4326, crs, always_xy=True)
     x, y = transformer.transform(np.asarray(lon, float), np.asarray(lat, float))
     return np.asarray(x), np.asarray(y)
 
@@ -101,12 +113,22 @@ def sample(
     values = np.asarray(layer.values)
     if values.ndim != 2:
         raise HazardError(f"sample() takes a 2-D layer (y, x); got dims {layer.dims}.")
-    x, y = to_raster_crs(layer, lon, lat)
-    row, col = pixel_index(layer, x, y, edge_tol=edge_tol)
-    outside = row < 0
-    intensity = values[np.where(outside, 0, row), np.where(outside, 0, col)].astype(np.float32)
-    intensity[outside] = np.nan
-    status = np.full(len(intensity), INSIDE, dtype=np.int8)
-    status[outside] = OUTSIDE
-    status[~outside & np.isnan(intensity)] = NODATA
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    flat = values.ravel()
+    width = values.shape[1]
+    intensity = np.empty(len(lon), dtype=np.float32)
+    status = np.empty(len(lon), dtype=np.int8)
+    # Blocks of about a million points keep the temporaries in cache and memory bounded; the
+    # work within a block is vectorized.
+    for start in range(0, len(lon), BLOCK):
+        stop = min(start + BLOCK, len(lon))
+        x, y = to_raster_crs(layer, lon[start:stop], lat[start:stop])
+        row, col = pixel_index(layer, x, y, edge_tol=edge_tol)
+        outside = row < 0
+        block = flat[np.where(outside, 0, row * width + col)].astype(np.float32)
+        block[outside] = np.nan
+        intensity[start:stop] = block
+        st = np.where(outside, OUTSIDE, np.where(np.isnan(block), NODATA, INSIDE))
+        status[start:stop] = st
     return intensity, status

@@ -136,18 +136,34 @@ def totals(provinces: pd.DataFrame) -> dict[str, int]:
 
 
 def check_reconciles(res: EngineResult, districts: pd.DataFrame, provinces: pd.DataFrame) -> None:
-    """Raise AssertionError unless money reconciles exactly at every level."""
-    hh = {
-        "amount_pkr": int(res.amount_pkr.sum()),
-        "federal_pkr": int(res.federal_pkr.sum()),
-        "provincial_pkr": int(res.provincial_pkr.sum()),
-    }
+    """Raise AssertionError unless money reconciles exactly at every level.
+
+    Only affected households carry money (the engine pays nobody else), so the household sums
+    are taken over the affected subset.
+    """
+    s = res.sub
+    hh = {k: int(s[src].sum()) for k, src in
+          (("amount_pkr", "paid_pkr"), ("federal_pkr", "federal_pkr"), ("provincial_pkr", "provincial_pkr"))}
     for level in (districts, provinces):
         for k, v in hh.items():
             assert int(level[k].sum()) == v, f"{k} does not reconcile"
         assert (level.federal_pkr + level.provincial_pkr == level.amount_pkr).all()
     assert hh["federal_pkr"] + hh["provincial_pkr"] == hh["amount_pkr"]
-    assert not ((res.amount_pkr > 0) & (res.tier == 0)).any(), "paid but not affected"
+    assert (s["federal_pkr"] + s["provincial_pkr"] == s["paid_pkr"]).all()
+    assert not ((s["paid_pkr"] > 0) & (s["tier"] == 0)).any(), "paid but not affected"
+
+
+def _paid_not_affected(res: EngineResult) -> int:
+    """Households paid whose tier is 0: always 0 by construction, reported as a check."""
+    paid = np.zeros(len(res.tier), dtype=bool)
+    paid[res.affected_index] = res.sub["paid_pkr"] > 0
+    return int((paid & (res.tier == 0)).sum())
+
+
+def _payers(res: EngineResult) -> dict[str, int]:
+    counts = np.bincount(res.sub["payer"], minlength=len(PAYER))
+    counts[0] += len(res.tier) - len(res.affected_index)
+    return dict(zip(PAYER, counts.tolist(), strict=True))
 
 
 def _contributions(provinces: pd.DataFrame, scn) -> list[dict]:
@@ -209,11 +225,11 @@ def build(
         "status_counts": status_counts,
         "targeting": {
             "affected_poor_unpaid_households": tot["affected_poor_unpaid_households"],
-            "paid_not_affected_households": int(((res.amount_pkr > 0) & (res.tier == 0)).sum()),
+            "paid_not_affected_households": _paid_not_affected(res),
             "poverty_line_pmt": pl,
         },
         "tiers": dict(zip(TIER_NAMES, np.bincount(res.tier, minlength=4).tolist(), strict=True)),
-        "payers": dict(zip(PAYER, np.bincount(res.payer, minlength=4).tolist(), strict=True)),
+        "payers": _payers(res),
         "programmes": [
             {
                 "name": p.name,
