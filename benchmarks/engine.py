@@ -64,8 +64,8 @@ policy:
 dedup: {rule: top_up, base: federal}
 cost_sharing: {rule: key, federal_share: 0.425, key: nfc7}
 budget:
-  federal_pkr: 30000000000
-  provincial_pkr: {SD: 8000000000, PB: 20000000000}
+  federal_pkr: 8000000000
+  provincial_pkr: {SD: 2000000000, PB: 3000000000}
 """
 
 
