@@ -1,0 +1,214 @@
+"""``madad exchange``: agency keys, signed and encrypted exchange packages, the audit log.
+
+Registered by :mod:`simulator.cli` as the ``exchange`` sub-command. Exit codes: 0 success,
+2 refused (tampered, truncated, wrongly addressed or signed package, raw CNICs, bad keys).
+
+Passphrase-protected keys: the passphrase is read from ``$MADAD_KEY_PASSPHRASE`` when set,
+otherwise asked for on the terminal; it is never a command-line argument.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from simulator.errors import MadadError
+
+EXIT_REFUSED = 2
+PASSPHRASE_ENV = "MADAD_KEY_PASSPHRASE"
+
+exchange_app = typer.Typer(
+    help="Exchange registry data between agencies: signed, encrypted for one recipient, "
+    "verified before import, written to an append-only audit log.\n\n"
+    "Example (BISP sends to PSPA Punjab):\n\n"
+    "  madad exchange keygen bisp --out keys/bisp\n\n"
+    "  madad exchange pack nser.parquet --to pspa-punjab.identity.json "
+    "--key keys/bisp/bisp.key.pem --dataset nser-2025q1 --purpose dedup "
+    "--out nser.madadpkg --audit audit.jsonl",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(exc: MadadError) -> None:
+    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(EXIT_REFUSED)
+
+
+def _passphrase_for(key: Path) -> str | None:
+    from simulator import exchange
+
+    if not exchange.is_passphrase_protected(key):
+        return None
+    return os.environ.get(PASSPHRASE_ENV) or typer.prompt(f"Passphrase for {key}", hide_input=True)
+
+
+@exchange_app.command()
+def keygen(
+    agency: str = typer.Argument(
+        ..., help="Agency id, e.g. bisp, pspa-punjab, sspa-sindh, pdma-sindh."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Folder for AGENCY.key.pem and AGENCY.identity.json."
+    ),
+    passphrase: bool = typer.Option(
+        False,
+        "--passphrase",
+        help=f"Protect the private keys with a passphrase (from ${PASSPHRASE_ENV} or asked).",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace existing keys of this agency in --out."
+    ),
+) -> None:
+    """Make an agency's signing and encryption keys.
+
+    Writes AGENCY.key.pem (private, mode 0600: keep it secret) and AGENCY.identity.json
+    (public: send it to partner agencies, and confirm the key id with them by phone or letter).
+
+    Example: madad exchange keygen pspa-punjab --out keys/pspa-punjab --passphrase
+    """
+    from simulator import exchange
+
+    secret = None
+    if passphrase:
+        secret = os.environ.get(PASSPHRASE_ENV) or typer.prompt(
+            "Passphrase", hide_input=True, confirmation_prompt=True
+        )
+    try:
+        files = exchange.keygen(agency, out, passphrase=secret, overwrite=force)
+    except MadadError as exc:
+        _fail(exc)
+    typer.echo(f"private keys: {files.private_key} (mode 0600; never share)")
+    typer.echo(f"identity:     {files.identity} (share with partner agencies)")
+    typer.echo(f"key id:       {files.key_id} (confirm it with partners out of band)")
+
+
+@exchange_app.command()
+def pack(
+    file: Path = typer.Argument(..., help="Pseudonymised Parquet/GeoParquet table to send."),
+    to: Path = typer.Option(
+        ..., "--to", help="Recipient's identity file (RECIPIENT.identity.json)."
+    ),
+    key: Path = typer.Option(..., "--key", help="Your private key file (AGENCY.key.pem)."),
+    dataset: str = typer.Option(..., help="Name of what is sent, e.g. nser-extract-2025q1."),
+    purpose: str = typer.Option(..., help="Why it is sent, e.g. 'dedup of flood response 2025'."),
+    out: Path = typer.Option(..., "--out", "-o", help="Package to write, e.g. nser.madadpkg."),
+    audit: Path | None = typer.Option(None, "--audit", help="Append a line to this audit log."),
+) -> None:
+    """Encrypt a table for one agency and sign it as yours.
+
+    Refused (exit 2) when the table holds raw CNICs: pseudonymise first.
+
+    Example: madad exchange pack nser.parquet --to keys/pspa-punjab.identity.json
+    --key keys/bisp/bisp.key.pem --dataset nser-2025q1 --purpose "flood dedup"
+    --out nser.madadpkg --audit exchange-audit.jsonl
+    """
+    from simulator import exchange
+
+    try:
+        manifest = exchange.pack(
+            file,
+            sender_private=key,
+            recipient_public_identity=to,
+            dataset=dataset,
+            purpose=purpose,
+            out=out,
+            passphrase=_passphrase_for(key),
+            audit_log=audit,
+        )
+    except MadadError as exc:
+        _fail(exc)
+    typer.echo(
+        f"packed {manifest['rows']:,} rows of {dataset} from {manifest['sender']['agency_id']} "
+        f"for {manifest['recipient']['agency_id']} into {out}"
+    )
+    typer.echo(f"payload sha256 {manifest['payload']['sha256']}")
+
+
+@exchange_app.command()
+def unpack(
+    file: Path = typer.Argument(..., help="Package (.madadpkg) to open."),
+    sender: Path = typer.Option(..., "--from", help="Expected sender's identity file."),
+    key: Path = typer.Option(..., "--key", help="Your private key file (AGENCY.key.pem)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Parquet file to write after all checks pass."
+    ),
+    audit: Path | None = typer.Option(None, "--audit", help="Append a line to this audit log."),
+    force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
+) -> None:
+    """Verify a package completely, then decrypt it to a Parquet file.
+
+    Refused (exit 2, nothing written) when the package is truncated, tampered with, of an
+    unknown version, not signed by the --from agency, or addressed to another agency or key.
+
+    Example: madad exchange unpack nser.madadpkg --from keys/bisp.identity.json
+    --key keys/pspa-punjab/pspa-punjab.key.pem --out nser.parquet --audit exchange-audit.jsonl
+    """
+    from simulator import exchange
+
+    if out.exists() and not force:
+        _fail(exchange.ExchangeError(f"{out} already exists; pass --force to replace it."))
+    try:
+        manifest = exchange.unpack_to(
+            file,
+            out,
+            recipient_private=key,
+            sender_public_identity=sender,
+            passphrase=_passphrase_for(key),
+            audit_log=audit,
+        )
+    except MadadError as exc:
+        _fail(exc)
+    typer.echo(
+        f"verified and unpacked {manifest['rows']:,} rows of {manifest['dataset']} from "
+        f"{manifest['sender']['agency_id']} (purpose: {manifest['purpose']}) into {out}"
+    )
+
+
+@exchange_app.command()
+def verify(
+    file: Path = typer.Argument(..., help="Package (.madadpkg) to check."),
+    sender: Path = typer.Option(..., "--from", help="Expected sender's identity file."),
+) -> None:
+    """Check a package's structure and signature without decrypting it (for a courier).
+
+    Example: madad exchange verify nser.madadpkg --from keys/bisp.identity.json
+    """
+    from simulator import exchange
+
+    try:
+        m = exchange.verify(file, sender)
+    except MadadError as exc:
+        _fail(exc)
+    typer.echo(
+        f"ok: signed by {m['sender']['agency_id']} (key id {m['sender']['key_id']}) for "
+        f"{m['recipient']['agency_id']} (key id {m['recipient']['key_id']}); dataset "
+        f"{m['dataset']}, {m['rows']:,} rows, {len(m['columns'])} columns, created {m['created_utc']}"
+    )
+
+
+@exchange_app.command("audit-verify")
+def audit_verify(
+    log: Path = typer.Argument(..., help="Audit log (JSON lines) to check."),
+    anchor: str | None = typer.Option(
+        None, help="A head sha256 printed earlier; it must still be in the log."
+    ),
+) -> None:
+    """Check the audit log's hash chain: no line edited, deleted or inserted.
+
+    Prints the head sha256; keep it elsewhere and pass it as --anchor later to detect
+    deletion of the newest lines.
+
+    Example: madad exchange audit-verify exchange-audit.jsonl
+    """
+    from simulator import exchange
+
+    try:
+        summary = exchange.verify_audit_log(log, anchor=anchor)
+    except MadadError as exc:
+        _fail(exc)
+    ops = ", ".join(f"{k}: {v}" for k, v in summary.operations.items()) or "none"
+    typer.echo(f"ok: {summary.entries} entries ({ops}); head sha256 {summary.head_sha256}")
