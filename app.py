@@ -256,11 +256,15 @@ def cached_plan(key: str, base: str, households: int | None, _scn: Scenario):
         cols["district"].astype(np.int64),
         scn=_scn,
         registry_report=reg.report.to_dict(),
-        assumptions=runner.assumptions(_scn, [layer]),
+        assumptions=runner.assumptions(_scn, [layer], households=reg.households),
         tehsil=reg.households["tehsil_id"],
     )
     hit = result.tier > 0
-    hexes = hex_bins(reg.households["lon"].to_numpy()[hit], reg.households["lat"].to_numpy()[hit])
+    hexes = hex_bins(
+        reg.households["lon"].to_numpy()[hit],
+        reg.households["lat"].to_numpy()[hit],
+        weights=result.weight[hit],
+    )
     return the_plan, hexes
 
 
@@ -342,17 +346,22 @@ def cube_round(q: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rq.astype(np.int64), rr.astype(np.int64)
 
 
-def hex_bins(lon: np.ndarray, lat: np.ndarray, width_km: float = HEX_WIDTH_KM) -> pd.DataFrame:
+def hex_bins(
+    lon: np.ndarray, lat: np.ndarray, width_km: float = HEX_WIDTH_KM, weights: np.ndarray | None = None
+) -> pd.DataFrame:
     """Points counted in a pointy-top hexagonal grid ``width_km`` across (flat to flat).
 
     Returns one row per non-empty hexagon: axial ``q``, ``r``, the centre ``lon``/``lat``
-    and ``count``. Lon/lat are mapped to a plane true to scale at :data:`HEX_LAT0`.
+    and ``count`` (the sum of ``weights``: households each registry row stands for, default 1).
+    Lon/lat are mapped to a plane true to scale at :data:`HEX_LAT0`.
     """
     kx, ky = _hex_scale()
     size = width_km / math.sqrt(3)  # centre to corner [km]
     x, y = np.asarray(lon, float) * kx, np.asarray(lat, float) * ky
     q, r = cube_round((math.sqrt(3) / 3 * x - y / 3) / size, (2 / 3 * y) / size)
-    cells, counts = np.unique(np.stack([q, r], axis=1), axis=0, return_counts=True)
+    cells, inverse = np.unique(np.stack([q, r], axis=1), axis=0, return_inverse=True)
+    w = np.ones(len(q), np.int64) if weights is None else np.asarray(weights, np.int64)
+    counts = np.bincount(inverse.ravel(), weights=w, minlength=len(cells)).round().astype(np.int64)
     q, r = cells[:, 0].astype(float), cells[:, 1].astype(float)
     cx = size * math.sqrt(3) * (q + r / 2)
     cy = size * 1.5 * r

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from simulator import budget, dedup, financing, overlay, payouts, targeting
 from simulator.errors import ScenarioError
@@ -48,7 +47,22 @@ def household_columns(households: pd.DataFrame) -> dict[str, np.ndarray]:
         "female_headed": flag("female_headed"),
         "disability": flag("disability"),
         "children_under5": under5,
+        # 0 kacha, 1 pakka; unknown housing counts as kacha, the more vulnerable (stated in
+        # the README), so that impact functions by housing type apply to every household.
+        "housing": _housing_codes(households),
+        "weight": (
+            households["weight"].to_numpy(dtype=np.int64)
+            if "weight" in households
+            else np.ones(n, np.int64)
+        ),
     }
+
+
+def _housing_codes(households: pd.DataFrame) -> np.ndarray:
+    if "housing" not in households:
+        return np.zeros(len(households), np.int8)
+    codes = households["housing"].cat.codes.to_numpy().astype(np.int8)
+    return np.where(codes < 0, 0, codes).astype(np.int8)
 
 
 @dataclass
@@ -62,6 +76,7 @@ class EngineResult:
     intensity: dict[str, np.ndarray]  # per hazard label, float32, NaN outside / nodata
     tier: np.ndarray  # int8 0-3
     status: np.ndarray  # int8, targeting.STATUS
+    weight: np.ndarray  # int64, households each row stands for (1 in a real registry)
     affected_index: np.ndarray  # positions of households with tier > 0
     sub: dict[str, np.ndarray] = field(default_factory=dict)  # columns over affected_index
     programme_households: dict[str, int] = field(default_factory=dict)
@@ -97,27 +112,60 @@ class EngineResult:
         return self._full("entitled", bool)
 
 
-def _overlay_all(scn, layers: list[xr.DataArray], lon, lat):
+def _hazard_tiers(spec, source, cols: dict[str, np.ndarray], seed: int):
+    """(intensity, tier, overlay status) of one hazard for every household.
+
+    ``source`` is a raster layer, or an admin table (see :mod:`hazards.admin`): then a declared
+    ``severity`` is the tier, and a declared ``share_affected`` alone makes each household of the
+    district affected with that probability (a seeded draw per household and hazard).
+    """
+    if isinstance(source, pd.DataFrame):
+        from hazards.admin import admin_intensity
+
+        declared = admin_intensity(source, cols["district"])
+        n = len(cols["district"])
+        where = np.where(declared.declared, overlay.INSIDE, overlay.OUTSIDE).astype(np.int8)
+        if declared.severity is not None:
+            tier = declared.severity.astype(np.int8)
+            intensity = tier.astype(np.float32)
+        else:
+            share = np.nan_to_num(declared.share_affected, nan=0.0)
+            rng = np.random.default_rng(np.random.SeedSequence([seed, 31, len(spec.label)]))
+            tier = (rng.random(n) < share).astype(np.int8)
+            intensity = declared.share_affected.astype(np.float32)
+        return intensity, tier, where
+    values, where = overlay.sample(source, cols["lon"], cols["lat"])
+    if spec.impact is not None:
+        from hazards import impact
+
+        tier = impact.load(spec.impact).tier(values, housing=cols["housing"]).astype(np.int8)
+    else:
+        tier = targeting.tiers(values, spec.tier_thresholds())
+    return values, tier, where
+
+
+def _overlay_all(scn, sources: list, cols: dict[str, np.ndarray]):
     intensity, tier_list, status_list = {}, [], []
-    for spec, layer in zip(scn.hazards, layers, strict=True):
-        values, where = overlay.sample(layer, lon, lat)
+    for spec, source in zip(scn.hazards, sources, strict=True):
+        values, tier_h, where = _hazard_tiers(spec, source, cols, scn.seed)
         intensity[spec.label] = values
         status_list.append(where)
-        if scn.combine == "max_tier":
-            tier_list.append(targeting.tiers(values, spec.tier_thresholds()))
-    if scn.combine == "max_tier":
+        tier_list.append(tier_h)
+    if scn.combine == "max_tier" or len(sources) == 1:
         tier = np.maximum.reduce(tier_list) if len(tier_list) > 1 else tier_list[0]
     else:
-        units = {layer.attrs.get("units") for layer in layers}
+        if any(isinstance(src, pd.DataFrame) for src in sources) or any(h.impact for h in scn.hazards):
+            raise ScenarioError("combine: max_intensity needs rasters with thresholds or tiers; use max_tier.")
+        units = {src.attrs.get("units") for src in sources}
         if len(units) > 1:
             raise ScenarioError(
                 f"combine: max_intensity needs hazards in the same units, got {sorted(units)}; "
                 "use combine: max_tier."
             )
-        stacked = np.fmax.reduce(list(intensity.values())) if len(layers) > 1 else next(iter(intensity.values()))
+        stacked = np.fmax.reduce(list(intensity.values()))
         tier = targeting.tiers(stacked, scn.hazards[0].tier_thresholds())
-    inside_any = np.zeros(len(lon), dtype=bool)
-    nodata_any = np.zeros(len(lon), dtype=bool)
+    inside_any = np.zeros(len(tier), dtype=bool)
+    nodata_any = np.zeros(len(tier), dtype=bool)
     for where in status_list:
         inside_any |= where == overlay.INSIDE
         nodata_any |= where == overlay.NODATA
@@ -126,11 +174,13 @@ def _overlay_all(scn, layers: list[xr.DataArray], lon, lat):
 
 
 def evaluate(
-    scn, cols: dict[str, np.ndarray], layers: list[xr.DataArray], *, timings: dict[str, float] | None = None
+    scn, cols: dict[str, np.ndarray], layers: list, *, timings: dict[str, float] | None = None
 ) -> EngineResult:
-    """Run the engine for scenario ``scn`` over household columns and hazard layers.
+    """Run the engine for scenario ``scn`` over household columns and hazard sources.
 
-    ``timings``, when given, receives the seconds spent in each stage.
+    ``layers`` holds one source per ``scn.hazards`` entry: a raster layer (xarray) or a declared
+    districts table (pandas, from :func:`hazards.admin.read_admin_table`). ``timings``, when
+    given, receives the seconds spent in each stage.
     """
     timings = {} if timings is None else timings
     clock = time.perf_counter()
@@ -142,10 +192,10 @@ def evaluate(
         clock = now
 
     n = len(cols["lon"])
-    intensity, tier, where = _overlay_all(scn, layers, cols["lon"], cols["lat"])
+    intensity, tier, where = _overlay_all(scn, layers, cols)
     lap("overlay_s")
     idx = np.flatnonzero(tier > 0)
-    sub = {k: v[idx] for k, v in cols.items() if k not in ("lon", "lat")}
+    sub = {k: v[idx] for k, v in cols.items() if k not in ("lon", "lat", "housing")}
     t = tier[idx]
     m = len(idx)
 
@@ -172,11 +222,16 @@ def evaluate(
     lap("targeting_payouts_s")
     d = scn.dedup
     resolved = dedup.resolve(fed, prov, total, count, rule=d.rule, base=d.base, order=tuple(d.order))
-    entitled_amount = resolved.amount_pkr
+    # A row stands for ``weight`` households (1 in a real registry): its money is the
+    # household's amount times its weight.
+    w = sub["weight"]
+    fed_row = resolved.federal_delivers_pkr * w
+    prov_row = resolved.provincial_delivers_pkr * w
+    entitled_amount = fed_row + prov_row
     lap("dedup_s")
     cs = scn.cost_sharing
     federal, provincial = financing.split(
-        entitled_amount, resolved.federal_delivers_pkr, sub["province"],
+        entitled_amount, fed_row, sub["province"],
         rule=cs.rule, federal_share=cs.federal_share,
     )
 
@@ -199,8 +254,8 @@ def evaluate(
     lap("budget_s")
     keep = funded.astype(np.int64)
     paid_amount = entitled_amount * keep
-    fed_del = resolved.federal_delivers_pkr * keep
-    prov_del = resolved.provincial_delivers_pkr * keep
+    fed_del = fed_row * keep
+    prov_del = prov_row * keep
 
     status = np.full(n, targeting.NOT_AFFECTED, dtype=np.int8)
     status[where == overlay.OUTSIDE] = targeting.OUTSIDE_AREA
@@ -220,7 +275,7 @@ def evaluate(
         provincial_pkr=provincial * keep,
         payer=payer_sub,
         overlap=resolved.overlap,
-        dedup_savings_pkr=resolved.savings_pkr,
+        dedup_savings_pkr=resolved.savings_pkr * w,
         shortfall_pkr=entitled_amount - paid_amount,
         over_budget=entitled & ~funded,
         left_out_by=left_out_by,
@@ -232,6 +287,7 @@ def evaluate(
         intensity=intensity,
         tier=tier,
         status=status,
+        weight=cols["weight"],
         affected_index=idx,
         sub=sub,
         programme_households=programme_households,

@@ -54,32 +54,38 @@ def group_sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
 
 
 def _figures(res: EngineResult, codes_all: np.ndarray, codes: np.ndarray, size: int, poverty_line: float) -> dict[str, np.ndarray]:
-    """Each figure per group, from full-length group codes and the affected subset's codes."""
+    """Each figure per group, from full-length group codes and the affected subset's codes.
+
+    Counts are of households: each registry row counts ``weight`` times (1 in a real registry).
+    """
     s = res.sub
-    people = s["hh_size"].astype(np.int64)
+    w = s["weight"]
+    people = s["hh_size"].astype(np.int64) * w
     paid = s["paid_pkr"] > 0
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return group_sum(codes, np.where(mask, w, 0), size)
+
     return {
-        "households": np.bincount(codes_all, minlength=size).astype(np.int64),
-        "affected_households": np.bincount(codes, minlength=size).astype(np.int64),
+        "households": group_sum(codes_all, res.weight, size),
+        "affected_households": group_sum(codes, w, size),
         "affected_people": group_sum(codes, people, size),
-        "severely_affected_households": group_sum(codes, s["tier"] >= 2, size),
-        "displaced_households": group_sum(codes, s["tier"] >= 3, size),
-        "eligible_households": group_sum(codes, s["entitled"], size),
+        "severely_affected_households": count(s["tier"] >= 2),
+        "displaced_households": count(s["tier"] >= 3),
+        "eligible_households": count(s["entitled"]),
         "eligible_people": group_sum(codes, np.where(s["entitled"], people, 0), size),
-        "paid_households": group_sum(codes, paid, size),
+        "paid_households": count(paid),
         "paid_people": group_sum(codes, np.where(paid, people, 0), size),
-        "vertical_households": group_sum(codes, s["vertical"], size),
-        "horizontal_households": group_sum(codes, s["horizontal"], size),
+        "vertical_households": count(s["vertical"]),
+        "horizontal_households": count(s["horizontal"]),
         "amount_pkr": group_sum(codes, s["paid_pkr"], size),
         "federal_pkr": group_sum(codes, s["federal_pkr"], size),
         "provincial_pkr": group_sum(codes, s["provincial_pkr"], size),
-        "dedup_overlap_households": group_sum(codes, s["overlap"], size),
+        "dedup_overlap_households": count(s["overlap"]),
         "dedup_savings_pkr": group_sum(codes, s["dedup_savings_pkr"], size),
-        "over_budget_households": group_sum(codes, s["over_budget"], size),
+        "over_budget_households": count(s["over_budget"]),
         "budget_shortfall_pkr": group_sum(codes, s["shortfall_pkr"], size),
-        "affected_poor_unpaid_households": group_sum(
-            codes, ~paid & (s["pmt_score"] <= poverty_line), size
-        ),
+        "affected_poor_unpaid_households": count(~paid & (s["pmt_score"] <= poverty_line)),
     }
 
 
@@ -157,12 +163,12 @@ def _paid_not_affected(res: EngineResult) -> int:
     """Households paid whose tier is 0: always 0 by construction, reported as a check."""
     paid = np.zeros(len(res.tier), dtype=bool)
     paid[res.affected_index] = res.sub["paid_pkr"] > 0
-    return int((paid & (res.tier == 0)).sum())
+    return int(res.weight[paid & (res.tier == 0)].sum())
 
 
 def _payers(res: EngineResult) -> dict[str, int]:
-    counts = np.bincount(res.sub["payer"], minlength=len(PAYER))
-    counts[0] += len(res.tier) - len(res.affected_index)
+    counts = group_sum(res.sub["payer"].astype(np.int64), res.sub["weight"], len(PAYER))
+    counts[0] += int(res.weight.sum()) - int(res.sub["weight"].sum())
     return dict(zip(PAYER, counts.tolist(), strict=True))
 
 
@@ -212,7 +218,7 @@ def build(
     districts = district_table(res, district_all, poverty_line=pl)
     provinces = province_table(districts)
     check_reconciles(res, districts, provinces)
-    status = np.bincount(res.status, minlength=len(STATUS))
+    status = group_sum(res.status.astype(np.int64), res.weight, len(STATUS))
     status_counts = {k: int(status[i]) for i, k in enumerate(STATUS)}
     status_counts["quarantined"] = int(registry_report.get("rows_quarantined", 0))
     tehsils = tehsil_table(res, district_all, tehsil, poverty_line=pl)
@@ -222,13 +228,14 @@ def build(
         "schema_version": SCHEMA_VERSION,
         "scenario": {"name": scn.name, "title": scn.title, "modelled_on": scn.modelled_on},
         "totals": tot,
+        "registry_rows": len(res.tier),
         "status_counts": status_counts,
         "targeting": {
             "affected_poor_unpaid_households": tot["affected_poor_unpaid_households"],
             "paid_not_affected_households": _paid_not_affected(res),
             "poverty_line_pmt": pl,
         },
-        "tiers": dict(zip(TIER_NAMES, np.bincount(res.tier, minlength=4).tolist(), strict=True)),
+        "tiers": dict(zip(TIER_NAMES, group_sum(res.tier.astype(np.int64), res.weight, 4).tolist(), strict=True)),
         "payers": _payers(res),
         "programmes": [
             {

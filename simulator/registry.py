@@ -19,6 +19,8 @@ column                 type      meaning
 ``disability``         bool      a member with a disability
 ``housing``            category  ``kacha`` (mud/unfired brick) or ``pakka`` (fired brick/concrete)
 ``children_under5``    int16     children under five in the household (optional, default 0)
+``weight``             int32     households this row stands for (optional, default 1): 1 in a
+                                 real registry; in a synthetic sample, census households per row
 =====================  ========  ==========================================================
 
 Files: GeoParquet (a WKB ``geometry`` point column plus ``lon``/``lat``; plain Parquet with
@@ -54,10 +56,10 @@ FLAGS = [
     "female_headed",
     "disability",
 ]
-OPTIONAL = ["province_code", "tehsil_id", *FLAGS, "housing", "children_under5"]
+OPTIONAL = ["province_code", "tehsil_id", *FLAGS, "housing", "children_under5", "weight"]
 COLUMNS = [
     "household_id", "lon", "lat", "province_code", "district_id", "tehsil_id",
-    "hh_size", "pmt_score", *FLAGS, "housing", "children_under5",
+    "hh_size", "pmt_score", *FLAGS, "housing", "children_under5", "weight",
 ]
 HOUSING = ["kacha", "pakka"]
 MAX_HH_SIZE = 50
@@ -275,6 +277,12 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
     else:
         under5 = np.zeros(n)
         notes.append("children_under5 absent: assumed 0 for every household")
+    if "weight" in raw.columns:
+        weight = pd.to_numeric(raw["weight"], errors="coerce").to_numpy(dtype=float)
+        flag("invalid_weight", np.isnan(weight) | (weight < 1) | (weight != np.round(weight)) | (weight > 1e6))
+        weight = np.nan_to_num(weight, nan=1.0)
+    else:
+        weight = np.ones(n)
 
     flags = {}
     for name in FLAGS:
@@ -324,6 +332,7 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
             **{name: flags[name][good] for name in FLAGS},
             "housing": housing[good],
             "children_under5": under5[good].astype(np.int16),
+            "weight": weight[good].astype(np.int32),
         }
     )
 
@@ -528,6 +537,14 @@ def _generate_district(
     kacha = rng.random(count) < p_kacha
     under5 = rng.binomial(size.astype(np.int64) - 1, P_UNDER_FIVE).astype(np.int16)
 
+    # Each row stands for census households: the district's households_2023 spread over its
+    # rows as evenly as integers allow (at least 1 per row), so that a sample of any size sums
+    # to the census.
+    base, extra = divmod(int(row.households_2023), count) if count else (1, 0)
+    weight = np.full(count, max(base, 1), dtype=np.int32)
+    if base >= 1:
+        weight[:extra] += 1
+
     index = np.arange(first_index, first_index + count)
     return {
         "household_id": _pseudonyms(index, seed),
@@ -543,6 +560,7 @@ def _generate_district(
         "disability": disability,
         "kacha": kacha,
         "children_under5": under5,
+        "weight": weight,
     }
 
 
@@ -568,6 +586,7 @@ def _frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
                 np.where(cols["kacha"], 0, 1).astype(np.int8), categories=HOUSING
             ),
             "children_under5": cols["children_under5"],
+            "weight": cols["weight"],
         }
     )
 
@@ -589,6 +608,9 @@ def generate_chunks(
     (about 26.6 % of all, the share of 9.3 M beneficiaries in 35 M NSER households). Provincial
     programme enrolment, female headship, disability and housing are assumptions stated as
     constants in this module. Tehsil codes are left empty (no tehsil geometry is shipped).
+    Each row's ``weight`` is the number of census households it stands for (the district's
+    2023 households spread evenly over its rows, at least 1), so plans from a sample are at
+    national scale.
     """
     if households < 0:
         raise RegistryError(f"--households must be >= 0, got {households}.")

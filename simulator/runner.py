@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from hazards import generators
-from hazards.io import read_geotiff, write_geotiff
+from hazards.io import write_geotiff
 from simulator import __version__, engine, plan, registry, targeting
 from simulator.scenario import Scenario, file_sha256
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = [
     "household_id", "province_code", "district_id", "tehsil_id", "hh_size", "pmt_score",
-    "intensity", "tier", "eligible", "amount_pkr", "federal_pkr", "provincial_pkr", "payer", "status",
+    "weight", "intensity", "tier", "eligible", "amount_pkr", "federal_pkr", "provincial_pkr", "payer", "status",
 ]
 
 
@@ -43,9 +43,10 @@ class RunResult:
     inputs: dict[str, dict] = field(default_factory=dict)
 
     @property
-    def hazard(self) -> xr.DataArray:
-        """The first hazard layer (the only one in most scenarios)."""
-        return self.hazards[0]
+    def hazard(self) -> xr.DataArray | None:
+        """The first raster hazard layer (None when every hazard is a declared-districts table)."""
+        found = rasters(self.hazards)
+        return found[0] if found else None
 
 
 def _resolve(path: str, base: Path | None) -> Path:
@@ -53,19 +54,36 @@ def _resolve(path: str, base: Path | None) -> Path:
     return p if p.is_absolute() or base is None else (base / p)
 
 
-def build_hazards(scn: Scenario, *, base: Path | None = None) -> tuple[list[xr.DataArray], list[dict]]:
-    """The scenario's hazard layers and, for each, where it came from."""
+def build_hazards(
+    scn: Scenario, *, base: Path | None = None, aoi: tuple[float, float, float, float] | None = None
+) -> tuple[list, list[dict]]:
+    """The scenario's hazard sources (raster layers, or declared-district tables) and, for
+    each, where it came from. ``aoi`` (lon/lat box of the registry) limits raster reads."""
+    from hazards.admin import read_admin_table
+    from hazards.io import read_raster
+
     layers, inputs = [], []
     for spec in scn.hazards:
         if spec.file is not None:
             path = _resolve(spec.file, base)
-            layers.append(read_geotiff(path, units=spec.units, kind=spec.kind))
+            layers.append(
+                read_raster(path, aoi=aoi, units=spec.units, kind=spec.kind, variable=spec.variable, time=spec.time)
+            )
             inputs.append({"hazard": spec.label, "file": str(path), "sha256": file_sha256(path)})
+        elif spec.admin_table is not None:
+            path = _resolve(spec.admin_table, base)
+            layers.append(read_admin_table(path))
+            inputs.append({"hazard": spec.label, "admin_table": str(path), "sha256": file_sha256(path)})
         else:
-            params = spec.generator.model_dump()
-            layers.append(generators.riverine_flood(**params, seed=scn.seed))
+            params = dict(spec.generator)
+            layers.append(generators.generate(spec.kind, seed=scn.seed, **params))
             inputs.append({"hazard": spec.label, "generator": spec.kind, "params": params, "seed": scn.seed})
     return layers, inputs
+
+
+def rasters(layers: list) -> list[xr.DataArray]:
+    """The raster layers among a run's hazard sources."""
+    return [layer for layer in layers if isinstance(layer, xr.DataArray)]
 
 
 def build_hazard(scn: Scenario, *, base: Path | None = None) -> tuple[xr.DataArray, dict]:
@@ -103,6 +121,7 @@ def result_table(households: pd.DataFrame, res: engine.EngineResult) -> pd.DataF
             "tehsil_id": households["tehsil_id"].array,
             "hh_size": households["hh_size"].to_numpy(),
             "pmt_score": households["pmt_score"].to_numpy(),
+            "weight": res.weight.astype(np.int32),
             **intensity,
             "tier": pd.Categorical.from_codes(res.tier, categories=list(targeting.TIER_NAMES)),
             "eligible": res.eligible,
@@ -116,9 +135,9 @@ def result_table(households: pd.DataFrame, res: engine.EngineResult) -> pd.DataF
     return frame
 
 
-def compute(scn: Scenario, households: pd.DataFrame, layers: list[xr.DataArray] | xr.DataArray):
-    """Engine results and the per-household table for validated ``households``."""
-    layers = [layers] if isinstance(layers, xr.DataArray) else layers
+def compute(scn: Scenario, households: pd.DataFrame, layers: list | xr.DataArray):
+    """Engine results and the engine's columns for validated ``households``."""
+    layers = [layers] if isinstance(layers, xr.DataArray | pd.DataFrame) else layers
     cols = engine.household_columns(households)
     res = engine.evaluate(scn, cols, layers)
     return res, cols
@@ -128,14 +147,27 @@ def _money(v: int) -> str:
     return f"PKR {v:,}"
 
 
-def assumptions(scn: Scenario, layers: list[xr.DataArray]) -> list[str]:
+def assumptions(scn: Scenario, layers: list, *, households: pd.DataFrame | None = None) -> list[str]:
     """Plain-language assumptions of a run, for the plan and the Committee."""
     out = []
     for spec, layer in zip(scn.hazards, layers, strict=True):
+        if spec.admin_table is not None:
+            out.append(
+                f"Hazard {spec.label}: declared districts ({spec.admin_table}); a declared severity "
+                "applies to every household of the district, a declared share affected to that "
+                "share of its households, drawn at random with the scenario's seed."
+            )
+            continue
         units = layer.attrs.get("units", "")
-        names = ["affected", "severely affected", "displaced"]
-        steps = [f"{n} from {t:g} {units}" for n, t in zip(names, spec.tier_thresholds(), strict=True) if t != float("inf")]
-        out.append(f"Hazard {spec.label}: {', '.join(steps)} at the household's location.")
+        if spec.impact is not None:
+            out.append(
+                f"Hazard {spec.label}: tiers from the impact function {spec.impact} "
+                "(by housing type; unknown housing counts as kacha), see data/impact/."
+            )
+        else:
+            names = ["affected", "severely affected", "displaced"]
+            steps = [f"{n} from {t:g} {units}" for n, t in zip(names, spec.tier_thresholds(), strict=True) if t != float("inf")]
+            out.append(f"Hazard {spec.label}: {', '.join(steps)} at the household's location.")
         if spec.generator is not None:
             out.append(f"Hazard {spec.label}: a modelled footprint, not an observed map.")
     if len(scn.hazards) > 1:
@@ -190,6 +222,14 @@ def assumptions(scn: Scenario, layers: list[xr.DataArray]) -> list[str]:
         ]
         out.append(f"Budget ceilings: {', '.join(ceilings)}; funded in order of {' then '.join(b.priority)} "
                    "(most severe, then poorest first); once a budget runs out, later households are left out.")
+    if households is not None and "weight" in households and len(households):
+        rows, represented = len(households), int(households["weight"].sum())
+        if represented != rows:
+            out.append(
+                f"Registry rows carry weights: {rows:,} rows stand for {represented:,} households "
+                f"(about {represented / rows:,.0f} each), so counts and amounts are estimates at that "
+                "scale; each row is paid for all the households it stands for."
+            )
     if not scn.registry.path:
         out.append("Registry: synthetic households placed by 2023 census district shares; not real people.")
     return out + list(scn.assumptions)
@@ -205,12 +245,18 @@ def run(
     """Run a scenario in memory."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    layers, hazard_inputs = build_hazards(scn, base=base)
-    timings["hazard_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
     reg, registry_input = load_registry(scn, base=base, households=households, registry_path=registry_path)
     timings["registry_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    hh = reg.households
+    aoi = (
+        (float(hh.lon.min()), float(hh.lat.min()), float(hh.lon.max()), float(hh.lat.max()))
+        if len(hh)
+        else None
+    )
+    layers, hazard_inputs = build_hazards(scn, base=base, aoi=aoi)
+    timings["hazard_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     res, cols = compute(scn, reg.households, layers)
@@ -222,7 +268,7 @@ def run(
         cols["district"].astype(np.int64),
         scn=scn,
         registry_report=reg.report.to_dict(),
-        assumptions=assumptions(scn, layers),
+        assumptions=assumptions(scn, layers, households=reg.households),
         tehsil=reg.households["tehsil_id"],
     )
     table = result_table(reg.households, res)
@@ -272,10 +318,10 @@ def write_run(res: RunResult, out: str | Path, *, scenario_path: str | Path | No
         "plan.json": export.write_json(res.plan, out / "plan.json"),
         "plan.xlsx": export.write_xlsx(res.plan, out / "plan.xlsx"),
         "households.parquet": export.write_households(res.households, out / "households.parquet"),
-        "hazard.tif": write_geotiff(res.hazard, out / "hazard.tif"),
     }
-    for i, layer in enumerate(res.hazards[1:], start=2):
-        paths[f"hazard{i}.tif"] = write_geotiff(layer, out / f"hazard{i}.tif")
+    for i, layer in enumerate(rasters(res.hazards), start=1):
+        name = "hazard.tif" if i == 1 else f"hazard{i}.tif"
+        paths[name] = write_geotiff(layer, out / name)
     if len(res.quarantine):
         res.quarantine.to_csv(out / "quarantine.csv", index=False)
         paths["quarantine.csv"] = out / "quarantine.csv"

@@ -30,11 +30,7 @@ class RegistrySpec(_Strict):
     synthetic_households: int = Field(200_000, ge=0, description="households to generate when no path is given")
 
 
-class RiverineFloodParams(_Strict):
-    river: str = "indus"
-    return_period: float = Field(50.0, ge=1.0, description="years")
-    bbox: tuple[float, float, float, float] = (66.5, 23.6, 72.0, 31.9)
-    resolution: float = Field(1.0 / 120.0, gt=0, description="degrees")
+HazardKind = Literal["riverine-flood", "flash-flood", "heatwave", "drought", "earthquake", "cyclone"]
 
 
 class Tiers(_Strict):
@@ -63,26 +59,63 @@ class Tiers(_Strict):
 
 
 class HazardSpec(_Strict):
-    """One hazard: a raster file or a generator, and the tiers its intensity maps to."""
+    """One hazard and how its intensity becomes a severity tier.
+
+    Source, exactly one of: ``file`` (GeoTIFF/COG, NetCDF or Zarr), ``generator`` (parameters of
+    the ``kind``'s generator in :mod:`hazards.generators`; the scenario's seed is used) or
+    ``admin_table`` (a CSV of declared districts with ``severity`` and/or ``share_affected``, what
+    NDMA calamity notifications give). Tiers, for rasters exactly one of: ``threshold``
+    (affected at or above it), ``tiers`` (affected / severely affected / displaced) or ``impact``
+    (an impact function of :mod:`hazards.impact`, with its own tiers by housing type).
+    """
 
     name: str | None = Field(None, description="label for this hazard (defaults to its kind)")
-    kind: Literal["riverine-flood"] = "riverine-flood"
-    file: str | None = Field(None, description="GeoTIFF; relative to the scenario file")
+    kind: HazardKind = "riverine-flood"
+    file: str | None = Field(None, description="raster file; relative to the scenario file")
     units: str | None = Field(None, description="units of the file's values when it does not say")
-    generator: RiverineFloodParams | None = None
-    threshold: float | None = Field(None, ge=0, description="shorthand for tiers: {affected: threshold}")
+    variable: str | None = Field(None, description="NetCDF/Zarr: the data variable to read")
+    time: str | int | None = Field(None, description="NetCDF/Zarr: the time step (index or ISO date)")
+    generator: dict[str, Any] | None = Field(None, description="generator parameters (madad hazard generate --help)")
+    admin_table: str | None = Field(None, description="CSV: district_id, severity and/or share_affected")
+    threshold: float | None = Field(None, description="shorthand for tiers: {affected: threshold}")
     tiers: Tiers | None = None
+    impact: str | None = Field(None, description="impact function name, e.g. flood_depth_damage")
 
     @model_validator(mode="after")
     def _one_source(self) -> HazardSpec:
-        if (self.file is None) == (self.generator is None):
-            raise ValueError("give exactly one of hazard.file or hazard.generator")
-        if (self.threshold is None) == (self.tiers is None):
-            raise ValueError("give exactly one of threshold or tiers")
+        sources = [x for x in (self.file, self.generator, self.admin_table) if x is not None]
+        if len(sources) != 1:
+            raise ValueError("give exactly one of hazard.file, hazard.generator or hazard.admin_table")
+        ways = [x for x in (self.threshold, self.tiers, self.impact) if x is not None]
+        if self.admin_table is not None:
+            if ways:
+                raise ValueError("an admin_table gives its own severity; drop threshold, tiers and impact")
+        elif len(ways) != 1:
+            raise ValueError("give exactly one of threshold, tiers or impact")
+        if self.generator is not None:
+            from hazards import generators
+
+            allowed = set(generators.parameters(self.kind)) - {"seed"}
+            unknown = sorted(set(self.generator) - allowed)
+            if unknown:
+                raise ValueError(
+                    f"unknown {self.kind} generator parameter(s) {unknown}; allowed: {sorted(allowed)}"
+                )
+        if self.impact is not None:
+            from hazards import impact
+
+            known = impact.names(kind=self.kind)
+            if self.impact not in known:
+                raise ValueError(f"impact {self.impact!r} is not a {self.kind} impact function; choose one of {known}")
         return self
 
     def tier_thresholds(self) -> list[float]:
-        return self.tiers.thresholds() if self.tiers else Tiers(affected=self.threshold).thresholds()
+        """Thresholds of tiers 1-3 (``threshold`` or ``tiers``; ``impact`` has its own)."""
+        if self.tiers is not None:
+            return self.tiers.thresholds()
+        if self.threshold is not None:
+            return Tiers(affected=self.threshold).thresholds()
+        raise ValueError(f"hazard {self.label} takes its tiers from {self.impact or self.admin_table}")
 
     @property
     def label(self) -> str:
@@ -326,10 +359,12 @@ def headline_policy(scn: Scenario) -> dict[str, float]:
     PMT cut-off, the first hazard's ``affected`` threshold and the federal share."""
     prog = scn.policy.programmes[0]
     first_tier = next(t for t in TIER_NAMES[1:] if t in prog.transfer.by_tier_pkr)
+    hazard = scn.hazards[0]
+    has_threshold = hazard.tiers is not None or hazard.threshold is not None
     return {
         "transfer_pkr": prog.transfer.by_tier_pkr[first_tier],
         "pmt_max": prog.pmt_max if prog.pmt_max is not None else 100.0,
-        "threshold": scn.hazards[0].tier_thresholds()[0],
+        "threshold": hazard.tier_thresholds()[0] if has_threshold else None,
         "federal_share": scn.cost_sharing.federal_share,
     }
 
@@ -362,6 +397,11 @@ def with_what_if(
         prog["pmt_max"] = float(pmt_max)
     if threshold is not None:
         hazard = raw["hazards"][0]
+        if hazard["tiers"] is None and hazard["threshold"] is None:
+            raise ScenarioError(
+                f"{scn.name}: hazard {scn.hazards[0].label} takes its tiers from an impact function "
+                "or a declared table; a threshold cannot be changed."
+            )
         if hazard["tiers"] is not None:
             hazard["tiers"]["affected"] = float(threshold)
         else:
@@ -375,3 +415,25 @@ def with_what_if(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ScenarioError(f"{scn.name}: the what-if change is not possible ({problems}).") from None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (for editors: ``scenarios/schema.json``)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Madad scenario"
+    return schema
+
+
+def write_schema(path: str | Path) -> Path:
+    """Write :func:`json_schema` to ``path`` (stable key order, trailing newline)."""
+    import json
+
+    path = Path(path)
+    path.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m simulator.scenario` refreshes the schema
+    out = write_schema(Path(__file__).resolve().parent.parent / "scenarios" / "schema.json")
+    print(f"wrote {out}")

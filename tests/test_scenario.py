@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from simulator import scenario
@@ -47,7 +49,7 @@ def test_wrong_type_names_line(tmp_path):
 
 
 def test_hazard_needs_exactly_one_source():
-    with pytest.raises(ScenarioError, match=r"x:4: hazards\.0: Value error, give exactly one of hazard.file or hazard.generator"):
+    with pytest.raises(ScenarioError, match=r"x:4: hazards\.0: Value error, give exactly one of hazard.file, hazard.generator or hazard.admin_table"):
         scenario.parse("name: x\ntitle: X\nhazards:\n  - threshold: 1\n", source="x")
 
 
@@ -56,3 +58,50 @@ def test_invalid_yaml_and_missing_file(tmp_path):
         scenario.parse("name: x\n  title: [\n", source="s.yaml")
     with pytest.raises(ScenarioError, match="no such scenario file"):
         scenario.load(tmp_path / "none.yaml")
+
+
+def test_schema_json_is_current(root):
+    """scenarios/schema.json is what the models say; refresh with `python -m simulator.scenario`."""
+    import json
+
+    committed = json.loads((root / "scenarios" / "schema.json").read_text())
+    assert committed == json.loads(json.dumps(scenario.json_schema())), (
+        "scenarios/schema.json is stale: run `.venv/bin/python -m simulator.scenario`"
+    )
+
+
+def test_every_library_scenario_follows_the_schema(root):
+    """What an editor checks: each YAML in scenarios/ is valid under schema.json, and a typo is not."""
+    import json
+
+    import jsonschema
+    import yaml
+
+    schema = json.loads((root / "scenarios" / "schema.json").read_text())
+    for path in sorted((root / "scenarios").glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+    bad = yaml.safe_load((root / "scenarios" / "indus-flood-demo.yaml").read_text())
+    bad["policy"]["programmes"][0]["transfr"] = 1
+    with pytest.raises(jsonschema.ValidationError, match="transfr"):
+        jsonschema.validate(bad, schema)
+
+
+LIBRARY = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=[p.stem for p in LIBRARY])
+def test_library_scenario_runs_and_reconciles(path, tmp_path):
+    """Every library scenario runs on a small registry, labels itself as modelled on an event,
+    states its assumptions, and its money reconciles exactly."""
+    from simulator import runner
+
+    scn = scenario.load(path)
+    assert scn.modelled_on and "not a reproduction" in scn.modelled_on
+    assert scn.assumptions
+    res = runner.run(scn, base=path.parent, households=4_000)
+    t = res.plan["totals"]
+    assert t["federal_pkr"] + t["provincial_pkr"] == t["amount_pkr"] == int(res.households.amount_pkr.sum())
+    assert sum(p["amount_pkr"] for p in res.plan["provinces"]) == t["amount_pkr"]
+    assert t["households"] == int(res.households.weight.sum())
+    paths = runner.write_run(res, tmp_path / scn.name, scenario_path=path)
+    assert {"plan.json", "plan.xlsx", "households.parquet", "manifest.json"} <= set(paths)
