@@ -39,8 +39,9 @@ lint: $(VENV)/.installed-dev ## ruff on the packages, app and tests
 demo: $(VENV)/.installed ## Run the demo scenario from the CLI into runs/demo
 	$(BIN)/madad run scenarios/indus-flood-demo.yaml --out runs/demo
 
-benchmark: $(VENV)/.installed ## Print engine and registry speed and memory (N=1000000; N=35000000 for NSER scale)
+benchmark: $(VENV)/.installed ## Print engine, hazard-read and registry figures (N=1000000; N=35000000 for NSER scale)
 	$(BIN)/python benchmarks/engine.py --households $${N:-1000000}
+	$(BIN)/python benchmarks/hazard_read.py --households 1000000
 	$(BIN)/python benchmarks/registry.py --households $${N:-1000000}
 
 clean: ## Remove .venv, run folders and caches
