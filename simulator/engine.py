@@ -55,6 +55,18 @@ def household_columns(households: pd.DataFrame) -> dict[str, np.ndarray]:
             if "weight" in households
             else np.ones(n, np.int64)
         ),
+        # 0: a federal (NSER) record, 1: a provincial registry's record (federal programmes do
+        # not reach it); duplicate: a provincial record of a household the federal registry has.
+        "source": (
+            households["source"].cat.codes.to_numpy().astype(np.int8)
+            if "source" in households
+            else np.zeros(n, np.int8)
+        ),
+        "duplicate": (
+            households["duplicate_of"].to_numpy() >= 0
+            if "duplicate_of" in households
+            else np.zeros(n, bool)
+        ),
     }
 
 
@@ -80,10 +92,18 @@ class EngineResult:
     affected_index: np.ndarray  # positions of households with tier > 0
     sub: dict[str, np.ndarray] = field(default_factory=dict)  # columns over affected_index
     programme_households: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)  # affected provincial duplicates removed
 
     def _full(self, name: str, dtype) -> np.ndarray:
         out = np.zeros(len(self.tier), dtype=dtype)
         out[self.affected_index] = self.sub[name]
+        return out
+
+    @functools.cached_property
+    def counted_weight(self) -> np.ndarray:
+        """Weights with duplicate records (provincial copies of federal households) at 0."""
+        out = self.weight.copy()
+        out[self.status == targeting.DUPLICATE] = 0
         return out
 
     @functools.cached_property
@@ -194,10 +214,22 @@ def evaluate(
     n = len(cols["lon"])
     intensity, tier, where = _overlay_all(scn, layers, cols)
     lap("overlay_s")
-    idx = np.flatnonzero(tier > 0)
+    duplicate = cols["duplicate"]
+    idx = np.flatnonzero((tier > 0) & ~duplicate)
     sub = {k: v[idx] for k, v in cols.items() if k not in ("lon", "lat", "housing")}
     t = tier[idx]
     m = len(idx)
+    # What the duplicates (provincial records of federal households) would have been paid by
+    # provincial programmes had they not been removed: the savings of cross-registry dedup.
+    dup_idx = np.flatnonzero((tier > 0) & duplicate)
+    dup_cols = {k: v[dup_idx] for k, v in cols.items() if k not in ("lon", "lat", "housing")}
+    duplicate_savings = np.zeros(len(dup_idx), np.int64)
+    for prog in scn.policy.programmes:
+        if prog.owner == "provincial":
+            entitled_dup = targeting.programme_eligible(prog, dup_cols, tier[dup_idx])
+            amount_dup = payouts.transfer_amount(prog.transfer, tier[dup_idx], dup_cols["hh_size"], entitled_dup)
+            np.maximum(duplicate_savings, amount_dup, out=duplicate_savings)
+    duplicate_savings *= dup_cols["weight"]
 
     # Programmes: the largest entitlement per owner, and what each expansion reaches.
     fed = np.zeros(m, np.int64)
@@ -206,8 +238,11 @@ def evaluate(
     count = np.zeros(m, np.int8)
     reach = {e: np.zeros(m, bool) for e in EXPANSIONS}
     programme_households = {}
+    federal_record = sub["source"] == 0
     for prog in scn.policy.programmes:
         entitled = targeting.programme_eligible(prog, sub, t)
+        if prog.owner == "federal":
+            entitled &= federal_record  # federal programmes reach NSER records only
         amount = payouts.transfer_amount(prog.transfer, t, sub["hh_size"], entitled)
         got = amount > 0
         programme_households[prog.name] = int(got.sum())
@@ -264,6 +299,7 @@ def evaluate(
         ~entitled, targeting.NOT_ELIGIBLE, np.where(funded, targeting.PAID, targeting.OVER_BUDGET)
     ).astype(np.int8)
     status[idx] = sub_status
+    status[duplicate] = targeting.DUPLICATE
 
     payer_sub = ((fed_del > 0).astype(np.int8) + 2 * (prov_del > 0).astype(np.int8)).astype(np.int8)
     sub.update(
@@ -291,6 +327,11 @@ def evaluate(
         affected_index=idx,
         sub=sub,
         programme_households=programme_households,
+        duplicates={
+            "households": int(dup_cols["weight"].sum()),
+            "records": len(dup_idx),
+            "savings_pkr": int(duplicate_savings.sum()),
+        },
     )
     lap("results_s")
     return result

@@ -67,7 +67,7 @@ def _figures(res: EngineResult, codes_all: np.ndarray, codes: np.ndarray, size: 
         return group_sum(codes, np.where(mask, w, 0), size)
 
     return {
-        "households": group_sum(codes_all, res.weight, size),
+        "households": group_sum(codes_all, res.counted_weight, size),
         "affected_households": group_sum(codes, w, size),
         "affected_people": group_sum(codes, people, size),
         "severely_affected_households": count(s["tier"] >= 2),
@@ -168,7 +168,7 @@ def _paid_not_affected(res: EngineResult) -> int:
 
 def _payers(res: EngineResult) -> dict[str, int]:
     counts = group_sum(res.sub["payer"].astype(np.int64), res.sub["weight"], len(PAYER))
-    counts[0] += int(res.weight.sum()) - int(res.sub["weight"].sum())
+    counts[0] += int(res.counted_weight.sum()) - int(res.sub["weight"].sum())
     return dict(zip(PAYER, counts.tolist(), strict=True))
 
 
@@ -235,7 +235,7 @@ def build(
             "paid_not_affected_households": _paid_not_affected(res),
             "poverty_line_pmt": pl,
         },
-        "tiers": dict(zip(TIER_NAMES, group_sum(res.tier.astype(np.int64), res.weight, 4).tolist(), strict=True)),
+        "tiers": dict(zip(TIER_NAMES, group_sum(res.tier.astype(np.int64), res.counted_weight, 4).tolist(), strict=True)),
         "payers": _payers(res),
         "programmes": [
             {
@@ -250,6 +250,8 @@ def build(
             "rule": scn.dedup.rule,
             "overlap_households": tot["dedup_overlap_households"],
             "savings_pkr": tot["dedup_savings_pkr"],
+            "registry_duplicates_households": res.duplicates.get("households", 0),
+            "registry_duplicates_savings_pkr": res.duplicates.get("savings_pkr", 0),
         },
         "budget": {
             "federal_ceiling_pkr": b.federal_pkr,

@@ -96,15 +96,29 @@ def load_registry(
     scn: Scenario, *, base: Path | None = None, households: int | None = None,
     registry_path: str | Path | None = None,
 ) -> tuple[registry.Registry, dict]:
-    """Validated households: the given file, the scenario's file, or the synthetic generator."""
+    """Validated households: the given file, the scenario's file, or the synthetic generator;
+    with the scenario's provincial registries merged in, duplicates marked."""
     path = registry_path or (scn.registry.path and _resolve(scn.registry.path, base))
     if path:
         reg = registry.load(path)
-        return reg, {"file": str(path), "sha256": file_sha256(path)}
-    n = scn.registry.synthetic_households if households is None else households
-    frame = registry.generate(n, seed=scn.seed)
-    reg = registry.validate(frame, source=f"synthetic registry ({n:,} households, seed {scn.seed})")
-    return reg, {"synthetic_households": n, "seed": scn.seed}
+        info: dict = {"file": str(path), "sha256": file_sha256(path)}
+    else:
+        n = scn.registry.synthetic_households if households is None else households
+        frame = registry.generate(n, seed=scn.seed)
+        reg = registry.validate(frame, source=f"synthetic registry ({n:,} households, seed {scn.seed})")
+        info = {"synthetic_households": n, "seed": scn.seed}
+    if scn.registry.provincial:
+        extra, info["provincial"] = [], []
+        for spec in scn.registry.provincial:
+            p = _resolve(spec.path, base)
+            links = registry.read_links(_resolve(spec.links, base)) if spec.links else None
+            extra.append((spec.province, registry.load(p), links))
+            entry = {"province": spec.province, "file": str(p), "sha256": file_sha256(p)}
+            if spec.links:
+                entry["links"] = {"file": str(_resolve(spec.links, base)), "sha256": file_sha256(_resolve(spec.links, base))}
+            info["provincial"].append(entry)
+        reg = registry.merge(reg, extra)
+    return reg, info
 
 
 def result_table(households: pd.DataFrame, res: engine.EngineResult) -> pd.DataFrame:
@@ -132,6 +146,8 @@ def result_table(households: pd.DataFrame, res: engine.EngineResult) -> pd.DataF
             "status": pd.Categorical.from_codes(res.status, categories=list(targeting.STATUS)),
         }
     )
+    if "source" in households:
+        frame.insert(1, "source", households["source"].array)
     return frame
 
 

@@ -23,11 +23,27 @@ Enrolment = Literal["kafaalat", "prov_uct", "prov_cct"]
 TIER_NAMES = ("none", "affected", "severely_affected", "displaced")
 
 
+class ProvincialRegistry(_Strict):
+    """A province's own registry (e.g. Punjab's PSER), whose households provincial programmes reach.
+
+    Its records that are the same households as federal (NSER) records are removed as duplicates:
+    records with the same pseudonymous id (both sides keyed alike), and the pairs in ``links``
+    (``provincial_id``, ``federal_id``; from privacy-preserving record linkage, ``madad exchange
+    link``). A linked record's provincial enrolment is carried over to the federal record.
+    """
+
+    province: ProvinceCode
+    path: str = Field(description="GeoParquet/Parquet/CSV registry; relative to the scenario file")
+    links: str | None = Field(None, description="CSV/Parquet of linked pairs: provincial_id, federal_id")
+
+
 class RegistrySpec(_Strict):
-    """Where households come from: a file, or the seeded synthetic generator."""
+    """Where households come from: a file, or the seeded synthetic generator, plus provincial
+    registries to merge without duplicates."""
 
     path: str | None = Field(None, description="GeoParquet/Parquet/CSV registry; relative to the scenario file")
     synthetic_households: int = Field(200_000, ge=0, description="households to generate when no path is given")
+    provincial: list[ProvincialRegistry] = []
 
 
 HazardKind = Literal["riverine-flood", "flash-flood", "heatwave", "drought", "earthquake", "cyclone"]

@@ -15,8 +15,9 @@ STATUS = (
     "no_hazard_data",
     "not_eligible",
     "over_budget",
+    "duplicate",
 )
-PAID, NOT_AFFECTED, OUTSIDE_AREA, NO_HAZARD_DATA, NOT_ELIGIBLE, OVER_BUDGET = (
+PAID, NOT_AFFECTED, OUTSIDE_AREA, NO_HAZARD_DATA, NOT_ELIGIBLE, OVER_BUDGET, DUPLICATE = (
     np.int8(i) for i in range(len(STATUS))
 )
 TIER_NAMES = ("none", "affected", "severely_affected", "displaced")

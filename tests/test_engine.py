@@ -148,7 +148,8 @@ def test_min_tier_categories_and_cutoffs_by_province(raster5):
     assert table.amount_pkr.tolist() == [0, 7000, 0, 0, 0, 7000, 7000, 5000, 7000, 0]
     assert table.federal_pkr.tolist() == [0, 7000, 0, 0, 0, 7000, 7000, 0, 7000, 0]
     assert table.provincial_pkr.tolist() == [0, 0, 0, 0, 0, 0, 0, 5000, 0, 0]
-    assert p["dedup"] == {"rule": "top_up", "overlap_households": 1, "savings_pkr": 5000}
+    assert p["dedup"] == {"rule": "top_up", "overlap_households": 1, "savings_pkr": 5000,
+                          "registry_duplicates_households": 0, "registry_duplicates_savings_pkr": 0}
     assert [x["entitled_households"] for x in p["programmes"]] == [2, 4]
 
 
@@ -441,3 +442,78 @@ def test_demo_run_reconciles_and_is_reproducible(demo_scenario_path):
     reg, _ = runner.load_registry(scn, households=30_000)
     intensity, _ = sample(a.hazard, reg.households.lon.to_numpy(), reg.households.lat.to_numpy())
     np.testing.assert_array_equal(intensity, a.households.intensity.to_numpy())
+
+
+def test_provincial_registry_duplicates_removed(raster5, tmp_path):
+    """A provincial registry (Punjab's) merged with the federal one: a record with the same
+    pseudonym and a record linked by record linkage are removed as duplicates, their provincial
+    enrolment carried to the federal record; a household only the province knows is paid by the
+    provincial programme alone."""
+    from hazards.io import write_geotiff
+
+    write_geotiff(raster5, tmp_path / "tiny.tif")
+    fed = pd.DataFrame(
+        {
+            "household_id": [f"h{i}" for i in range(10)],
+            "lon": [68.0 + (c + 0.5) * RES for _, c in CELLS],
+            "lat": [26.0 - (r + 0.5) * RES for r, _ in CELLS],
+            "district_id": ["sd_hyderabad"] * 5 + ["pb_lahore"] * 3 + ["is_islamabad"] * 2,
+            "hh_size": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            "pmt_score": [10, 40, 20, 32, 5, 31, 33, 0, 12, 1],
+            "enrolled_kafaalat": [True, False, True, False, True, False, False, True, False, False],
+        }
+    )
+    fed.to_csv(tmp_path / "nser.csv", index=False)
+    cells = [CELLS[5], CELLS[6], (1, 1), (0, 0)]
+    pser = pd.DataFrame(
+        {
+            "household_id": ["h5", "pser-002", "pser-003", "pser-004"],
+            "lon": [68.0 + (c + 0.5) * RES for _, c in cells],
+            "lat": [26.0 - (r + 0.5) * RES for r, _ in cells],
+            "district_id": ["pb_lahore", "pb_lahore", "pb_lahore", "sd_hyderabad"],
+            "hh_size": [6, 7, 3, 2],
+            "pmt_score": [31, 33, 20, 10],
+            "enrolled_prov_uct": [True, True, True, True],
+        }
+    )
+    pser.to_csv(tmp_path / "pser.csv", index=False)
+    pd.DataFrame({"provincial_id": ["pser-002"], "federal_id": ["h6"], "score": [0.97]}).to_csv(
+        tmp_path / "links.csv", index=False
+    )
+    scn = scenario.parse(
+        """
+name: merged
+title: merged
+registry:
+  path: nser.csv
+  provincial:
+    - {province: PB, path: pser.csv, links: links.csv}
+hazards:
+  - {file: tiny.tif, tiers: {affected: 0.5, severely_affected: 20, displaced: 40}}
+policy:
+  programmes:
+    - {name: relief, owner: federal, expansion: all_affected, pmt_max: 32, transfer: {by_tier_pkr: {affected: 25000}}}
+    - {name: punjab top-up, owner: provincial, expansion: vertical, beneficiaries_of: [prov_uct],
+       provinces: [PB], transfer: {by_tier_pkr: {affected: 10000}}}
+cost_sharing: {rule: ownership}
+"""
+    )
+    res = runner.run(scn, base=tmp_path)
+    table = res.households.set_index("household_id")
+    # h5: federal 25,000; its Punjab enrolment (from the PSER record) gives 10,000, removed by
+    # top-up dedup (the federal base is larger). h6: PMT 33, federal no; Punjab 10,000 through
+    # the linked record. pser-003: only Punjab knows it: 10,000. pser-004 is in Sindh:
+    # quarantined as outside its registry's province.
+    federal_rows = table[table.source == "federal"]
+    assert federal_rows.loc["h5", "amount_pkr"] == 25000 and federal_rows.loc["h5", "provincial_pkr"] == 0
+    assert federal_rows.loc["h6", "amount_pkr"] == 10000 and federal_rows.loc["h6", "provincial_pkr"] == 10000
+    provincial_rows = res.households[res.households.source == "provincial"].set_index("household_id")
+    assert provincial_rows.status.tolist() == ["duplicate", "duplicate", "paid"]
+    assert provincial_rows.loc["pser-003", "amount_pkr"] == 10000
+    p = res.plan
+    assert p["dedup"]["registry_duplicates_households"] == 2
+    assert p["dedup"]["registry_duplicates_savings_pkr"] == 20000
+    assert p["totals"]["households"] == 11  # 10 federal + 1 only Punjab knows; duplicates not counted
+    assert p["registry"]["reasons"]["outside_registry_province"] == 1
+    assert p["totals"]["amount_pkr"] == 25000 * 5 + 10000 * 2  # federal: h2, h3, h5, h7, h8
+    assert p["status_counts"]["duplicate"] == 2
