@@ -212,3 +212,106 @@ def audit_verify(
         _fail(exc)
     ops = ", ".join(f"{k}: {v}" for k, v in summary.operations.items()) or "none"
     typer.echo(f"ok: {summary.entries} entries ({ops}); head sha256 {summary.head_sha256}")
+
+
+@exchange_app.command("secret")
+def secret_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="Key file to create (JSON, mode 0600)."),
+) -> None:
+    """Create a secret key file: for pseudonymising CNICs (held by the data owner) or, shared by
+    two agencies over a secure channel, for record linkage.
+
+    Example: madad exchange secret --out keys/linkage.key.json
+    """
+    from simulator.pseudonym import KeyRing
+
+    try:
+        KeyRing.generate().save(out)
+    except MadadError as exc:
+        _fail(exc)
+    typer.echo(f"wrote {out} (mode 0600); share a linkage secret only with the other agency")
+
+
+@exchange_app.command()
+def pseudonymise(
+    file: Path = typer.Argument(..., help="CSV or Parquet holding a raw CNIC column."),
+    key: Path = typer.Option(..., "--key", help="Key file from `madad exchange secret`."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output CSV or Parquet, without the CNIC column."),
+    cnic_column: str = typer.Option("cnic", help="Name of the CNIC column."),
+) -> None:
+    """Replace raw CNICs by keyed pseudonyms (HMAC-SHA256); the output has no CNIC column.
+
+    Example: madad exchange pseudonymise households_with_cnic.csv --key keys/owner.key.json --out households.parquet
+    """
+    import pandas as pd
+
+    from simulator.pseudonym import KeyRing, pseudonymise_frame
+
+    try:
+        frame = pd.read_parquet(file) if file.suffix.lower() == ".parquet" else pd.read_csv(file, dtype=str)
+        result = pseudonymise_frame(frame, key=KeyRing.load(key), cnic_column=cnic_column)
+    except MadadError as exc:
+        _fail(exc)
+    except (OSError, ValueError) as exc:
+        _fail(MadadError(f"{file}: cannot be read ({type(exc).__name__})."))
+    if out.suffix.lower() == ".parquet":
+        result.to_parquet(out, index=False)
+    else:
+        result.to_csv(out, index=False)
+    typer.echo(f"wrote {len(result):,} pseudonymised rows to {out}")
+
+
+@exchange_app.command()
+def encode(
+    file: Path = typer.Argument(..., help="CSV or Parquet: household_id, name, father_name, dob, district_id."),
+    secret: Path = typer.Option(..., "--secret", help="Linkage secret shared with the other agency."),
+    party: str = typer.Option(..., help="Name of this registry, e.g. nser or pser."),
+    out: Path = typer.Option(..., "--out", "-o", help="Encoded registry (Parquet) to send for linkage."),
+) -> None:
+    """Encode a registry for privacy-preserving linkage: keyed Bloom filters and block keys only;
+    no name, date of birth or CNIC leaves the agency.
+
+    Example: madad exchange encode pser_people.csv --secret keys/linkage.key.json --party pser --out pser.clk.parquet
+    """
+    import pandas as pd
+
+    from simulator import linkage
+    from simulator.pseudonym import KeyRing
+
+    try:
+        frame = pd.read_parquet(file) if file.suffix.lower() == ".parquet" else pd.read_csv(file, dtype=str)
+        encoded = linkage.encode(frame, KeyRing.load(secret), party=party)
+        encoded.save(out)
+    except MadadError as exc:
+        _fail(exc)
+    typer.echo(f"encoded {len(encoded):,} records of {party} to {out}")
+
+
+@exchange_app.command()
+def link(
+    federal: Path = typer.Argument(..., help="Encoded federal registry (from `encode`)."),
+    provincial: Path = typer.Argument(..., help="Encoded provincial registry (from `encode`)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Links CSV: provincial_id, federal_id, score."),
+    threshold: float = typer.Option(0.74, help="Dice similarity at or above which two records link."),
+) -> None:
+    """Link two encoded registries one-to-one; the links file feeds a scenario's
+    registry.provincial[].links so the overlap is removed from the response plan.
+
+    Example: madad exchange link nser.clk.parquet pser.clk.parquet --out links.csv
+    """
+    from simulator import linkage
+
+    try:
+        pairs = linkage.link(
+            linkage.EncodedRegistry.load(federal), linkage.EncodedRegistry.load(provincial), threshold=threshold
+        )
+    except MadadError as exc:
+        _fail(exc)
+    table = pairs.rename(columns={"left_id": "federal_id", "right_id": "provincial_id"})
+    table[["provincial_id", "federal_id", "score"]].to_csv(out, index=False)
+    compared = pairs.attrs.get("comparisons")
+    typer.echo(
+        f"linked {len(table):,} pairs"
+        + (f" after {compared:,} comparisons" if compared is not None else "")
+        + f"; wrote {out}"
+    )
