@@ -245,7 +245,7 @@ def evaluate(
             entitled &= federal_record  # federal programmes reach NSER records only
         amount = payouts.transfer_amount(prog.transfer, t, sub["hh_size"], entitled)
         got = amount > 0
-        programme_households[prog.name] = int(got.sum())
+        programme_households[prog.name] = int(sub["weight"][got].sum())
         reach[prog.expansion] |= got
         total += amount
         count += got

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 import rasterio
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from simulator.cli import app
+from simulator.cli import SCENARIO_TEMPLATE, app
 
 runner = CliRunner()
 
@@ -105,3 +109,132 @@ def test_bad_input_exit_code(tmp_path):
     assert "bad.yaml:4: extra: unknown field" in result.output
     result = runner.invoke(app, ["validate", str(bad)])
     assert result.exit_code == 2
+
+
+# --- compare, export, scenario new -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The demo and a what-if with a higher federal share, run through the CLI (5,000 households)."""
+    demo = Path(__file__).resolve().parents[1] / "scenarios" / "indus-flood-demo.yaml"
+    root = tmp_path_factory.mktemp("cli-runs")
+    other = root / "federal70.yaml"
+    other.write_text(
+        demo.read_text().replace("name: indus-flood-demo", "name: federal70").replace(
+            "federal_share: 0.5", "federal_share: 0.7"
+        )
+    )
+    outs = []
+    for scn, name in ((demo, "demo"), (other, "federal70")):
+        result = runner.invoke(app, ["run", str(scn), "--out", str(root / name), "--households", "5000"])
+        assert result.exit_code == 0, result.output
+        outs.append(root / name)
+    return outs
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "pdf", "gpkg", "geojson", "csv", "parquet", "json"])
+def test_export_every_format(two_runs, tmp_path, fmt):
+    out = tmp_path / f"out.{fmt}"
+    result = runner.invoke(app, ["export", str(two_runs[0]), "--format", fmt, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.output
+    plan = json.loads((two_runs[0] / "plan.json").read_text())
+    total = plan["totals"]["amount_pkr"]
+    if fmt == "pdf":
+        assert f"PKR {total:,}" in "".join(p.extract_text() for p in PdfReader(out).pages)
+    elif fmt in ("gpkg", "geojson"):
+        assert int(gpd.read_file(out).amount_pkr.sum()) == total
+    elif fmt == "csv":
+        assert int(pd.read_csv(out).amount_pkr.sum()) == total
+    elif fmt == "parquet":
+        assert int(pq.read_table(out).column("amount_pkr").to_numpy().sum()) == total
+    elif fmt == "json":
+        assert json.loads(out.read_text())["totals"]["amount_pkr"] == total
+    else:
+        assert int(pd.read_excel(out, sheet_name="provinces").amount_pkr.sum()) == total
+
+
+def test_export_all_households_and_boundaries(two_runs, tmp_path):
+    out = tmp_path / "all.csv"
+    result = runner.invoke(app, ["export", str(two_runs[0]), "-f", "csv", "-o", str(out), "--all"])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out)) == 5000
+    missing = tmp_path / "nowhere.gpkg"
+    result = runner.invoke(app, ["export", str(two_runs[0]), "-f", "gpkg", "-o", str(tmp_path / "d.gpkg"),
+                                 "--boundaries", str(missing)])
+    assert result.exit_code == 2
+    assert "nowhere.gpkg: no such boundary file" in result.output
+
+
+def test_export_bad_input_exit_codes(two_runs, tmp_path):
+    result = runner.invoke(app, ["export", str(two_runs[0]), "--format", "docx", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "use one of: xlsx, pdf, gpkg, geojson, csv, parquet, json" in result.output
+    result = runner.invoke(app, ["export", str(tmp_path), "--format", "json", "--out", str(tmp_path / "x.json")])
+    assert result.exit_code == 2
+    assert f"{tmp_path}: not a run folder (no plan.json)" in result.output
+
+
+def test_compare_prints_and_writes_xlsx(two_runs, tmp_path):
+    out = tmp_path / "cmp.xlsx"
+    result = runner.invoke(app, ["compare", *map(str, two_runs), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    a, b = (json.loads((r / "plan.json").read_text())["totals"] for r in two_runs)
+    assert "indus-flood-demo (demo)" in result.output and "federal70" in result.output
+    assert f"{b['federal_pkr'] - a['federal_pkr']:+,}" in result.output
+    assert b["federal_pkr"] > a["federal_pkr"] and b["amount_pkr"] == a["amount_pkr"]
+    frame = pd.read_excel(out, sheet_name="compare")
+    row = frame[(frame.section == "totals") & (frame.figure == "federal_pkr")].iloc[0]
+    assert int(row["diff vs first: federal70"]) == b["federal_pkr"] - a["federal_pkr"]
+
+
+def test_compare_bad_input(two_runs, tmp_path):
+    result = runner.invoke(app, ["compare", str(two_runs[0])])
+    assert result.exit_code == 2 and "at least two run folders" in result.output
+    result = runner.invoke(app, ["compare", str(two_runs[0]), str(tmp_path / "gone")])
+    assert result.exit_code == 2 and "gone: no such run folder" in result.output
+    result = runner.invoke(app, ["compare", *map(str, two_runs), "--out", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2 and "--out must be an .xlsx file" in result.output
+
+
+def test_scenario_new_validates_runs_and_never_overwrites(tmp_path):
+    path = tmp_path / "scenarios" / "monsoon-2025.yaml"
+    result = runner.invoke(app, ["scenario", "new", "monsoon-2025", "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    text = path.read_text()
+    assert text.startswith("# Madad scenario: monsoon-2025") and "name: monsoon-2025" in text
+    for key in ("owner:", "expansion:", "beneficiaries_of:", "pmt_max:", "pmt_max_by_province:",
+                "category_pmt_max:", "categories:", "provinces:", "min_tier:", "by_tier_pkr:",
+                "per_person_pkr:", "floor_pkr:", "cap_pkr:", "instalments:", "dedup:", "base:", "order:",
+                "cost_sharing:", "federal_share:", "key:", "budget:", "federal_pkr:", "provincial_pkr:",
+                "priority:", "tiers:", "modelled_on:", "top_up", "nfc7", "population2023"):
+        assert key in text, key
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "run"), "--households", "3000"])
+    assert result.exit_code == 0, result.output
+
+    before = path.read_text()
+    result = runner.invoke(app, ["scenario", "new", "monsoon-2025", "--out", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}: already exists" in result.output
+    assert path.read_text() == before
+
+
+def test_scenario_new_default_path_and_bad_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["scenario", "new", "drought-thar"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "drought-thar.yaml").exists()
+    result = runner.invoke(app, ["scenario", "new", "Bad Name"])
+    assert result.exit_code == 2 and "lower-case letters, digits and dashes" in result.output
+    assert "{name}" in SCENARIO_TEMPLATE
+
+
+@pytest.mark.parametrize("command", [["run"], ["validate"], ["compare"], ["export"], ["scenario", "new"],
+                                     ["registry", "generate"], ["registry", "validate"]])
+def test_help_has_an_example(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output and "madad " in result.output
