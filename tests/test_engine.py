@@ -517,3 +517,20 @@ cost_sharing: {rule: ownership}
     assert p["registry"]["reasons"]["outside_registry_province"] == 1
     assert p["totals"]["amount_pkr"] == 25000 * 5 + 10000 * 2  # federal: h2, h3, h5, h7, h8
     assert p["status_counts"]["duplicate"] == 2
+
+
+def test_tehsil_aggregates_add_up_to_districts(raster5):
+    """Where the registry gives tehsil codes, the plan has a tehsil table that sums to districts."""
+    hh = _households(tehsil_id=["latifabad", "qasimabad", "latifabad", None, "qasimabad",
+                                "model town", "model town", "cantt", None, None])
+    scn = _scenario(FLAT)
+    res, cols = runner.compute(scn, hh, raster5)
+    p = plan.build(res, cols["district"].astype(np.int64), scn=scn, registry_report={}, assumptions=[],
+                   tehsil=hh["tehsil_id"])
+    tehsils = pd.DataFrame(p["tehsils"])
+    by_district = tehsils.groupby("district_id")[["affected_households", "amount_pkr"]].sum()
+    districts = pd.DataFrame(p["districts"]).set_index("district_id")
+    for d in by_district.index:
+        assert by_district.loc[d, "amount_pkr"] == districts.loc[d, "amount_pkr"]
+        assert by_district.loc[d, "affected_households"] == districts.loc[d, "affected_households"]
+    assert set(tehsils.tehsil_id) >= {"latifabad", "qasimabad", "(unknown)"}
