@@ -18,8 +18,9 @@ CELLS = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 2), (3, 3), (4, 4), (4, 0), (0, 4),
 # intensities:  0,     1,     10,    11,    nan,   33,    44,    40,    4,     outside
 
 
-def _households(**overrides) -> pd.DataFrame:
-    rows = pd.DataFrame(
+def _rows() -> pd.DataFrame:
+    """The ten households as a raw registry table (before validation)."""
+    return pd.DataFrame(
         {
             "household_id": [f"h{i}" for i in range(10)],
             "lon": [68.0 + (c + 0.5) * RES for _, c in CELLS],
@@ -30,6 +31,10 @@ def _households(**overrides) -> pd.DataFrame:
             "enrolled_kafaalat": [True, False, True, False, True, False, False, True, False, False],
         }
     )
+
+
+def _households(**overrides) -> pd.DataFrame:
+    rows = _rows()
     for key, value in overrides.items():
         rows[key] = value
     return registry.validate(rows, source="ten").households
@@ -452,17 +457,7 @@ def test_provincial_registry_duplicates_removed(raster5, tmp_path):
     from hazards.io import write_geotiff
 
     write_geotiff(raster5, tmp_path / "tiny.tif")
-    fed = pd.DataFrame(
-        {
-            "household_id": [f"h{i}" for i in range(10)],
-            "lon": [68.0 + (c + 0.5) * RES for _, c in CELLS],
-            "lat": [26.0 - (r + 0.5) * RES for r, _ in CELLS],
-            "district_id": ["sd_hyderabad"] * 5 + ["pb_lahore"] * 3 + ["is_islamabad"] * 2,
-            "hh_size": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
-            "pmt_score": [10, 40, 20, 32, 5, 31, 33, 0, 12, 1],
-            "enrolled_kafaalat": [True, False, True, False, True, False, False, True, False, False],
-        }
-    )
+    fed = _rows()
     fed.to_csv(tmp_path / "nser.csv", index=False)
     cells = [CELLS[5], CELLS[6], (1, 1), (0, 0)]
     pser = pd.DataFrame(
