@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,42 @@ def info(
     ]
     for key, value in rows:
         typer.echo(f"{key + ':':<12}{value}")
+
+
+@hazard_app.command()
+def events(
+    kind: str = typer.Argument(..., help="riverine-flood, flash-flood, heatwave, drought, earthquake or cyclone."),
+    out: Path = typer.Option(..., "--out", "-o", help="Event set file to write (.npz)."),
+    n_events: int = typer.Option(100, "--events", "-n", help="Number of events."),
+    years: float = typer.Option(10_000.0, help="Simulated years the events stand for."),
+    seed: int = typer.Option(0, help="Seed of every draw."),
+    bbox: str | None = typer.Option(None, help='Grid extent "lon_min,lat_min,lon_max,lat_max".'),
+    resolution: float | None = typer.Option(None, help="Grid spacing in degrees (default 1/120)."),
+    param: list[str] | None = typer.Option(None, "--param", "-p", help="key=value fixed generator parameter."),
+) -> None:
+    """Build a stochastic event set: N footprints of KIND with annual frequencies, stored sparse.
+
+    Severity grows with each event's return period by the illustrative relations documented in
+    hazards.events.return_period_footprint.
+
+    Example: madad hazard events riverine-flood --events 200 --years 10000 --out floods.npz
+    """
+    from hazards import events as events_mod
+
+    try:
+        fixed = _params(kind.strip().lower().replace("_", "-"), param=param, seed=None, bbox=bbox,
+                        resolution=resolution, return_period=None, river=None, magnitude=None,
+                        lon=None, lat=None, depth=None, dem=None)
+        fixed.pop("seed", None)
+        footprint = events_mod.return_period_footprint(kind, **fixed)
+        with typer.progressbar(length=n_events, label=f"{n_events} {kind} events", file=sys.stderr) as bar:
+            def counted(**kw):
+                layer = footprint(**kw)
+                bar.update(1)
+                return layer
+
+            event_set = events_mod.stochastic(kind, n_events, years=years, seed=seed, footprint=counted)
+        event_set.save(out)
+    except MadadError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {out}: {event_set}")

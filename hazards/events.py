@@ -713,3 +713,49 @@ def stochastic(
         event_attrs={"return_period": return_period, "year": year.astype(np.int64),
                      "seed": seeds.astype(np.int64)},
     )
+
+
+#: How a return period T [years] sets each generator's severity parameter, for kinds whose
+#: generator is not parameterised by T. ILLUSTRATIVE relations, not fitted to Pakistani records:
+#: they make severity grow with ln T (Gumbel-like maxima) or, for earthquakes, follow a
+#: Gutenberg-Richter law with b = 1 (Mw 5.5 once in 5 years in the region, capped at 8.0).
+def _severity_for(kind: str, return_period: float, rng: np.random.Generator, params: dict) -> dict:
+    t = max(float(return_period), 1.0)
+    if kind in ("riverine-flood", "flash-flood"):
+        return {"return_period": t}
+    if kind == "heatwave":
+        return {"anomaly_degc": 3.0 + 1.2 * math.log(t)}
+    if kind == "drought":
+        return {"deficit": float(min(0.15 + 0.12 * math.log(t), 0.9))}
+    if kind == "cyclone":
+        return {"delta_p_hpa": float(min(15.0 + 12.0 * math.log(t), 90.0))}
+    if kind == "earthquake":
+        magnitude = min(5.5 + math.log10(t / 5.0), 8.0) if t >= 5.0 else 5.5 - math.log10(5.0 / t)
+        out = {"magnitude": float(magnitude)}
+        bbox = params.get("bbox")
+        if bbox is not None and "lon" not in params:
+            out["lon"] = float(rng.uniform(bbox[0], bbox[2]))
+            out["lat"] = float(rng.uniform(bbox[1], bbox[3]))
+        return out
+    raise HazardError(f"kind {kind!r} is not one of {list(KINDS)}.")
+
+
+def return_period_footprint(kind: str, **params: Any) -> Footprint:
+    """A footprint ``f(return_period=T, seed=s)`` for :func:`stochastic` from a generator.
+
+    ``params`` are fixed generator parameters (e.g. ``bbox``, ``river``); the severity
+    parameter comes from T by the illustrative relations of :func:`_severity_for` (return period
+    for floods, ln T growth of heat anomaly, rainfall deficit and cyclone pressure deficit, and a
+    Gutenberg-Richter magnitude with an epicentre drawn in ``bbox`` for earthquakes).
+    """
+    from hazards import generators
+
+    generators.parameters(kind)  # refuses an unknown kind with the valid ones
+
+    def footprint(*, return_period: float, seed: int) -> xr.DataArray:
+        rng = np.random.default_rng(seed)
+        severity = _severity_for(kind, return_period, rng, params)
+        return generators.generate(kind, **{**params, **severity, "seed": seed})
+
+    footprint.__name__ = f"{kind}-by-return-period"
+    return footprint
