@@ -195,10 +195,14 @@ def export_cmd(
     all_households: bool = typer.Option(
         False, "--all", help="csv/parquet: every household with its status, not only the paid ones."
     ),
+    min_cell: int = typer.Option(
+        10, help="pdf/geojson are published: hide district and tehsil cells under this many households (0: none)."
+    ),
 ) -> None:
     """Export a run folder as xlsx, pdf, gpkg, geojson, csv, parquet or json.
 
-    Totals always equal plan.json's. Household lists carry pseudonymous ids only.
+    Totals always equal plan.json's. Household lists carry pseudonymous ids only. The PDF brief
+    and the GeoJSON hide small cells (--min-cell) so that no household can be singled out.
 
     Examples:
 
@@ -220,7 +224,9 @@ def export_cmd(
             else boundaries_mod.load_boundaries(boundaries, layer=boundaries_layer, code_column=code_column)
         )
         with _status(f"exporting {run_dir} as {name}..."):
-            path = export_mod.export(run_dir, name, out, boundaries=bounds, all_households=all_households)
+            path = export_mod.export(
+                run_dir, name, out, boundaries=bounds, all_households=all_households, min_cell=min_cell
+            )
     except MadadError as exc:
         _fail(exc)
     typer.echo(f"wrote {path} ({export_mod.FORMATS[name][1]})")

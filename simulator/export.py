@@ -214,12 +214,24 @@ def agencies(plan: dict | None = None) -> pd.DataFrame:
     return table[list(AGENCY_COLUMNS)].reset_index(drop=True)
 
 
-def _paid_by_province(plan: dict) -> dict[str, int]:
-    """What each province pays [PKR] after pooling (the key rule), by paying province code."""
-    out: dict[str, int] = {}
+def _paid_by_province(plan: dict) -> dict[str, int | None]:
+    """What each province pays [PKR] after pooling (the key rule), by paying province code;
+    None where a contribution is hidden by small-cell suppression."""
+    out: dict[str, int | None] = {}
     for c in plan.get("cost_sharing", {}).get("contributions", []):
-        out[c["paying_province"]] = out.get(c["paying_province"], 0) + int(c["amount_pkr"])
+        before, amount = out.get(c["paying_province"], 0), c["amount_pkr"]
+        out[c["paying_province"]] = None if before is None or amount is None else before + int(amount)
     return out
+
+
+def _num(value: Any) -> int:
+    """A figure as a number for sorting and sizing: a suppressed (hidden) cell counts as 0."""
+    return 0 if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else int(value)
+
+
+def _fmt(value: Any) -> str:
+    """A figure for print: thousands separators, or an en dash where it is suppressed."""
+    return "\u2013" if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else f"{int(value):,}"
 
 
 def _involved_provinces(plan: dict) -> list[str]:
@@ -227,7 +239,7 @@ def _involved_provinces(plan: dict) -> list[str]:
     rows = plan.get("provinces", [])
     paying = _paid_by_province(plan)
     hit = [p["province_code"] for p in rows
-           if p.get("affected_households", 0) > 0 or paying.get(p["province_code"], 0) > 0]
+           if p.get("affected_households", 0) != 0 or paying.get(p["province_code"], 0) != 0]
     return hit or [p["province_code"] for p in rows]
 
 
@@ -256,15 +268,28 @@ def district_table(run: Any) -> pd.DataFrame:
     weights = hh["weight"].to_numpy(dtype=np.int64) if "weight" in hh.columns else np.ones(len(hh), np.int64)
     counts = pd.Series(weights).groupby(hh["district_id"].astype(str).to_numpy()).sum()
     figures = pd.DataFrame(run.plan["districts"])
-    cols = [c for c in FIGURES if c != "households"]
+    suppressed = bool(run.plan.get("disclosure", {}).get("hidden_cells"))
+    cols = [c for c in FIGURES if c != "households"] if not suppressed else list(FIGURES)
     table = base.merge(
         figures[["district_id", *[c for c in cols if c in figures.columns]]] if len(figures) else
         pd.DataFrame(columns=["district_id"]),
         on="district_id", how="left",
     )
+    listed = table["district_id"].isin(figures.get("district_id", pd.Series(dtype=str))).to_numpy()
     for c in cols:
-        table[c] = table[c].fillna(0).astype(np.int64) if c in table.columns else np.int64(0)
-    table.insert(6, "households", base.district_id.map(counts).fillna(0).astype(np.int64).to_numpy())
+        if c not in table.columns:
+            table[c] = np.int64(0)
+        elif suppressed:
+            # A published (suppressed) plan: hidden cells stay empty. Unlisted districts (nobody
+            # affected) show zeros, but not their household counts, which the disclosure rules
+            # treat as a never-printed remainder.
+            values = pd.to_numeric(table[c], errors="coerce").astype("Int64")
+            fill = pd.NA if c == "households" else 0
+            table[c] = values.where(listed, fill)
+        else:
+            table[c] = table[c].fillna(0).astype(np.int64)
+    if not suppressed:
+        table.insert(6, "households", base.district_id.map(counts).fillna(0).astype(np.int64).to_numpy())
     unknown = sorted(set(figures.get("district_id", [])) - set(base.district_id))
     if unknown:
         raise ExportError(
@@ -272,6 +297,20 @@ def district_table(run: Any) -> pd.DataFrame:
             "export with the data folder the run used (MADAD_DATA)."
         )
     return table[["district_id", "district", "province_code", "province", "lon", "lat", *FIGURES]]
+
+
+def published(run: Run, min_cell: int | None) -> Run:
+    """The run with its plan passed through small-cell suppression (cells under ``min_cell``
+    households hidden, see :func:`simulator.disclosure.suppress_plan`); unchanged when
+    ``min_cell`` is None or 0."""
+    if not min_cell or "disclosure" in run.plan:
+        return run
+    from simulator.disclosure import suppress_plan
+
+    return Run(
+        suppress_plan(run.plan, k=int(min_cell)), label=run.label, folder=run.folder,
+        households=run._households, hazards=run._hazards, created=run.created,
+    )
 
 
 def payout_list(run: Any, *, all_households: bool = False) -> pd.DataFrame:
@@ -714,6 +753,8 @@ def map_figure(run: Any, *, boundaries: Any = None, size: tuple[float, float] = 
 
     run = load_run(run)
     table = district_table(run)
+    for c in FIGURES:  # suppressed cells draw no symbol
+        table[c] = pd.to_numeric(table[c], errors="coerce").fillna(0).astype(np.int64)
     t = run.plan["totals"]
     key = "paid_households" if t["paid_households"] else "affected_households"
     fig = Figure(figsize=size)
@@ -976,8 +1017,8 @@ def _headline_tiles(plan: dict, st: dict):
 def _narrative(plan: dict) -> list[str]:
     """Plain sentences summing up the plan for page one."""
     t = plan["totals"]
-    hit = [p["province"] for p in plan["provinces"] if p.get("affected_households", 0) > 0]
-    n_districts = sum(1 for d in plan["districts"] if d.get("affected_households", 0) > 0)
+    hit = [p["province"] for p in plan["provinces"] if p.get("affected_households", 0) != 0]
+    n_districts = sum(1 for d in plan["districts"] if d.get("affected_households", 0) != 0)
     inst = plan.get("instalments", [])
     out = []
     if t["affected_households"]:
@@ -1081,9 +1122,10 @@ def _brief_story(run: Run, map_png: bytes, *, boundaries: Any, max_assumptions: 
     # Page 2: who pays.
     provinces = pd.DataFrame(plan["provinces"])
     pays = _paid_by_province(plan)
-    provinces["pays_pkr"] = provinces.province_code.map(pays).fillna(0).astype(np.int64)
+    provinces["pays_pkr"] = provinces.province_code.map(lambda c: pays.get(c, 0))
     shown = provinces[provinces.province_code.isin(_involved_provinces(plan))]
-    shown = shown.sort_values(["amount_pkr", "pays_pkr"], ascending=False)
+    shown = shown.assign(_order=shown.amount_pkr.map(_num), _pays=shown.pays_pkr.map(_num))
+    shown = shown.sort_values(["_order", "_pays"], ascending=False)
     pooled = any(c["benefiting_province"] != c["paying_province"]
                  for c in plan["cost_sharing"].get("contributions", []))
     story.append(Paragraph("Who pays: the federal-provincial split by province", st["h2"]))
@@ -1091,26 +1133,30 @@ def _brief_story(run: Run, map_png: bytes, *, boundaries: Any, max_assumptions: 
     story.append(Spacer(1, 4))
     rows = [["Province", "Affected hh", "Paid hh", "Paid people", "Amount PKR", "Federal PKR", "Provincial PKR", "Federal"]]
     for p in shown.itertuples():
-        rows.append([p.province, f"{p.affected_households:,}", f"{p.paid_households:,}", f"{p.paid_people:,}",
-                     f"{p.amount_pkr:,}", f"{p.federal_pkr:,}", f"{p.provincial_pkr:,}", _pct(p.federal_pkr, p.amount_pkr)])
+        hidden = "\u2013" in (_fmt(p.federal_pkr), _fmt(p.amount_pkr))
+        share = "\u2013" if hidden else _pct(p.federal_pkr, p.amount_pkr)
+        rows.append([p.province, _fmt(p.affected_households), _fmt(p.paid_households), _fmt(p.paid_people),
+                     _fmt(p.amount_pkr), _fmt(p.federal_pkr), _fmt(p.provincial_pkr), share])
     rows.append(["Pakistan", f"{t['affected_households']:,}", f"{t['paid_households']:,}", f"{t['paid_people']:,}",
                  f"{t['amount_pkr']:,}", f"{t['federal_pkr']:,}", f"{t['provincial_pkr']:,}", _pct(t["federal_pkr"], t["amount_pkr"])])
     widths = [39 * mm, 17 * mm, 16 * mm, 18 * mm, 23 * mm, 23 * mm, 23 * mm, 15 * mm]
     if pooled:
         rows[0].insert(7, "Province pays")
         for row, p in zip(rows[1:], list(shown.itertuples()) + [None], strict=True):
-            row.insert(7, f"{(p.pays_pkr if p is not None else t['provincial_pkr']):,}")
+            row.insert(7, _fmt(p.pays_pkr if p is not None else t["provincial_pkr"]))
         widths = [30 * mm, 17 * mm, 14 * mm, 17 * mm, 21 * mm, 21 * mm, 22 * mm, 20 * mm, 12 * mm]
     story.append(_table(rows, widths, total=True))
     story.append(Paragraph(
         "Amounts are for households in each province; federal and provincial PKR are the shares "
         "funding them" + ("; 'Province pays' is what each province contributes to the pool." if pooled else "."),
         st["small"]))
-    paying = shown[shown.amount_pkr > 0]
+    known = shown[["amount_pkr", "federal_pkr", "provincial_pkr"]].notna().all(axis=1)
+    paying = shown[known & (shown.amount_pkr.map(_num) > 0)].astype(
+        {"amount_pkr": np.int64, "federal_pkr": np.int64, "provincial_pkr": np.int64})
     if len(paying):
         story += [Spacer(1, 4), _image(_split_chart(paying), width * 0.92)]
     transfers = [c for c in plan["cost_sharing"].get("contributions", [])
-                 if c["benefiting_province"] != c["paying_province"]]
+                 if c["benefiting_province"] != c["paying_province"] and c["amount_pkr"] is not None]
     if transfers:
         names = dict(zip(provinces.province_code, provinces.province, strict=True))
         rows = [["Paying province", "For households in", "Amount PKR"]]
@@ -1157,13 +1203,14 @@ def _brief_story(run: Run, map_png: bytes, *, boundaries: Any, max_assumptions: 
     # Page 3 (or the end of page 2): where, on what assumptions, who is responsible, who signs.
     districts = pd.DataFrame(plan["districts"])
     if len(districts):
-        top = districts.sort_values(["affected_households", "amount_pkr"], ascending=False).head(8)
+        districts = districts.assign(_a=districts.affected_households.map(_num), _m=districts.amount_pkr.map(_num))
+        top = districts.sort_values(["_a", "_m"], ascending=False).head(8)
         story.append(Paragraph(f"Districts most affected (top {len(top)} of {len(districts)} by affected "
                                "households)", st["h2"]))
         rows = [["District", "Province", "Affected hh", "Displaced hh", "Paid hh", "Amount PKR"]]
         for d in top.itertuples():
-            rows.append([d.district, d.province, f"{d.affected_households:,}", f"{d.displaced_households:,}",
-                         f"{d.paid_households:,}", f"{d.amount_pkr:,}"])
+            rows.append([d.district, d.province, _fmt(d.affected_households), _fmt(d.displaced_households),
+                         _fmt(d.paid_households), _fmt(d.amount_pkr)])
         story.append(_table(rows, [40 * mm, 40 * mm, 22 * mm, 22 * mm, 20 * mm, 30 * mm], numeric_from=2))
 
     story.append(Paragraph("Key assumptions", st["h2"]))
@@ -1274,16 +1321,16 @@ def _export_json(run: Run, out: Path, **_: Any) -> Path:
     return write_json(run.plan, out)
 
 
-def _export_pdf(run: Run, out: Path, *, boundaries: Any = None, **_: Any) -> Path:
-    return write_pdf(run, out, boundaries=boundaries)
+def _export_pdf(run: Run, out: Path, *, boundaries: Any = None, min_cell: int | None = None, **_: Any) -> Path:
+    return write_pdf(published(run, min_cell), out, boundaries=boundaries)
 
 
 def _export_gpkg(run: Run, out: Path, *, boundaries: Any = None, **_: Any) -> Path:
     return _write_geo(run, out, fmt="gpkg", boundaries=boundaries)
 
 
-def _export_geojson(run: Run, out: Path, *, boundaries: Any = None, **_: Any) -> Path:
-    return _write_geo(run, out, fmt="geojson", boundaries=boundaries)
+def _export_geojson(run: Run, out: Path, *, boundaries: Any = None, min_cell: int | None = None, **_: Any) -> Path:
+    return _write_geo(published(run, min_cell), out, fmt="geojson", boundaries=boundaries)
 
 
 def _export_csv(run: Run, out: Path, *, all_households: bool = False, **_: Any) -> Path:
@@ -1313,6 +1360,7 @@ def export(
     *,
     boundaries: Any = None,
     all_households: bool = False,
+    min_cell: int | None = 10,
 ) -> Path:
     """Export a run in one format.
 
@@ -1330,6 +1378,10 @@ def export(
         map. A path is read with :func:`simulator.boundaries.load_boundaries`.
     all_households : bool, default False
         ``csv``/``parquet``: every household with its status, not only the paid ones.
+    min_cell : int or None, default 10
+        ``pdf`` and ``geojson`` are published: district and tehsil cells under this many
+        households are suppressed (with complementary cells, so none can be recovered from
+        the totals). None or 0 publishes every cell.
 
     Returns
     -------
@@ -1354,4 +1406,4 @@ def export(
     bounds = _boundaries_frame(boundaries)
     writer, _ = FORMATS[name]
     log.info("exporting %s as %s to %s", run.label, name, out)
-    return writer(run, out, boundaries=bounds, all_households=all_households)
+    return writer(run, out, boundaries=bounds, all_households=all_households, min_cell=min_cell)

@@ -263,3 +263,29 @@ def test_pdf_stays_within_four_pages(run_dir, plan, tmp_path):
     reader = PdfReader(export.write_pdf(run, tmp_path / "long.pdf"))
     assert 2 <= len(reader.pages) <= export.MAX_PAGES
     assert "more in plan.xlsx" in "".join(p.extract_text() for p in reader.pages)
+
+
+def test_published_exports_suppress_small_cells(tmp_path):
+    """The PDF brief and the GeoJSON are published: district cells under min_cell households are
+    hidden (null in GeoJSON, a dash in the PDF) and the national totals stay exact."""
+    import json
+
+    import pypdf
+
+    from simulator import runner, scenario
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "tharparkar-drought.yaml"
+    res = runner.run(scenario.load(path), base=path.parent, households=3_000)
+    k = 100_000  # large enough, with ~13,000 households a row, to hide some district cells
+    geo = export.export(res, "geojson", tmp_path / "d.geojson", min_cell=k)
+    features = json.loads(geo.read_text())["features"]
+    hidden = [f for f in features if f["properties"]["paid_households"] is None]
+    assert hidden
+    shown = [f["properties"]["paid_households"] for f in features if f["properties"]["paid_households"]]
+    assert all(v >= k for v in shown)
+    full = json.loads(export.export(res, "geojson", tmp_path / "full.geojson", min_cell=0).read_text())
+    assert all(f["properties"]["paid_households"] is not None for f in full["features"])
+    pdf = export.export(res, "pdf", tmp_path / "brief.pdf", min_cell=k)
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
+    assert f"{res.plan['totals']['amount_pkr']:,}" in text
+    assert "nan" not in text.lower().replace("financ", "").replace("nance", "")
