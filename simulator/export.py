@@ -526,6 +526,11 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
                 row[1].number_format = PKR_FORMAT if str(row[0].value).endswith("PKR") else COUNT_FORMAT
         _sheet(writer, "instalments", pd.DataFrame(plan["instalments"]))
         _sheet(writer, "assumptions", pd.DataFrame({"assumption": plan["assumptions"]}))
+        update = plan.get("nser_update")
+        if update:
+            _sheet(writer, "nser-update", pd.DataFrame(update["districts"]))
+            _sheet(writer, "nser-update-provinces", pd.DataFrame(update["provinces"]))
+            _sheet(writer, "nser-update-assumptions", pd.DataFrame({"assumption": update["assumptions"]}))
     return path
 
 

@@ -287,6 +287,8 @@ def run(
         assumptions=assumptions(scn, layers, households=reg.households),
         tehsil=reg.households["tehsil_id"],
     )
+    if scn.nser_update is not None:
+        the_plan["nser_update"] = nser_update_cost(scn, the_plan)
     table = result_table(reg.households, res)
     timings["plan_s"] = time.perf_counter() - t0
     return RunResult(
@@ -297,6 +299,23 @@ def run(
         quarantine=reg.quarantine,
         timings=timings,
         inputs={"hazards": hazard_inputs, "registry": registry_input},
+    )
+
+
+def nser_update_cost(scn: Scenario, the_plan: dict) -> dict:
+    """The scenario's NSER update survey, costed (see :mod:`simulator.nser_update`): every
+    registry household of the districts with affected households, or every census household."""
+    from simulator import nser_update
+
+    spec = scn.nser_update
+    households = None
+    if spec.scope == "affected_districts":
+        households = {
+            d["district_id"]: int(d["households"]) for d in the_plan["districts"] if d["affected_households"]
+        }
+    return nser_update.cost_update(
+        coverage=spec.coverage, rule=spec.rule, federal_share=spec.federal_share, key=spec.key,
+        households=households,
     )
 
 

@@ -257,6 +257,19 @@ class Budget(_Strict):
     priority: list[Literal["severity", "pmt"]] = ["severity", "pmt"]
 
 
+class NserUpdate(_Strict):
+    """A joint NSER update survey to cost with the plan (declaration item 4), split between
+    federal and provincial governments by a named rule (see simulator.nser_update)."""
+
+    scope: Literal["affected_districts", "national"] = Field(
+        "affected_districts", description="resurvey the affected households' districts, or every district"
+    )
+    coverage: float = Field(1.0, gt=0, le=2, description="share of the base households to visit")
+    rule: Literal["fixed", "key", "ownership"] = "fixed"
+    federal_share: float = Field(0.5, ge=0, le=1)
+    key: str = "nfc7"
+
+
 class BoundarySpec(_Strict):
     path: str
     layer: str | None = None
@@ -282,6 +295,7 @@ class Scenario(_Strict):
     dedup: Dedup = Dedup()
     cost_sharing: CostSharing = CostSharing()
     budget: Budget = Budget()
+    nser_update: NserUpdate | None = None
     boundaries: BoundarySpec | None = None
 
     @model_validator(mode="after")

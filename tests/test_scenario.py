@@ -103,5 +103,9 @@ def test_library_scenario_runs_and_reconciles(path, tmp_path):
     assert t["federal_pkr"] + t["provincial_pkr"] == t["amount_pkr"] == int(res.households.amount_pkr.sum())
     assert sum(p["amount_pkr"] for p in res.plan["provinces"]) == t["amount_pkr"]
     assert t["households"] == int(res.households.weight.sum())
+    if scn.nser_update is not None:
+        u = res.plan["nser_update"]["totals"]
+        assert u["federal_pkr"] + u["provincial_pkr"] == u["total_pkr"] > 0
+        assert u["districts"] == sum(1 for d in res.plan["districts"] if d["affected_households"])
     paths = runner.write_run(res, tmp_path / scn.name, scenario_path=path)
     assert {"plan.json", "plan.xlsx", "households.parquet", "manifest.json"} <= set(paths)
