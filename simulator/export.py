@@ -234,7 +234,7 @@ def _fmt(value: Any) -> str:
     return "\u2013" if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else f"{int(value):,}"
 
 
-def _involved_provinces(plan: dict) -> list[str]:
+def involved_provinces(plan: dict) -> list[str]:
     """Province codes with affected households or paying a share (all provinces when none)."""
     rows = plan.get("provinces", [])
     paying = _paid_by_province(plan)
@@ -445,7 +445,7 @@ def _summary_extras(ws, plan: dict) -> None:
     ws.cell(row=row, column=4, value="responsible agencies").font = bold
     header = ["province", "disaster authority", "federal programmes", "provincial programme / authority", "source"]
     table = agencies(plan)
-    involved = set(_involved_provinces(plan))
+    involved = set(involved_provinces(plan))
     table = table[table.province_code.isin(involved)] if involved else table
     for j, text in enumerate(header, start=4):
         ws.cell(row=row + 1, column=j, value=text).font = bold
@@ -1128,7 +1128,7 @@ def _brief_story(run: Run, map_png: bytes, *, boundaries: Any, max_assumptions: 
     provinces = pd.DataFrame(plan["provinces"])
     pays = _paid_by_province(plan)
     provinces["pays_pkr"] = provinces.province_code.map(lambda c: pays.get(c, 0))
-    shown = provinces[provinces.province_code.isin(_involved_provinces(plan))]
+    shown = provinces[provinces.province_code.isin(involved_provinces(plan))]
     shown = shown.assign(_order=shown.amount_pkr.map(_num), _pays=shown.pays_pkr.map(_num))
     shown = shown.sort_values(["_order", "_pays"], ascending=False)
     pooled = any(c["benefiting_province"] != c["paying_province"]
@@ -1227,7 +1227,7 @@ def _brief_story(run: Run, map_png: bytes, *, boundaries: Any, max_assumptions: 
         story.append(Paragraph(f"... and {len(assumptions) - limit} more in plan.xlsx (sheet assumptions).", st["small"]))
 
     table = agencies(plan)
-    table = table[table.province_code.isin(_involved_provinces(plan))]
+    table = table[table.province_code.isin(involved_provinces(plan))]
     block = [Paragraph("Responsible agencies", st["h2"])]
     rows = [["Province", "Disaster authority", "Federal programmes", "Provincial programme / authority"]]
     for a in table.itertuples():

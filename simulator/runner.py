@@ -289,6 +289,11 @@ def run(
     )
     if scn.nser_update is not None:
         the_plan["nser_update"] = nser_update_cost(scn, the_plan)
+    from simulator import export
+
+    involved = set(export.involved_provinces(the_plan))
+    the_plan["agencies"] = [a for a in export.agencies().to_dict(orient="records") if a["province_code"] in involved]
+    the_plan["sign_off"] = dict.fromkeys(("prepared_by", "reviewed_by", "approved_by", "date", "version"))
     table = result_table(reg.households, res)
     timings["plan_s"] = time.perf_counter() - t0
     return RunResult(

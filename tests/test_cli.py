@@ -30,6 +30,10 @@ def test_run_writes_every_file(tmp_path, demo_scenario_path):
     assert fields <= set(plan["totals"])
     assert all(fields <= set(p) for p in plan["provinces"] + plan["districts"])
     assert f"amount PKR {plan['totals']['amount_pkr']:,}" in result.output
+    # what the Coordination Committee reviews: responsible agencies and sign-off fields
+    assert {a["province_code"] for a in plan["agencies"]} >= {"SD", "PB"}
+    assert all(a["disaster_authority"] and a["source"] for a in plan["agencies"])
+    assert set(plan["sign_off"]) == {"prepared_by", "reviewed_by", "approved_by", "date", "version"}
 
     households = pq.read_table(out / "households.parquet").to_pandas()
     assert int(households.amount_pkr.sum()) == plan["totals"]["amount_pkr"]
