@@ -24,10 +24,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-run: $(VENV)/.installed ## Set up .venv and serve the Streamlit app on the embedded demo (http://localhost:8501; PORT=... to change)
-	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
+run: $(VENV)/.installed ## Serve the app on the demo (http://localhost:8501; PORT=..., ROLE=planner for the planner's view)
+	$(if $(ROLE),MADAD_ROLE=$(ROLE) )$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
 
-test: $(VENV)/.installed-dev ## Set up .venv with dev extras and run every test, notebooks included
+test: $(VENV)/.installed-dev ## Set up .venv with dev extras and run every test, notebooks included (installs Debian's chromium and gdal-bin when missing)
+	@need=""; \
+	  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	  command -v gdal_translate >/dev/null 2>&1 || need="$$need gdal-bin"; \
+	  if [ -n "$$need" ]; then \
+	    echo "Installing Debian packages for the tests:$$need (browser test; a raster written by GDAL)"; \
+	    SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	    { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$need >/dev/null; } \
+	      || echo "could not install$$need; the tests that need them will be skipped"; \
+	  fi
 	$(BIN)/python -m pytest tests notebooks --nbmake -q
 
 test-fast: $(VENV)/.installed-dev ## Run the tests not marked slow

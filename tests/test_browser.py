@@ -1,0 +1,188 @@
+"""The app in a real browser: ``streamlit run app.py`` on a free port, opened in Debian's Chromium.
+
+Chromium is driven through its DevTools protocol over a websocket (the ``websockets`` package,
+which Streamlit itself depends on); Playwright's own browser download does not work on these
+machines. The test skips when Chromium is not installed (``make test`` installs it with
+apt-get). The server and the browser are always stopped, and the screenshot is kept in the
+test's tmp folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from simulator import runner, scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+HOUSEHOLDS = 20_000
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
+    "--use-angle=swiftshader", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--hide-scrollbars",
+)
+
+
+def chromium_path() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout: float, what: str, interval: float = 0.3):
+    """Call ``check`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as exc:  # not up yet
+            last = exc
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    """Stop a process started in its own session, and everything it started."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+
+class DevTools:
+    """The few Chrome DevTools Protocol calls the test needs (a context manager)."""
+
+    def __init__(self, ws_url: str) -> None:
+        self.ws_url = ws_url
+        self.n = 0
+
+    def __enter__(self) -> DevTools:
+        from websockets.sync.client import connect
+
+        self._connection = connect(self.ws_url, max_size=None, open_timeout=20)
+        self.ws = self._connection.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._connection.__exit__(*exc)
+
+    def call(self, method: str, **params):
+        self.n += 1
+        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv(timeout=60))
+            if msg.get("id") == self.n:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+
+    def evaluate(self, expression: str):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result.get("result", {}).get("value")
+
+
+PAGE_STATE = """(() => {
+  const deck = document.querySelector('[data-testid="stDeckGlJsonChart"] canvas');
+  return {
+    deckCanvas: !!deck,
+    deckWidth: deck ? deck.width : 0,
+    running: !!document.querySelector('[data-testid="stStatusWidget"]'),
+    exception: !!document.querySelector('[data-testid="stException"]'),
+    text: document.body ? document.body.innerText : ''
+  };
+})()"""
+
+
+@pytest.fixture
+def chromium():
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium is not installed (`apt-get install -y chromium`; `make test` installs it)")
+    pytest.importorskip("websockets", reason="websockets (a Streamlit dependency) drives Chromium")
+    return path
+
+
+def test_demo_renders_in_chromium(chromium, tmp_path):
+    expected = runner.run(scenario.load(ROOT / "scenarios" / "indus-flood-demo.yaml"),
+                          base=ROOT / "scenarios", households=HOUSEHOLDS).plan["totals"]
+    port, debug_port = free_port(), free_port()
+    env = dict(os.environ, MADAD_DEMO_HOUSEHOLDS=str(HOUSEHOLDS), MADAD_CONFIG="",
+               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    for name in ("MADAD_ROLE", "MADAD_BOUNDARIES", "MADAD_REGISTRY"):
+        env.pop(name, None)
+    server = browser = None
+    log = (tmp_path / "streamlit.log").open("wb")
+    try:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok",
+                 60, "the Streamlit server")
+
+        browser = subprocess.Popen(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}",
+             f"--remote-debugging-port={debug_port}", "--window-size=1400,1100", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        tabs = wait_for(lambda: json.load(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json", timeout=2)),
+                        30, "Chromium's DevTools endpoint")
+        page = next(t for t in tabs if t.get("type") == "page")
+        with DevTools(page["webSocketDebuggerUrl"]) as tools:
+            tools.call("Emulation.setDeviceMetricsOverride", width=1400, height=1100, deviceScaleFactor=1,
+                       mobile=False)
+            tools.call("Page.navigate", url=base + "/")
+            amount = f"PKR {expected['amount_pkr']:,}"
+
+            def rendered():
+                state = tools.evaluate(PAGE_STATE)
+                done = (state and state["deckCanvas"] and state["deckWidth"] > 0 and amount in state["text"]
+                        and not state["running"])
+                return state if done else None
+
+            state = wait_for(rendered, 120, f"the deck.gl map canvas and {amount}", interval=0.5)
+            time.sleep(2)  # let deck.gl draw its first frames before the screenshot
+            shot = tools.call("Page.captureScreenshot", format="png")
+        assert not state["exception"]
+        text = state["text"]
+        assert "Madad" in text
+        assert f"{expected['affected_households']:,}" in text
+        assert "PKR" in text and "billion" in text
+        out = tmp_path / "madad-summary.png"
+        out.write_bytes(base64.b64decode(shot["data"]))
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
+    finally:
+        stop(browser)
+        stop(server)
+        log.close()
