@@ -14,10 +14,8 @@ from typing import Any
 
 import typer
 
+from simulator._cli import command_group, fail
 from simulator.errors import HazardError, MadadError
-
-EXIT_BAD_INPUT = 2
-
 
 #: Each kind's own parameters (besides bbox, resolution and seed), for the help text. Kept as
 #: text so that ``madad --help`` does not import numpy, scipy and xarray; a test checks it
@@ -35,19 +33,13 @@ KIND_PARAMETERS = {
 }
 
 
-hazard_app = typer.Typer(
-    help="Generate hazard layers and describe hazard rasters.\n\n"
+hazard_app = command_group(
+    "Generate hazard layers and describe hazard rasters.\n\n"
     "Example: madad hazard generate earthquake --magnitude 7.2 --out quake.tif\n\n"
-    "Example: madad hazard info quake.tif",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    "Example: madad hazard info quake.tif"
 )
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def parse_value(text: str) -> Any:
@@ -200,9 +192,9 @@ def generate(
         layer = generators.generate(kind, **params)
         path = write_geotiff(layer, out)
     except MadadError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"{out}: cannot write the GeoTIFF ({exc}).")
+        fail(f"{out}: cannot write the GeoTIFF ({exc}).")
     values = np.asarray(layer.values, dtype=float)
     valid = values[np.isfinite(values)]
     summary = (f"min {valid.min():.4g}, max {valid.max():.4g}" if valid.size else "no valid cells")
@@ -234,7 +226,7 @@ def info(
     try:
         layer = read(file, units=units)
     except MadadError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     t = transform_of(layer)
     values = np.asarray(layer.values, dtype=float)
     finite = np.isfinite(values)
@@ -299,5 +291,5 @@ def events(
             event_set = events_mod.stochastic(kind, n_events, years=years, seed=seed, footprint=counted)
         event_set.save(out)
     except MadadError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"wrote {out}: {event_set}")

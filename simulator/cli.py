@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 
 from hazards.cli import hazard_app
+from simulator._cli import EXIT_BAD_INPUT, command_group, fail
 from simulator.errors import MadadError
 from simulator.exchange_cli import exchange_app
 
@@ -28,22 +29,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-registry_app = typer.Typer(help="Generate and validate household registries.", no_args_is_help=True)
+registry_app = command_group("Generate and validate household registries.")
 app.add_typer(registry_app, name="registry")
-scenario_app = typer.Typer(
-    help="Write new scenario files.\n\nExample: madad scenario new monsoon-2025 --out scenarios/monsoon-2025.yaml",
-    no_args_is_help=True,
+scenario_app = command_group(
+    "Write new scenario files.\n\nExample: madad scenario new monsoon-2025 --out scenarios/monsoon-2025.yaml"
 )
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(hazard_app, name="hazard")
 app.add_typer(exchange_app, name="exchange")
 
-EXIT_BAD_INPUT = 2
 
 
-def _fail(exc: MadadError | str) -> None:
-    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _status(message: str):
@@ -119,7 +115,7 @@ def run(
         with _status(f"writing the run folder {out}..."):
             paths = runner.write_run(res, out, scenario_path=scenario)
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     t = res.plan["totals"]
     typer.echo(
         f"affected households {t['affected_households']:,} ({t['affected_people']:,} people); "
@@ -166,11 +162,11 @@ def compare(
     from simulator import compare as compare_mod
 
     if out is not None and out.suffix.lower() != ".xlsx":
-        _fail(f"{out}: --out must be an .xlsx file.")
+        fail(f"{out}: --out must be an .xlsx file.")
     try:
         frame = compare_mod.compare(runs)
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(compare_mod.format_table(frame))
     if out is not None:
         compare_mod.write_compare_xlsx(frame, out)
@@ -217,7 +213,7 @@ def export_cmd(
 
     name = fmt.lower()
     if name not in export_mod.FORMATS:
-        _fail(f"unknown export format {fmt!r}; use one of: {', '.join(export_mod.FORMATS)}.")
+        fail(f"unknown export format {fmt!r}; use one of: {', '.join(export_mod.FORMATS)}.")
     try:
         bounds = (
             None if boundaries is None
@@ -228,7 +224,7 @@ def export_cmd(
                 run_dir, name, out, boundaries=bounds, all_households=all_households, min_cell=min_cell
             )
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"wrote {path} ({export_mod.FORMATS[name][1]})")
 
 
@@ -393,10 +389,10 @@ def scenario_new(
     import re
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
-        _fail(f"scenario name {name!r}: use lower-case letters, digits and dashes, e.g. monsoon-2025.")
+        fail(f"scenario name {name!r}: use lower-case letters, digits and dashes, e.g. monsoon-2025.")
     path = out or Path(f"{name}.yaml")
     if path.exists():
-        _fail(f"{path}: already exists; choose another --out or move the file away.")
+        fail(f"{path}: already exists; choose another --out or move the file away.")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(SCENARIO_TEMPLATE.format(name=name, path=path), encoding="utf-8")
     typer.echo(f"wrote {path}; edit it, then: madad validate {path}")
@@ -419,7 +415,7 @@ def registry_generate(
     try:
         rows = reg.write(reg.generate_chunks(households, seed=seed, chunk_size=chunk_size), out)
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"wrote {rows:,} households to {out} in {time.perf_counter() - t0:.1f} s")
 
 
@@ -441,7 +437,7 @@ def registry_validate(
     try:
         result = reg.load(file)
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     if quarantine is not None:
         result.quarantine.to_csv(quarantine, index=False)
     typer.echo(json.dumps(result.report.to_dict(), indent=2) if as_json else result.report.summary())

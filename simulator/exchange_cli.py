@@ -14,28 +14,22 @@ from pathlib import Path
 
 import typer
 
+from simulator._cli import command_group, fail
 from simulator.errors import MadadError
 
-EXIT_REFUSED = 2
 PASSPHRASE_ENV = "MADAD_KEY_PASSPHRASE"
 
-exchange_app = typer.Typer(
-    help="Exchange registry data between agencies: signed, encrypted for one recipient, "
+exchange_app = command_group(
+    "Exchange registry data between agencies: signed, encrypted for one recipient, "
     "verified before import, written to an append-only audit log.\n\n"
     "Example (BISP sends to PSPA Punjab):\n\n"
     "  madad exchange keygen bisp --out keys/bisp\n\n"
     "  madad exchange pack nser.parquet --to pspa-punjab.identity.json "
     "--key keys/bisp/bisp.key.pem --dataset nser-2025q1 --purpose dedup "
-    "--out nser.madadpkg --audit audit.jsonl",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    "--out nser.madadpkg --audit audit.jsonl"
 )
 
 
-def _fail(exc: MadadError) -> None:
-    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(EXIT_REFUSED)
 
 
 def _passphrase_for(key: Path) -> str | None:
@@ -80,7 +74,7 @@ def keygen(
     try:
         files = exchange.keygen(agency, out, passphrase=secret, overwrite=force)
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"private keys: {files.private_key} (mode 0600; never share)")
     typer.echo(f"identity:     {files.identity} (share with partner agencies)")
     typer.echo(f"key id:       {files.key_id} (confirm it with partners out of band)")
@@ -120,7 +114,7 @@ def pack(
             audit_log=audit,
         )
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(
         f"packed {manifest['rows']:,} rows of {dataset} from {manifest['sender']['agency_id']} "
         f"for {manifest['recipient']['agency_id']} into {out}"
@@ -150,7 +144,7 @@ def unpack(
     from simulator import exchange
 
     if out.exists() and not force:
-        _fail(exchange.ExchangeError(f"{out} already exists; pass --force to replace it."))
+        fail(exchange.ExchangeError(f"{out} already exists; pass --force to replace it."))
     try:
         manifest = exchange.unpack_to(
             file,
@@ -161,7 +155,7 @@ def unpack(
             audit_log=audit,
         )
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(
         f"verified and unpacked {manifest['rows']:,} rows of {manifest['dataset']} from "
         f"{manifest['sender']['agency_id']} (purpose: {manifest['purpose']}) into {out}"
@@ -182,7 +176,7 @@ def verify(
     try:
         m = exchange.verify(file, sender)
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(
         f"ok: signed by {m['sender']['agency_id']} (key id {m['sender']['key_id']}) for "
         f"{m['recipient']['agency_id']} (key id {m['recipient']['key_id']}); dataset "
@@ -209,7 +203,7 @@ def audit_verify(
     try:
         summary = exchange.verify_audit_log(log, anchor=anchor)
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     ops = ", ".join(f"{k}: {v}" for k, v in summary.operations.items()) or "none"
     typer.echo(f"ok: {summary.entries} entries ({ops}); head sha256 {summary.head_sha256}")
 
@@ -228,7 +222,7 @@ def secret_cmd(
     try:
         KeyRing.generate().save(out)
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"wrote {out} (mode 0600); share a linkage secret only with the other agency")
 
 
@@ -251,9 +245,9 @@ def pseudonymise(
         frame = pd.read_parquet(file) if file.suffix.lower() == ".parquet" else pd.read_csv(file, dtype=str)
         result = pseudonymise_frame(frame, key=KeyRing.load(key), cnic_column=cnic_column)
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     except (OSError, ValueError) as exc:
-        _fail(MadadError(f"{file}: cannot be read ({type(exc).__name__})."))
+        fail(MadadError(f"{file}: cannot be read ({type(exc).__name__})."))
     if out.suffix.lower() == ".parquet":
         result.to_parquet(out, index=False)
     else:
@@ -283,7 +277,7 @@ def encode(
         encoded = linkage.encode(frame, KeyRing.load(secret), party=party)
         encoded.save(out)
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"encoded {len(encoded):,} records of {party} to {out}")
 
 
@@ -306,7 +300,7 @@ def link(
             linkage.EncodedRegistry.load(federal), linkage.EncodedRegistry.load(provincial), threshold=threshold
         )
     except MadadError as exc:
-        _fail(exc)
+        fail(exc)
     table = pairs.rename(columns={"left_id": "federal_id", "right_id": "provincial_id"})
     table[["provincial_id", "federal_id", "score"]].to_csv(out, index=False)
     compared = pairs.attrs.get("comparisons")
