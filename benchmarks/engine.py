@@ -93,22 +93,28 @@ def cached_raster(seed: int) -> Path:
 
 def load_columns(path: Path) -> dict[str, np.ndarray]:
     """The engine's columns straight from a trusted (generated) GeoParquet file."""
+    present = set(pq.read_schema(path).names)
     names = ["lon", "lat", "province_code", "district_id", "hh_size", "pmt_score",
              "enrolled_kafaalat", "enrolled_prov_uct", "enrolled_prov_cct", "female_headed",
-             "disability", "children_under5"]
-    table = pq.read_table(path, columns=names)
+             "disability", "children_under5", "housing", "weight"]
+    table = pq.read_table(path, columns=[n for n in names if n in present])
     cols = {}
-    for name in names:
+    for name in table.column_names:
         column = table.column(name).combine_chunks()
-        if name in ("province_code", "district_id"):
-            codes = list(data.PROVINCES) if name == "province_code" else list(data.district_codes())
+        if name in ("province_code", "district_id", "housing"):
+            codes = {"province_code": list(data.PROVINCES), "district_id": list(data.district_codes()),
+                     "housing": list(registry.HOUSING)}[name]
             lookup = np.array([codes.index(v) for v in column.dictionary.to_pylist()], dtype=np.int16)
-            cols["province" if name == "province_code" else "district"] = lookup[
-                column.indices.to_numpy()
-            ].astype(np.int8 if name == "province_code" else np.int16)
+            key = {"province_code": "province", "district_id": "district", "housing": "housing"}[name]
+            cols[key] = lookup[column.indices.to_numpy()].astype(np.int16 if key == "district" else np.int8)
         else:
             cols[name] = column.to_numpy(zero_copy_only=False)
         table = table.drop([name])
+    n = len(cols["lon"])
+    cols["weight"] = cols.get("weight", np.ones(n)).astype(np.int64)
+    cols.setdefault("housing", np.zeros(n, np.int8))
+    cols["source"] = np.zeros(n, np.int8)  # one federal registry: no provincial records
+    cols["duplicate"] = np.zeros(n, bool)
     return cols
 
 
