@@ -100,10 +100,15 @@ class EngineResult:
         return out
 
     @functools.cached_property
-    def counted_weight(self) -> np.ndarray:
-        """Weights with duplicate records (provincial copies of federal households) at 0."""
+    def counted_weight(self) -> np.ndarray | None:
+        """Households each row counts for: its weight, 0 for duplicate records (provincial copies
+        of federal households). None when every row counts once (a real registry without
+        duplicates), so that counts need no weights."""
+        duplicate = self.status == targeting.DUPLICATE
+        if not duplicate.any():
+            return None if bool((self.weight == 1).all()) else self.weight
         out = self.weight.copy()
-        out[self.status == targeting.DUPLICATE] = 0
+        out[duplicate] = 0
         return out
 
     @functools.cached_property

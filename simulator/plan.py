@@ -39,17 +39,24 @@ MONEY = tuple(f for f in FIGURES if f.endswith("_pkr"))
 SCHEMA_VERSION = "1.1"
 
 
-def group_sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Exact int64 sums of ``values`` per group code 0..size-1 (no Python loop)."""
+def group_sum(codes: np.ndarray, values: np.ndarray | None, size: int) -> np.ndarray:
+    """Exact int64 sums of ``values`` per group code 0..size-1 (no Python loop).
+
+    ``values`` None counts the members of each group (every value 1).
+    """
+    if values is None:
+        return np.bincount(codes, minlength=size).astype(np.int64)
     values = np.asarray(values)
     if values.dtype == bool:
         return np.bincount(codes[values], minlength=size).astype(np.int64)
-    values = values.astype(np.int64)
+    if not len(values):
+        return np.zeros(size, dtype=np.int64)
     # bincount sums in float64, exact while every partial sum is below 2**53.
-    if np.abs(values).sum(dtype=np.float64) < 2.0**53:
+    bound = max(abs(int(values.min())), abs(int(values.max()))) * len(values)
+    if bound < 2**53:
         return np.bincount(codes, weights=values, minlength=size).round().astype(np.int64)
     out = np.zeros(size, dtype=np.int64)
-    np.add.at(out, codes, values)
+    np.add.at(out, codes, values.astype(np.int64))
     return out
 
 
@@ -67,7 +74,7 @@ def _figures(res: EngineResult, codes_all: np.ndarray, codes: np.ndarray, size: 
         return group_sum(codes, np.where(mask, w, 0), size)
 
     return {
-        "households": group_sum(codes_all, res.counted_weight, size),
+        "households": group_sum(codes_all, res.counted_weight, size),  # None: every row is 1
         "affected_households": group_sum(codes, w, size),
         "affected_people": group_sum(codes, people, size),
         "severely_affected_households": count(s["tier"] >= 2),
@@ -163,12 +170,14 @@ def _paid_not_affected(res: EngineResult) -> int:
     """Households paid whose tier is 0: always 0 by construction, reported as a check."""
     paid = np.zeros(len(res.tier), dtype=bool)
     paid[res.affected_index] = res.sub["paid_pkr"] > 0
-    return int(res.weight[paid & (res.tier == 0)].sum())
+    wrong = paid & (res.tier == 0)
+    return int(wrong.sum()) if res.counted_weight is None else int(res.weight[wrong].sum())
 
 
 def _payers(res: EngineResult) -> dict[str, int]:
     counts = group_sum(res.sub["payer"].astype(np.int64), res.sub["weight"], len(PAYER))
-    counts[0] += int(res.counted_weight.sum()) - int(res.sub["weight"].sum())
+    total = len(res.tier) if res.counted_weight is None else int(res.counted_weight.sum())
+    counts[0] += total - int(res.sub["weight"].sum())
     return dict(zip(PAYER, counts.tolist(), strict=True))
 
 
@@ -218,7 +227,7 @@ def build(
     districts = district_table(res, district_all, poverty_line=pl)
     provinces = province_table(districts)
     check_reconciles(res, districts, provinces)
-    status = group_sum(res.status.astype(np.int64), res.weight, len(STATUS))
+    status = group_sum(res.status, None if res.counted_weight is None else res.weight, len(STATUS))
     status_counts = {k: int(status[i]) for i, k in enumerate(STATUS)}
     status_counts["quarantined"] = int(registry_report.get("rows_quarantined", 0))
     tehsils = tehsil_table(res, district_all, tehsil, poverty_line=pl)
@@ -235,7 +244,7 @@ def build(
             "paid_not_affected_households": _paid_not_affected(res),
             "poverty_line_pmt": pl,
         },
-        "tiers": dict(zip(TIER_NAMES, group_sum(res.tier.astype(np.int64), res.counted_weight, 4).tolist(), strict=True)),
+        "tiers": dict(zip(TIER_NAMES, group_sum(res.tier, res.counted_weight, 4).tolist(), strict=True)),
         "payers": _payers(res),
         "programmes": [
             {
