@@ -675,43 +675,16 @@ def test_cli_passphrase_from_environment(tmp_path, households, keys, monkeypatch
     assert "ENCRYPTED PRIVATE KEY" in key.read_text()
     src = tmp_path / "hh.parquet"
     registry.write(households.head(10), src)
-    result = runner.invoke(
-        exchange_app,
-        [
-            "pack",
-            str(src),
-            "--to",
-            str(keys["bisp"].identity),
-            "--key",
-            str(key),
-            "--dataset",
-            "d",
-            "--purpose",
-            "p",
-            "--out",
-            str(tmp_path / "p.madadpkg"),
-        ],
-    )
+
+    def pack(out: str, **kwargs):
+        args = ["pack", str(src), "--to", str(keys["bisp"].identity), "--key", str(key),
+                "--dataset", "d", "--purpose", "p", "--out", str(tmp_path / out)]
+        return runner.invoke(exchange_app, args, **kwargs)
+
+    result = pack("p.madadpkg")
     assert result.exit_code == 0, result.output
     monkeypatch.delenv("MADAD_KEY_PASSPHRASE")
-    result = runner.invoke(
-        exchange_app,
-        [
-            "pack",
-            str(src),
-            "--to",
-            str(keys["bisp"].identity),
-            "--key",
-            str(key),
-            "--dataset",
-            "d",
-            "--purpose",
-            "p",
-            "--out",
-            str(tmp_path / "q.madadpkg"),
-        ],
-        input="wrong-passphrase\n",
-    )
+    result = pack("q.madadpkg", input="wrong-passphrase\n")
     assert result.exit_code == 2 and "wrong passphrase" in result.output
 
 
