@@ -73,10 +73,11 @@ import pandas as pd
 import streamlit as st
 import xarray as xr
 
-from simulator import data, runner, ui
-from simulator import plan as plan_mod
+from hazards import tables as data
+from hazards.errors import MadadError, ScenarioError
+from simulator import plans
 from simulator import scenario as scenario_mod
-from simulator.errors import MadadError, ScenarioError
+from simulator.app import ui
 from simulator.scenario import Scenario
 
 log = logging.getLogger("madad.app")
@@ -204,7 +205,7 @@ def cached_boundaries(path: str, layer: str | None, code_column: str, name_colum
                       stamp: str):
     """Boundaries read by :func:`simulator.boundaries.load_boundaries`: (full, simplified for
     the map, code report against the 2023 census districts)."""
-    from simulator import boundaries
+    from simulator.registry import boundaries
 
     frame = boundaries.load_boundaries(path, layer=layer, code_column=code_column,
                                        name_column=name_column)
@@ -270,7 +271,7 @@ def hazard_key(spec, seed: int) -> str:
 def cached_hazard(key: str, _spec, _seed: int):
     """One hazard source (a raster layer or a declared-districts table), built as the CLI does."""
     holder = types.SimpleNamespace(hazards=[_spec], seed=_seed)
-    layers, _ = runner.build_hazards(holder, base=SCENARIOS_DIR)
+    layers, _ = plans.build_hazards(holder, base=SCENARIOS_DIR)
     return layers[0]
 
 
@@ -325,23 +326,20 @@ def registry_of(scn: Scenario, source: RegistrySource):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_plan(key: str, _scn: Scenario, _source: RegistrySource):
+def cached_plan(key: str, _scn: Scenario, _source: RegistrySource, _library: Scenario | None):
     """The plan and the affected households binned to hexagons for one scenario and registry
     (``key`` is the scenario's JSON and the registry key). Only the engine and the plan run
     when the hazards and the registry are cached."""
     t0 = time.perf_counter()
     layers = hazards_of(_scn)
     reg = registry_of(_scn, _source)
-    res, cols = runner.compute(_scn, reg.households, layers)
-    the_plan = plan_mod.build(
-        res, cols["district"].astype(np.int64), scn=_scn, registry_report=reg.report.to_dict(),
-        assumptions=runner.assumptions(_scn, layers, households=reg.households),
-        tehsil=reg.households["tehsil_id"],
-    )
-    hit = res.tier > 0
+    result = plans.assemble(_scn, reg, layers, library=_library)
+    the_plan = result.plan
+    tier = result.households["tier"].cat.codes.to_numpy()
+    hit = tier > 0
     hexes = ui.hex_bins(reg.households["lon"].to_numpy()[hit], reg.households["lat"].to_numpy()[hit],
-                        weights=res.weight[hit])
-    return the_plan, hexes, time.perf_counter() - t0
+                        weights=result.households["weight"].to_numpy()[hit])
+    return the_plan, hexes, time.perf_counter() - t0, result.households
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -351,25 +349,26 @@ def cached_suppressed(key: str, k: int, _plan: dict) -> dict:
     Without disclosure control the minister's view is not shown at all (it fails closed).
     """
     try:
-        from simulator.disclosure import suppress_plan
+        from simulator.publish.disclosure import suppress_plan
     except ImportError as exc:
         raise MadadError(f"disclosure control (simulator.disclosure) is not available ({exc}); "
                          "the minister's view needs it. Set MADAD_ROLE=planner only where planners work.") from exc
     return suppress_plan(_plan, k=k)
 
 
-def plan_for(scn: Scenario, source: RegistrySource):
-    return cached_plan(scn.model_dump_json() + "|" + source.key, scn, source)
+def plan_for(scn: Scenario, source: RegistrySource, library: Scenario | None = None):
+    lib = "" if library is None else library.model_dump_json()
+    return cached_plan(scn.model_dump_json() + "|" + source.key + "|" + lib, scn, source, library)[:3]
 
 
-def full_result(scn: Scenario, source: RegistrySource) -> runner.RunResult:
+def full_result(scn: Scenario, source: RegistrySource, library: Scenario | None = None) -> plans.RunResult:
     """The in-memory run with its per-household table, for the downloads (built on click)."""
-    layers = hazards_of(scn)
+    lib = "" if library is None else library.model_dump_json()
+    the_plan, _, _, households = cached_plan(scn.model_dump_json() + "|" + source.key + "|" + lib,
+                                             scn, source, library)
     reg = registry_of(scn, source)
-    the_plan = plan_for(scn, source)[0]
-    res, _ = runner.compute(scn, reg.households, layers)
-    return runner.RunResult(scenario=scn, plan=the_plan, households=runner.result_table(reg.households, res),
-                            hazards=layers, quarantine=reg.quarantine)
+    return plans.RunResult(scenario=scn, plan=the_plan, households=households,
+                           hazards=hazards_of(scn), quarantine=reg.quarantine, library=library)
 
 
 @dataclass
@@ -457,15 +456,12 @@ def quick_sidebar(base: Scenario) -> tuple[Scenario, list]:
     if not changes:
         return base, []
     moved = {key for key, *_ in changes}
-    note = "What-if set in the Madad app: " + "; ".join(
-        f"{ui.text('en', key)} {new} (scenario: {old})" for key, new, old in changes) + "."
     scn = scenario_mod.with_what_if(
         base,
         transfer_pkr=int(after["transfer_pkr"]) if "q_transfer" in moved else None,
         pmt_max=float(after["pmt_max"]) if "q_pmt" in moved else None,
         threshold=after["threshold"] if "q_threshold" in moved else None,
         federal_share=round(after["federal_share_pct"] / 100, 4) if "q_federal" in moved else None,
-        note=note,
     )
     return scn, changes
 
@@ -481,8 +477,8 @@ def compute_current(cfg: ui.Settings) -> Current:
     source = registry_source(base, cfg)
     t0 = time.perf_counter()
     with st.spinner(T("computing")):
-        the_plan, hexes, _ = plan_for(scn, source)
-        baseline = plan_for(base, source)[0]["totals"] if changes else None
+        the_plan, hexes, _ = plan_for(scn, source, base)
+        baseline = plan_for(base, source, base)[0]["totals"] if changes else None
         shown = the_plan if cfg.planner else cached_suppressed(
             scn.model_dump_json() + "|" + source.key, cfg.min_cell, the_plan)
         layers = hazards_of(scn)
@@ -1326,9 +1322,9 @@ def page_compare(cur: Current) -> None:
     st.bar_chart(chart, x=T("c_option"), y=T("m_amount"), y_label=T("pkr_million_axis"), color="#0072B2")
     with st.expander(T("compare_all")):
         try:
-            from simulator import compare, export
+            from simulator.publish import compare, export
         except ImportError:
-            st.caption(T("unavailable", what="simulator.compare"))
+            st.caption(T("unavailable", what="simulator.plans.compare"))
         else:
             shown = plans if cur.cfg.planner else [
                 cached_suppressed(scn.model_dump_json() + "|" + registry_source(scn, cur.cfg).key, cur.k, p)
@@ -1341,7 +1337,7 @@ def page_compare(cur: Current) -> None:
                 frame.index = [" / ".join(map(str, i)) for i in frame.index]
                 st.dataframe(frame.astype(str), key="compare_full")
             except Exception as exc:
-                show_bad_file("simulator.compare", exc)
+                show_bad_file("simulator.plans.compare", exc)
 
 
 def compare_partner(cur: Current, lib: dict) -> str:
@@ -1369,17 +1365,18 @@ DOWNLOADS = (
 PLANNER_ONLY = frozenset({"csv", "parquet"})
 
 
-def make_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: ui.Settings, boundaries=None) -> bytes:
+def make_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: ui.Settings, boundaries=None,
+              library: Scenario | None = None) -> bytes:
     """One download's bytes, written by :func:`simulator.export.export`.
 
     A minister's files are written from the suppressed plan (hidden cells stay empty); the
     published formats (PDF brief, GeoJSON) are suppressed for planners too, as the CLI does.
     """
-    from simulator import export
+    from simulator.publish import export
 
     if fmt in PLANNER_ONLY and not cfg.planner:
         raise PermissionError("the household payout list is for planners")
-    result = full_result(scn, source)
+    result = full_result(scn, source, library)
     run: Any = result
     if not cfg.planner:
         shown = cached_suppressed(scn.model_dump_json() + "|" + source.key, cfg.min_cell, result.plan)
@@ -1391,10 +1388,11 @@ def make_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: ui.Settings,
         return out.read_bytes()
 
 
-def safe_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: ui.Settings, boundaries=None) -> bytes:
+def safe_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: ui.Settings, boundaries=None,
+              library: Scenario | None = None) -> bytes:
     """:func:`make_file`, or a short text naming the problem (never a traceback)."""
     try:
-        return make_file(fmt, scn, source, cfg, boundaries)
+        return make_file(fmt, scn, source, cfg, boundaries, library)
     except Exception as exc:
         log.exception("writing %s failed", fmt)
         return f"Madad could not write this file: {exc}\n".encode()
@@ -1419,7 +1417,7 @@ def page_downloads(cur: Current) -> None:
             continue
         c = st.columns([3, 2])
         c[0].markdown(f"**{T(label)}**  \n{T(label + '_help')}")
-        data: Any = lambda fmt=fmt: safe_file(fmt, cur.scn, cur.source, cur.cfg, full)  # noqa: E731
+        data: Any = lambda fmt=fmt: safe_file(fmt, cur.scn, cur.source, cur.cfg, full, cur.base)  # noqa: E731
         if hidden and fmt == "pdf":
             # Written here once per plan, so that a brief the exporter cannot write from a plan
             # with hidden cells is reported on the page rather than as a broken file.

@@ -28,8 +28,11 @@ import pyarrow.parquet as pq
 import rasterio
 
 from hazards import generators
+from hazards import sampling as overlay
+from hazards import tables as data
 from hazards.io import read_geotiff, write_geotiff
-from simulator import data, engine, overlay, plan, registry, scenario
+from simulator import engine, registry, scenario
+from simulator.plans import build as plan
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 NATIONAL_BBOX = (60.5, 23.5, 78.0, 37.5)  # 2100 x 1680 cells at 30 arc-seconds

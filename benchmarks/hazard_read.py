@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from hazards import generators
+from hazards import sampling as overlay
 from hazards.io import read_raster, write_geotiff, write_netcdf
-from simulator import overlay, registry
+from simulator import registry
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 NATIONAL_BBOX = (60.5, 23.5, 78.0, 37.5)

@@ -18,7 +18,7 @@ import hashlib
 import json
 import time
 
-from simulator import linkage
+from simulator.exchange import linkage
 
 
 def main() -> None:

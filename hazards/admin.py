@@ -27,8 +27,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from simulator import data
-from simulator.errors import HazardError
+from hazards import tables as data
+from hazards.errors import HazardError
 
 #: Severity tiers, in order: the tier number is the position here.
 TIERS = ("none", "affected", "severely_affected", "displaced")

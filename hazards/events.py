@@ -34,10 +34,10 @@ import xarray as xr
 from affine import Affine
 from scipy import sparse
 
+from hazards.errors import HazardError
 from hazards.impact import HOUSING, ImpactFunction, housing_codes
 from hazards.layer import KINDS, UNITS, crs_of, make_layer, transform_of
-from simulator.errors import HazardError
-from simulator.overlay import pixel_index, to_raster_crs
+from hazards.sampling import pixel_index, to_raster_crs
 
 log = logging.getLogger(__name__)
 

@@ -37,9 +37,9 @@ from affine import Affine
 from scipy import ndimage, special
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 
+from hazards import tables as data
+from hazards.errors import HazardError
 from hazards.layer import crs_of, make_layer, transform_of
-from simulator import data
-from simulator.errors import HazardError
 
 log = logging.getLogger(__name__)
 

@@ -44,9 +44,9 @@ import pandas as pd
 import xarray as xr
 from scipy.special import expit
 
+from hazards.errors import HazardError
 from hazards.layer import KINDS, UNITS
-from simulator.data import data_dir
-from simulator.errors import HazardError
+from hazards.tables import data_dir
 
 log = logging.getLogger(__name__)
 

@@ -42,8 +42,8 @@ from pyproj.exceptions import CRSError
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
+from hazards.errors import HazardError
 from hazards.layer import crs_of, make_layer, transform_of
-from simulator.errors import HazardError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 
-from simulator.errors import HazardError
+from hazards.errors import HazardError
 
 UNITS = ("m", "degC", "mm", "g", "m/s", "index")
 KINDS = ("riverine-flood", "flash-flood", "heatwave", "drought", "earthquake", "cyclone")

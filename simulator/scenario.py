@@ -9,7 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from simulator.errors import ScenarioError
+from hazards.errors import ScenarioError
 
 
 class _Strict(BaseModel):
@@ -96,6 +96,7 @@ class HazardSpec(_Strict):
     threshold: float | None = Field(None, description="shorthand for tiers: {affected: threshold}")
     tiers: Tiers | None = None
     impact: str | None = Field(None, description="impact function name, e.g. flood_depth_damage")
+    source: str | None = Field(None, description="where the library's tiers or footprint comes from (a citation); shown in the plan's assumptions")
 
     @model_validator(mode="after")
     def _one_source(self) -> HazardSpec:
@@ -196,6 +197,7 @@ class Programme(_Strict):
     provinces: list[ProvinceCode] | None = Field(None, description="where it operates (default everywhere)")
     min_tier: TierName = "affected"
     transfer: Transfer
+    source: str | None = Field(None, description="where the library's amounts and cut-offs comes from (a citation); shown in the plan's assumptions")
 
     @model_validator(mode="after")
     def _check(self) -> Programme:
@@ -247,6 +249,7 @@ class CostSharing(_Strict):
     rule: Literal["fixed", "ownership", "key"] = "fixed"
     federal_share: float = Field(0.5, ge=0, le=1, description="fixed and key rules: federal share of each amount")
     key: str = Field("nfc7", description="key rule: a key in data/cost_sharing_keys.csv (nfc7, population2023)")
+    source: str | None = Field(None, description="where the library's rule and shares comes from (a citation); shown in the plan's assumptions")
 
 
 class Budget(_Strict):
@@ -424,6 +427,10 @@ def with_what_if(
             k: max(int(v) + delta, 0) for k, v in prog["transfer"]["by_tier_pkr"].items()
         }
     if pmt_max is not None:
+        # The poverty line that counts "affected poor not paid" is the headline cut-off when the
+        # file sets them equal (BISP's PMT <= 32); it then moves with the cut-off.
+        if raw["policy"]["poverty_line_pmt"] == headline_policy(scn)["pmt_max"]:
+            raw["policy"]["poverty_line_pmt"] = float(pmt_max)
         prog["pmt_max"] = float(pmt_max)
     if threshold is not None:
         hazard = raw["hazards"][0]

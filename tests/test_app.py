@@ -1,7 +1,7 @@
 """The Streamlit app, run headless with streamlit.testing, and its pure helpers (simulator.ui).
 
 The app runs on a 20,000-household demo registry (``MADAD_DEMO_HOUSEHOLDS``) to stay fast;
-every figure it shows is compared with a direct ``runner.run`` of the same scenario. Pages are
+every figure it shows is compared with a direct ``plans.run`` of the same scenario. Pages are
 opened by their ``url_path`` (AppTest's ``switch_page`` only knows file pages; ``st.Page`` keys
 a callable page by the hash of its url_path).
 """
@@ -24,8 +24,10 @@ from affine import Affine
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
+from hazards import tables as data
 from hazards.layer import make_layer
-from simulator import data, runner, scenario, ui
+from simulator import plans, scenario
+from simulator.app import ui
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -75,7 +77,7 @@ def demo():
 @pytest.fixture(scope="module")
 def expected(demo):
     """The demo plan computed without the app."""
-    return runner.run(demo, base=DEMO.parent, households=HOUSEHOLDS).plan
+    return plans.run(demo, base=DEMO.parent, households=HOUSEHOLDS).plan
 
 
 def run_app(page: str | None = None) -> AppTest:
@@ -289,7 +291,7 @@ def test_threshold_and_share_match_a_direct_run(env, demo):
     at.slider(key="federal_share_pct").set_value(30).run()
     ok(at)
     changed = scenario.with_what_if(demo, threshold=1.0, federal_share=0.3)
-    totals = runner.run(changed, base=DEMO.parent, households=HOUSEHOLDS).plan["totals"]
+    totals = plans.run(changed, base=DEMO.parent, households=HOUSEHOLDS).plan["totals"]
     assert metrics(at) == headline(totals)
     at.button(key="quick_reset").click().run()
     assert at.slider(key="threshold").value == 0.5
@@ -310,7 +312,7 @@ def test_scenario_pick_and_run(env):
     assert any(pick.split("-")[0].title() in s.value for s in at.success)
     goto(at, "overview")
     ok(at)
-    want = runner.run(scenario.load(ROOT / "scenarios" / f"{pick}.yaml"), base=DEMO.parent,
+    want = plans.run(scenario.load(ROOT / "scenarios" / f"{pick}.yaml"), base=DEMO.parent,
                       households=HOUSEHOLDS).plan["totals"]
     assert metrics(at) == headline(want)
     spec, _ = deck_spec(at)
@@ -341,7 +343,7 @@ def test_policy_editor_budget_and_cost_sharing(env, demo):
     raw = ui.scenario_raw(demo)
     raw["budget"]["federal_pkr"] = 1_000_000_000
     raw["cost_sharing"]["rule"] = "key"
-    want = runner.run(ui.validate_raw(raw), base=DEMO.parent, households=HOUSEHOLDS).plan
+    want = plans.run(ui.validate_raw(raw), base=DEMO.parent, households=HOUSEHOLDS).plan
     assert want["budget"]["shortfall_pkr"] > 0
     shown = {m.label: m.value for m in at.metric}
     assert shown["Budget shortfall"] == f"PKR {want['budget']['shortfall_pkr']:,}"
@@ -641,7 +643,7 @@ def test_compare_two_scenarios(env, expected):
     at.multiselect(key="compare_pick").set_value(["current", "lib:tharparkar-drought"]).run()
     ok(at)
     table = at.dataframe[0].value
-    drought = runner.run(scenario.load(ROOT / "scenarios" / "tharparkar-drought.yaml"), base=DEMO.parent,
+    drought = plans.run(scenario.load(ROOT / "scenarios" / "tharparkar-drought.yaml"), base=DEMO.parent,
                          households=HOUSEHOLDS).plan["totals"]
     row = table[table.iloc[:, 0] == "Amount"].iloc[0]
     assert row.iloc[1] == f"PKR {expected['totals']['amount_pkr']:,}"
@@ -665,7 +667,7 @@ def test_compare_a_saved_policy_with_the_current_one(env):
 
 @pytest.mark.parametrize("role", ["minister", "planner"])
 def test_download_files_are_the_exports(env, role, expected):
-    pytest.importorskip("simulator.export")
+    pytest.importorskip("simulator.publish.export")
     cfg = ui.Settings(role=role)
     scn = scenario.load(DEMO)
     source = app.RegistrySource(f"synthetic|{HOUSEHOLDS}|{scn.seed}", None, "synthetic", HOUSEHOLDS)
@@ -724,7 +726,7 @@ def test_hex_polygons_are_hexagons_around_their_centres():
 
 
 def test_display_grid_is_small_and_in_lonlat(demo):
-    layer, _ = runner.build_hazard(demo, base=DEMO.parent)
+    layer, _ = plans.build_hazard(demo, base=DEMO.parent)
     values, bounds = ui.display_grid(layer, max_side=200)
     assert max(values.shape) <= 200
     left, bottom, right, top = bounds

@@ -13,9 +13,9 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Polygon, box
 
-from simulator import data
-from simulator.boundaries import check_codes, load_boundaries, simplify_for_map
-from simulator.errors import BoundaryError, MadadError
+from hazards import tables as data
+from hazards.errors import BoundaryError, MadadError
+from simulator.registry.boundaries import check_codes, load_boundaries, simplify_for_map
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 BOUNDARIES = SHARED / "boundaries"

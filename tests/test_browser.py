@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator import runner, scenario
+from simulator import plans, scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 HOUSEHOLDS = 20_000
@@ -131,7 +131,7 @@ def chromium():
 
 
 def test_demo_renders_in_chromium(chromium, tmp_path):
-    expected = runner.run(scenario.load(ROOT / "scenarios" / "indus-flood-demo.yaml"),
+    expected = plans.run(scenario.load(ROOT / "scenarios" / "indus-flood-demo.yaml"),
                           base=ROOT / "scenarios", households=HOUSEHOLDS).plan["totals"]
     port, debug_port = free_port(), free_port()
     env = dict(os.environ, MADAD_DEMO_HOUSEHOLDS=str(HOUSEHOLDS), MADAD_CONFIG="",

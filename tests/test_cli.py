@@ -14,7 +14,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from simulator.cli import SCENARIO_TEMPLATE, app
+from simulator.cli import app
+from simulator.cli.main import SCENARIO_TEMPLATE
 
 runner = CliRunner()
 

@@ -8,17 +8,18 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from simulator import compare as compare_mod
-from simulator import export, runner
+from simulator import plans, publish
 from simulator import scenario as scenario_mod
-from simulator.compare import DIFF_PREFIX, compare, write_compare_xlsx
+from simulator.publish import compare as compare_mod
+from simulator.publish import export
+from simulator.publish.compare import DIFF_PREFIX, compare, write_compare_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "scenarios" / "indus-flood-demo.yaml"
 
 
 def _write(scn, out: Path) -> Path:
-    runner.write_run(runner.run(scn, base=DEMO.parent, households=5000), out)
+    publish.write_run(plans.run(scn, base=DEMO.parent, households=5000), out)
     return out
 
 

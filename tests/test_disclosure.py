@@ -10,8 +10,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from simulator import disclosure
-from simulator.disclosure import DisclosureError, intervals, is_recoverable, suppress, suppress_plan
+from simulator.publish import disclosure
+from simulator.publish.disclosure import (
+    DisclosureError,
+    intervals,
+    is_recoverable,
+    suppress,
+    suppress_plan,
+)
 
 K = 10
 
@@ -497,7 +503,7 @@ def test_property_suppress_plan(original):
 
 
 def test_plan_links_cover_every_money_and_people_figure():
-    from simulator.plan import FIGURES
+    from simulator.plans.build import FIGURES
 
     for f in FIGURES:
         if f.endswith(("_pkr", "_people")):
@@ -506,10 +512,10 @@ def test_plan_links_cover_every_money_and_people_figure():
 
 
 def test_suppress_plan_on_a_demo_run(root):
-    from simulator import runner, scenario
+    from simulator import plans, scenario
 
     demo = root / "scenarios" / "indus-flood-demo.yaml"
-    original = runner.run(scenario.load(demo), base=demo.parent, households=20_000).plan
+    original = plans.run(scenario.load(demo), base=demo.parent, households=20_000).plan
     out = suppress_plan(original)
     assert out["totals"] == original["totals"]
     assert all(not 0 < v < K for v in _shown_counts(out["districts"] + out["provinces"]))

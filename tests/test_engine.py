@@ -8,9 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator import financing, payouts, plan, registry, runner, scenario
-from simulator.errors import ScenarioError
-from simulator.overlay import sample
+from hazards.errors import ScenarioError
+from hazards.sampling import sample
+from simulator import plans, registry, scenario
+from simulator.engine import financing, payouts
+from simulator.plans import build as plan
 
 RES = 1 / 120
 #: Ten households on the 5x5 raster (values 10 r + c, nodata at (2, 2)); (9, 9) is outside.
@@ -66,8 +68,8 @@ FLAT = """
 
 def _run(scn, raster5, households=None):
     hh = _households() if households is None else households
-    res, cols = runner.compute(scn, hh, raster5)
-    table = runner.result_table(hh, res)
+    res, cols = plans.compute(scn, hh, raster5)
+    table = plans.result_table(hh, res)
     p = plan.build(res, cols["district"].astype(np.int64), scn=scn, registry_report={}, assumptions=[])
     return table, p
 
@@ -432,8 +434,8 @@ def test_federal_share_out_of_range():
 
 def test_demo_run_reconciles_and_is_reproducible(demo_scenario_path):
     scn = scenario.load(demo_scenario_path)
-    a = runner.run(scn, households=30_000)
-    b = runner.run(scn, households=30_000)
+    a = plans.run(scn, households=30_000)
+    b = plans.run(scn, households=30_000)
     pd.testing.assert_frame_equal(a.households, b.households)
     assert a.plan == b.plan
     t = a.plan["totals"]
@@ -444,7 +446,7 @@ def test_demo_run_reconciles_and_is_reproducible(demo_scenario_path):
     by = {p["province_code"]: p for p in a.plan["provinces"]}
     assert by["SD"]["affected_households"] > by["PB"]["affected_households"] > 0
     assert a.plan["targeting"]["paid_not_affected_households"] == 0
-    reg, _ = runner.load_registry(scn, households=30_000)
+    reg, _ = plans.load_registry(scn, households=30_000)
     intensity, _ = sample(a.hazard, reg.households.lon.to_numpy(), reg.households.lat.to_numpy())
     np.testing.assert_array_equal(intensity, a.households.intensity.to_numpy())
 
@@ -493,7 +495,7 @@ policy:
 cost_sharing: {rule: ownership}
 """
     )
-    res = runner.run(scn, base=tmp_path)
+    res = plans.run(scn, base=tmp_path)
     table = res.households.set_index("household_id")
     # h5: federal 25,000; its Punjab enrolment (from the PSER record) gives 10,000, removed by
     # top-up dedup (the federal base is larger). h6: PMT 33, federal no; Punjab 10,000 through
@@ -519,7 +521,7 @@ def test_tehsil_aggregates_add_up_to_districts(raster5):
     hh = _households(tehsil_id=["latifabad", "qasimabad", "latifabad", None, "qasimabad",
                                 "model town", "model town", "cantt", None, None])
     scn = _scenario(FLAT)
-    res, cols = runner.compute(scn, hh, raster5)
+    res, cols = plans.compute(scn, hh, raster5)
     p = plan.build(res, cols["district"].astype(np.int64), scn=scn, registry_report={}, assumptions=[],
                    tehsil=hh["tehsil_id"])
     tehsils = pd.DataFrame(p["tehsils"])

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from scipy import sparse
 
 from hazards import events, impact
+from hazards.errors import HazardError
 from hazards.events import EventSet, stochastic
 from hazards.layer import make_layer
-from simulator.errors import HazardError
 
 TRANSFORM = (1.0, 0.0, 68.0, 0.0, -1.0, 26.0)  # 2x2 grid of 1-degree cells, top-left (68E, 26N)
 

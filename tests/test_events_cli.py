@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hazards import events
-from hazards.cli import hazard_app
+from simulator.cli.hazard import hazard_app
 
 SMALL = {
     "riverine-flood": "67.5,24.5,68.5,25.5",

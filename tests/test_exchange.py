@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from simulator import exchange, registry
-from simulator.errors import MadadError
-from simulator.exchange import ExchangeError
-from simulator.exchange_cli import exchange_app
+from hazards.errors import MadadError
+from simulator import registry
+from simulator.cli.exchange import exchange_app
+from simulator.exchange import packages as exchange
+from simulator.exchange.packages import ExchangeError
 
 runner = CliRunner()
 

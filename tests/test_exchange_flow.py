@@ -11,9 +11,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from simulator import data, exchange, linkage, runner, scenario
-from simulator.exchange_cli import exchange_app
-from simulator.pseudonym import KeyRing, pseudonymise_frame
+from hazards import tables as data
+from simulator import plans, publish, scenario
+from simulator.cli.exchange import exchange_app
+from simulator.exchange import linkage
+from simulator.exchange import packages as exchange
+from simulator.exchange.pseudonym import KeyRing, pseudonymise_frame
 
 cli = CliRunner()
 CNIC = re.compile(rb"(?<!\d)\d{5}-?\d{7}-?\d(?!\d)")
@@ -120,9 +123,9 @@ policy:
 dedup: {rule: priority, order: [federal, provincial]}
 cost_sharing: {rule: ownership}
 """, source="inline")
-    res = runner.run(scn, base=tmp_path)
+    res = plans.run(scn, base=tmp_path)
     out = tmp_path / "run"
-    runner.write_run(res, out)
+    publish.write_run(res, out)
     d = res.plan["dedup"]
     assert d["registry_duplicates_households"] == len(links)
     assert d["registry_duplicates_savings_pkr"] == 10000 * len(links)

@@ -15,10 +15,12 @@ import shapely
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from simulator import data, export, runner
+from hazards import tables as data
+from hazards.errors import BoundaryError
+from simulator import plans, publish
 from simulator import scenario as scenario_mod
-from simulator.errors import BoundaryError
-from simulator.plan import FIGURES
+from simulator.plans.build import FIGURES
+from simulator.publish import export
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "scenarios" / "indus-flood-demo.yaml"
@@ -32,9 +34,9 @@ def run_dir(tmp_path_factory) -> Path:
     raw = scn.model_dump(mode="python")
     raw["policy"]["instalments"] = [{"share": 0.6, "day": 0}, {"share": 0.4, "day": 45}]
     scn = scenario_mod.Scenario.model_validate(raw)
-    res = runner.run(scn, base=DEMO.parent, households=5000)
+    res = plans.run(scn, base=DEMO.parent, households=5000)
     out = tmp_path_factory.mktemp("run")
-    runner.write_run(res, out, scenario_path=DEMO)
+    publish.write_run(res, out, scenario_path=DEMO)
     return out
 
 
@@ -200,7 +202,7 @@ def test_json_for_other_systems(run_dir, plan, tmp_path):
 
 
 def test_export_from_an_in_memory_result(tmp_path):
-    res = runner.run(scenario_mod.load(DEMO), base=DEMO.parent, households=2000)
+    res = plans.run(scenario_mod.load(DEMO), base=DEMO.parent, households=2000)
     out = export.export(res, "parquet", tmp_path / "p.parquet")
     assert int(pq.read_table(out).column("amount_pkr").to_numpy().sum()) == res.plan["totals"]["amount_pkr"]
     out = export.export(res, "geojson", tmp_path / "d.geojson")
@@ -272,10 +274,10 @@ def test_published_exports_suppress_small_cells(tmp_path):
 
     import pypdf
 
-    from simulator import runner, scenario
+    from simulator import plans, scenario
 
     path = Path(__file__).resolve().parents[1] / "scenarios" / "tharparkar-drought.yaml"
-    res = runner.run(scenario.load(path), base=path.parent, households=3_000)
+    res = plans.run(scenario.load(path), base=path.parent, households=3_000)
     k = 100_000  # large enough, with ~13,000 households a row, to hide some district cells
     geo = export.export(res, "geojson", tmp_path / "d.geojson", min_cell=k)
     features = json.loads(geo.read_text())["features"]

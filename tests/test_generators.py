@@ -12,11 +12,11 @@ from affine import Affine
 from typer.testing import CliRunner
 
 from hazards import generators as g
-from hazards.cli import hazard_app, parse_bbox, parse_value
+from hazards import tables as data
+from hazards.errors import HazardError
 from hazards.io import read_geotiff
 from hazards.layer import bounds_of, make_layer, transform_of
-from simulator import data
-from simulator.errors import HazardError
+from simulator.cli.hazard import hazard_app, parse_bbox, parse_value
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 GLOBE = SHARED / "dem_globe_30arcsec_pakistan.tif"
@@ -556,7 +556,7 @@ def test_cli_info_errors_and_help(tmp_path):
 
 
 def test_cli_help_lists_each_kinds_parameters():
-    from hazards.cli import KIND_PARAMETERS
+    from simulator.cli.hazard import KIND_PARAMETERS
 
     assert list(KIND_PARAMETERS) == list(g.GENERATORS)
     for kind, names in KIND_PARAMETERS.items():

@@ -8,9 +8,9 @@ import rasterio
 from affine import Affine
 
 from hazards import generators
+from hazards.errors import HazardError
 from hazards.io import read_geotiff, write_geotiff
 from hazards.layer import bounds_of, make_layer
-from simulator.errors import HazardError
 
 SMALL = (67.5, 24.5, 69.0, 26.5)
 
@@ -40,7 +40,7 @@ def test_flood_is_seeded_and_described():
 def test_flood_follows_the_river():
     """Cells on the Indus near Kotri barrage (68.33 E, 25.37 N) are flooded; 100 km west not."""
     layer = generators.riverine_flood(bbox=SMALL, seed=0)
-    from simulator.overlay import sample
+    from hazards.sampling import sample
 
     value, _ = sample(layer, np.array([68.33, 67.55]), np.array([25.37, 25.37]))
     assert value[0] > 1.0 and value[1] == 0.0

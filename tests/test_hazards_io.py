@@ -15,7 +15,9 @@ import xarray as xr
 from affine import Affine
 from pyproj import Transformer
 
+from hazards import tables as data
 from hazards.admin import TIERS, admin_intensity, read_admin_table
+from hazards.errors import HazardError
 from hazards.io import (
     aoi_to_crs,
     read_geotiff,
@@ -25,9 +27,7 @@ from hazards.io import (
     write_zarr,
 )
 from hazards.layer import bounds_of, make_layer
-from simulator import data
-from simulator.errors import HazardError
-from simulator.overlay import sample
+from hazards.sampling import sample
 
 RES = 1.0 / 120.0
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

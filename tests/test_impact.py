@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 from hazards import impact
+from hazards.errors import HazardError
 from hazards.layer import make_layer
-from simulator.errors import HazardError
 
 HEADER = ",".join(impact.REGISTRY_COLUMNS)
 

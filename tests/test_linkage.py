@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import linkage as lk
-from simulator import pseudonym as ps
-from simulator.errors import MadadError
+from hazards.errors import MadadError
+from simulator.exchange import linkage as lk
+from simulator.exchange import pseudonym as ps
 
 SECRET = b"linkage secret shared by both parties"[:32]
 

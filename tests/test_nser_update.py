@@ -7,9 +7,10 @@ import json
 import pandas as pd
 import pytest
 
-from simulator import data, nser_update
-from simulator.errors import DataFileError, ScenarioError
-from simulator.nser_update import check_reconciles, cost_update
+from hazards import tables as data
+from hazards.errors import DataFileError, ScenarioError
+from simulator.plans import nser_update
+from simulator.plans.nser_update import check_reconciles, cost_update
 
 
 @pytest.fixture

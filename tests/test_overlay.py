@@ -10,7 +10,7 @@ from rasterio.transform import rowcol
 
 from hazards.io import write_geotiff
 from hazards.layer import make_layer
-from simulator.overlay import INSIDE, NODATA, OUTSIDE, sample
+from hazards.sampling import INSIDE, NODATA, OUTSIDE, sample
 
 RES = 1.0 / 120.0
 

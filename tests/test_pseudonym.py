@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import pseudonym as ps
-from simulator.errors import MadadError
+from hazards.errors import MadadError
+from simulator.exchange import pseudonym as ps
 
 CNIC = "35202-1234567-1"
 CNIC_DIGITS = "3520212345671"

@@ -9,8 +9,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from simulator import data, registry
-from simulator.errors import RegistryError
+from hazards import tables as data
+from hazards.errors import RegistryError
+from simulator import registry
 
 
 def _good_rows(n: int = 4) -> pd.DataFrame:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hazards.errors import ScenarioError
 from simulator import scenario
-from simulator.errors import ScenarioError
 
 
 def test_every_library_scenario_validates(root):
@@ -93,12 +93,12 @@ LIBRARY = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yam
 def test_library_scenario_runs_and_reconciles(path, tmp_path):
     """Every library scenario runs on a small registry, labels itself as modelled on an event,
     states its assumptions, and its money reconciles exactly."""
-    from simulator import runner
+    from simulator import plans, publish
 
     scn = scenario.load(path)
     assert scn.modelled_on and "not a reproduction" in scn.modelled_on
     assert scn.assumptions
-    res = runner.run(scn, base=path.parent, households=4_000)
+    res = plans.run(scn, base=path.parent, households=4_000)
     t = res.plan["totals"]
     assert t["federal_pkr"] + t["provincial_pkr"] == t["amount_pkr"] == int(res.households.amount_pkr.sum())
     assert sum(p["amount_pkr"] for p in res.plan["provinces"]) == t["amount_pkr"]
@@ -107,5 +107,5 @@ def test_library_scenario_runs_and_reconciles(path, tmp_path):
         u = res.plan["nser_update"]["totals"]
         assert u["federal_pkr"] + u["provincial_pkr"] == u["total_pkr"] > 0
         assert u["districts"] == sum(1 for d in res.plan["districts"] if d["affected_households"])
-    paths = runner.write_run(res, tmp_path / scn.name, scenario_path=path)
+    paths = publish.write_run(res, tmp_path / scn.name, scenario_path=path)
     assert {"plan.json", "plan.xlsx", "households.parquet", "manifest.json"} <= set(paths)

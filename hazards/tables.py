@@ -1,0 +1,85 @@
+"""The tables the project ships in ``data/``: districts of the 2023 census and settlement anchors.
+
+Nothing here reads ``../shared``: the embedded demo must work on a user's clone alone.
+Set ``MADAD_DATA`` to use another folder with the same files.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from hazards.errors import DataFileError
+
+#: Pakistan's working bounding box (lon_min, lat_min, lon_max, lat_max), degrees.
+#: Source: ../shared/data/FACTS.md section 10 (pak-geodata's validation box, widened to 77.9 E).
+PAKISTAN_BBOX = (60.8, 23.5, 77.9, 37.1)
+
+#: Province codes used in every table (2023 census frame).
+PROVINCES = {
+    "PB": "Punjab",
+    "SD": "Sindh",
+    "KP": "Khyber Pakhtunkhwa",
+    "BA": "Balochistan",
+    "IS": "Islamabad Capital Territory",
+}
+
+
+def data_dir() -> Path:
+    """Folder of the shipped tables: ``$MADAD_DATA`` or the repository's ``data/``."""
+    env = os.environ.get("MADAD_DATA")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+
+
+def _read(name: str, required: list[str]) -> pd.DataFrame:
+    path = data_dir() / name
+    if not path.exists():
+        raise DataFileError(
+            f"{path}: missing. It ships with the repository; restore it with "
+            f"`git checkout -- data/{name}` or rebuild it with data/build_districts.py."
+        )
+    table = pd.read_csv(path)
+    absent = [c for c in required if c not in table.columns]
+    if absent:
+        raise DataFileError(f"{path}: columns {absent} are missing; expected {required}.")
+    return table
+
+
+@functools.cache
+def districts() -> pd.DataFrame:
+    """The 136 districts of the 2023 census, one row each, sorted by ``district_id``.
+
+    Columns: ``district_id``, ``district``, ``province``, ``province_code``, ``pop_2023``
+    [persons], ``households_2023``, ``avg_hh_size`` [persons], ``urban_pct`` [%],
+    ``area_sqkm`` [km2], ``lon``, ``lat`` [degrees, a point inside the district].
+    Source: Pakistan Bureau of Statistics, Census 2023 (see data/README.md).
+    """
+    table = _read(
+        "districts.csv",
+        ["district_id", "district", "province", "province_code", "pop_2023",
+         "households_2023", "avg_hh_size", "urban_pct", "area_sqkm", "lon", "lat"],
+    )
+    table = table.sort_values("district_id").reset_index(drop=True)
+    if table.district_id.duplicated().any():
+        raise DataFileError(f"{data_dir() / 'districts.csv'}: duplicate district_id values.")
+    return table
+
+
+@functools.cache
+def anchors() -> pd.DataFrame:
+    """Settlement anchor points inside each district (``district_id``, ``lon``, ``lat``)."""
+    return _read("district_anchors.csv", ["district_id", "lon", "lat"])
+
+
+@functools.cache
+def rivers() -> pd.DataFrame:
+    """River centre-line waypoints (``river``, ``seq``, ``lon``, ``lat``, ``place``)."""
+    return _read("rivers.csv", ["river", "seq", "lon", "lat"]).sort_values(["river", "seq"])
+
+
+def district_codes() -> pd.Index:
+    """Sorted district ids; a household's ``district_code`` is its position here."""
+    return pd.Index(districts().district_id)

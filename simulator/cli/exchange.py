@@ -1,0 +1,311 @@
+"""``madad exchange``: agency keys, signed and encrypted exchange packages, the audit log.
+
+Registered by :mod:`simulator.cli` as the ``exchange`` sub-command. Exit codes: 0 success,
+2 refused (tampered, truncated, wrongly addressed or signed package, raw CNICs, bad keys).
+
+Passphrase-protected keys: the passphrase is read from ``$MADAD_KEY_PASSPHRASE`` when set,
+otherwise asked for on the terminal; it is never a command-line argument.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from hazards.errors import MadadError
+from simulator.cli.common import command_group, fail
+
+PASSPHRASE_ENV = "MADAD_KEY_PASSPHRASE"
+
+exchange_app = command_group(
+    "Exchange registry data between agencies: signed, encrypted for one recipient, "
+    "verified before import, written to an append-only audit log.\n\n"
+    "Example (BISP sends to PSPA Punjab):\n\n"
+    "  madad exchange keygen bisp --out keys/bisp\n\n"
+    "  madad exchange pack nser.parquet --to pspa-punjab.identity.json "
+    "--key keys/bisp/bisp.key.pem --dataset nser-2025q1 --purpose dedup "
+    "--out nser.madadpkg --audit audit.jsonl"
+)
+
+
+
+
+def _passphrase_for(key: Path) -> str | None:
+    from simulator.exchange import packages as exchange
+
+    if not exchange.is_passphrase_protected(key):
+        return None
+    return os.environ.get(PASSPHRASE_ENV) or typer.prompt(f"Passphrase for {key}", hide_input=True)
+
+
+@exchange_app.command()
+def keygen(
+    agency: str = typer.Argument(
+        ..., help="Agency id, e.g. bisp, pspa-punjab, sspa-sindh, pdma-sindh."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Folder for AGENCY.key.pem and AGENCY.identity.json."
+    ),
+    passphrase: bool = typer.Option(
+        False,
+        "--passphrase",
+        help=f"Protect the private keys with a passphrase (from ${PASSPHRASE_ENV} or asked).",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace existing keys of this agency in --out."
+    ),
+) -> None:
+    """Make an agency's signing and encryption keys.
+
+    Writes AGENCY.key.pem (private, mode 0600: keep it secret) and AGENCY.identity.json
+    (public: send it to partner agencies, and confirm the key id with them by phone or letter).
+
+    Example: madad exchange keygen pspa-punjab --out keys/pspa-punjab --passphrase
+    """
+    from simulator.exchange import packages as exchange
+
+    secret = None
+    if passphrase:
+        secret = os.environ.get(PASSPHRASE_ENV) or typer.prompt(
+            "Passphrase", hide_input=True, confirmation_prompt=True
+        )
+    try:
+        files = exchange.keygen(agency, out, passphrase=secret, overwrite=force)
+    except MadadError as exc:
+        fail(exc)
+    typer.echo(f"private keys: {files.private_key} (mode 0600; never share)")
+    typer.echo(f"identity:     {files.identity} (share with partner agencies)")
+    typer.echo(f"key id:       {files.key_id} (confirm it with partners out of band)")
+
+
+@exchange_app.command()
+def pack(
+    file: Path = typer.Argument(..., help="Pseudonymised Parquet/GeoParquet table to send."),
+    to: Path = typer.Option(
+        ..., "--to", help="Recipient's identity file (RECIPIENT.identity.json)."
+    ),
+    key: Path = typer.Option(..., "--key", help="Your private key file (AGENCY.key.pem)."),
+    dataset: str = typer.Option(..., help="Name of what is sent, e.g. nser-extract-2025q1."),
+    purpose: str = typer.Option(..., help="Why it is sent, e.g. 'dedup of flood response 2025'."),
+    out: Path = typer.Option(..., "--out", "-o", help="Package to write, e.g. nser.madadpkg."),
+    audit: Path | None = typer.Option(None, "--audit", help="Append a line to this audit log."),
+) -> None:
+    """Encrypt a table for one agency and sign it as yours.
+
+    Refused (exit 2) when the table holds raw CNICs: pseudonymise first.
+
+    Example: madad exchange pack nser.parquet --to keys/pspa-punjab.identity.json
+    --key keys/bisp/bisp.key.pem --dataset nser-2025q1 --purpose "flood dedup"
+    --out nser.madadpkg --audit exchange-audit.jsonl
+    """
+    from simulator.exchange import packages as exchange
+
+    try:
+        manifest = exchange.pack(
+            file,
+            sender_private=key,
+            recipient_public_identity=to,
+            dataset=dataset,
+            purpose=purpose,
+            out=out,
+            passphrase=_passphrase_for(key),
+            audit_log=audit,
+        )
+    except MadadError as exc:
+        fail(exc)
+    typer.echo(
+        f"packed {manifest['rows']:,} rows of {dataset} from {manifest['sender']['agency_id']} "
+        f"for {manifest['recipient']['agency_id']} into {out}"
+    )
+    typer.echo(f"payload sha256 {manifest['payload']['sha256']}")
+
+
+@exchange_app.command()
+def unpack(
+    file: Path = typer.Argument(..., help="Package (.madadpkg) to open."),
+    sender: Path = typer.Option(..., "--from", help="Expected sender's identity file."),
+    key: Path = typer.Option(..., "--key", help="Your private key file (AGENCY.key.pem)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Parquet file to write after all checks pass."
+    ),
+    audit: Path | None = typer.Option(None, "--audit", help="Append a line to this audit log."),
+    force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
+) -> None:
+    """Verify a package completely, then decrypt it to a Parquet file.
+
+    Refused (exit 2, nothing written) when the package is truncated, tampered with, of an
+    unknown version, not signed by the --from agency, or addressed to another agency or key.
+
+    Example: madad exchange unpack nser.madadpkg --from keys/bisp.identity.json
+    --key keys/pspa-punjab/pspa-punjab.key.pem --out nser.parquet --audit exchange-audit.jsonl
+    """
+    from simulator.exchange import packages as exchange
+
+    if out.exists() and not force:
+        fail(exchange.ExchangeError(f"{out} already exists; pass --force to replace it."))
+    try:
+        manifest = exchange.unpack_to(
+            file,
+            out,
+            recipient_private=key,
+            sender_public_identity=sender,
+            passphrase=_passphrase_for(key),
+            audit_log=audit,
+        )
+    except MadadError as exc:
+        fail(exc)
+    typer.echo(
+        f"verified and unpacked {manifest['rows']:,} rows of {manifest['dataset']} from "
+        f"{manifest['sender']['agency_id']} (purpose: {manifest['purpose']}) into {out}"
+    )
+
+
+@exchange_app.command()
+def verify(
+    file: Path = typer.Argument(..., help="Package (.madadpkg) to check."),
+    sender: Path = typer.Option(..., "--from", help="Expected sender's identity file."),
+) -> None:
+    """Check a package's structure and signature without decrypting it (for a courier).
+
+    Example: madad exchange verify nser.madadpkg --from keys/bisp.identity.json
+    """
+    from simulator.exchange import packages as exchange
+
+    try:
+        m = exchange.verify(file, sender)
+    except MadadError as exc:
+        fail(exc)
+    typer.echo(
+        f"ok: signed by {m['sender']['agency_id']} (key id {m['sender']['key_id']}) for "
+        f"{m['recipient']['agency_id']} (key id {m['recipient']['key_id']}); dataset "
+        f"{m['dataset']}, {m['rows']:,} rows, {len(m['columns'])} columns, created {m['created_utc']}"
+    )
+
+
+@exchange_app.command("audit-verify")
+def audit_verify(
+    log: Path = typer.Argument(..., help="Audit log (JSON lines) to check."),
+    anchor: str | None = typer.Option(
+        None, help="A head sha256 printed earlier; it must still be in the log."
+    ),
+) -> None:
+    """Check the audit log's hash chain: no line edited, deleted or inserted.
+
+    Prints the head sha256; keep it elsewhere and pass it as --anchor later to detect
+    deletion of the newest lines.
+
+    Example: madad exchange audit-verify exchange-audit.jsonl
+    """
+    from simulator.exchange import packages as exchange
+
+    try:
+        summary = exchange.verify_audit_log(log, anchor=anchor)
+    except MadadError as exc:
+        fail(exc)
+    ops = ", ".join(f"{k}: {v}" for k, v in summary.operations.items()) or "none"
+    typer.echo(f"ok: {summary.entries} entries ({ops}); head sha256 {summary.head_sha256}")
+
+
+@exchange_app.command("secret")
+def secret_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="Key file to create (JSON, mode 0600)."),
+) -> None:
+    """Create a secret key file: for pseudonymising CNICs (held by the data owner) or, shared by
+    two agencies over a secure channel, for record linkage.
+
+    Example: madad exchange secret --out keys/linkage.key.json
+    """
+    from simulator.exchange.pseudonym import KeyRing
+
+    try:
+        KeyRing.generate().save(out)
+    except MadadError as exc:
+        fail(exc)
+    typer.echo(f"wrote {out} (mode 0600); share a linkage secret only with the other agency")
+
+
+@exchange_app.command()
+def pseudonymise(
+    file: Path = typer.Argument(..., help="CSV or Parquet holding a raw CNIC column."),
+    key: Path = typer.Option(..., "--key", help="Key file from `madad exchange secret`."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output CSV or Parquet, without the CNIC column."),
+    cnic_column: str = typer.Option("cnic", help="Name of the CNIC column."),
+) -> None:
+    """Replace raw CNICs by keyed pseudonyms (HMAC-SHA256); the output has no CNIC column.
+
+    Example: madad exchange pseudonymise households_with_cnic.csv --key keys/owner.key.json --out households.parquet
+    """
+    import pandas as pd
+
+    from simulator.exchange.pseudonym import KeyRing, pseudonymise_frame
+
+    try:
+        frame = pd.read_parquet(file) if file.suffix.lower() == ".parquet" else pd.read_csv(file, dtype=str)
+        result = pseudonymise_frame(frame, key=KeyRing.load(key), cnic_column=cnic_column)
+    except MadadError as exc:
+        fail(exc)
+    except (OSError, ValueError) as exc:
+        fail(MadadError(f"{file}: cannot be read ({type(exc).__name__})."))
+    if out.suffix.lower() == ".parquet":
+        result.to_parquet(out, index=False)
+    else:
+        result.to_csv(out, index=False)
+    typer.echo(f"wrote {len(result):,} pseudonymised rows to {out}")
+
+
+@exchange_app.command()
+def encode(
+    file: Path = typer.Argument(..., help="CSV or Parquet: household_id, name, father_name, dob, district_id."),
+    secret: Path = typer.Option(..., "--secret", help="Linkage secret shared with the other agency."),
+    party: str = typer.Option(..., help="Name of this registry, e.g. nser or pser."),
+    out: Path = typer.Option(..., "--out", "-o", help="Encoded registry (Parquet) to send for linkage."),
+) -> None:
+    """Encode a registry for privacy-preserving linkage: keyed Bloom filters and block keys only;
+    no name, date of birth or CNIC leaves the agency.
+
+    Example: madad exchange encode pser_people.csv --secret keys/linkage.key.json --party pser --out pser.clk.parquet
+    """
+    import pandas as pd
+
+    from simulator.exchange import linkage
+    from simulator.exchange.pseudonym import KeyRing
+
+    try:
+        frame = pd.read_parquet(file) if file.suffix.lower() == ".parquet" else pd.read_csv(file, dtype=str)
+        encoded = linkage.encode(frame, KeyRing.load(secret), party=party)
+        encoded.save(out)
+    except MadadError as exc:
+        fail(exc)
+    typer.echo(f"encoded {len(encoded):,} records of {party} to {out}")
+
+
+@exchange_app.command()
+def link(
+    federal: Path = typer.Argument(..., help="Encoded federal registry (from `encode`)."),
+    provincial: Path = typer.Argument(..., help="Encoded provincial registry (from `encode`)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Links CSV: provincial_id, federal_id, score."),
+    threshold: float = typer.Option(0.74, help="Dice similarity at or above which two records link."),
+) -> None:
+    """Link two encoded registries one-to-one; the links file feeds a scenario's
+    registry.provincial[].links so the overlap is removed from the response plan.
+
+    Example: madad exchange link nser.clk.parquet pser.clk.parquet --out links.csv
+    """
+    from simulator.exchange import linkage
+
+    try:
+        pairs = linkage.link(
+            linkage.EncodedRegistry.load(federal), linkage.EncodedRegistry.load(provincial), threshold=threshold
+        )
+    except MadadError as exc:
+        fail(exc)
+    table = pairs.rename(columns={"left_id": "federal_id", "right_id": "provincial_id"})
+    table[["provincial_id", "federal_id", "score"]].to_csv(out, index=False)
+    compared = pairs.attrs.get("comparisons")
+    typer.echo(
+        f"linked {len(table):,} pairs"
+        + (f" after {compared:,} comparisons" if compared is not None else "")
+        + f"; wrote {out}"
+    )

@@ -1,0 +1,81 @@
+"""Budget ceilings: when money is short, who is funded first and who is left out.
+
+Rule: households are queued by the scenario's priority (by default severity tier, most severe
+first, then PMT score, poorest first; then registry order). Each ceiling funds its queue strictly
+in that order: once a household's share would take a budget over its ceiling, that household and
+every later household drawing on the same budget are left out (``over_budget``); nobody is funded
+ahead of a higher-priority household. Provincial ceilings are applied first, each to its own
+province's queue (under the ``key`` rule, to the shared provincial pool, sized so that no
+province's contribution can exceed its ceiling); the federal ceiling then applies to the
+households still funded. A household that does not draw on a budget is never left out by it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.engine import financing
+
+N_PROVINCES = len(financing.PROVINCES)
+
+
+def priority_key(tier: np.ndarray, pmt: np.ndarray, index: np.ndarray, order: list[str]) -> np.ndarray:
+    """An int64 sort key: smaller is funded first. Bits: severity (2), PMT x 100 (14), index (32)."""
+    severity = (3 - tier.astype(np.int64)) & 3
+    pmt_int = np.clip(np.rint(np.asarray(pmt, dtype=np.float64) * 100), 0, 16_383).astype(np.int64)
+    index = index.astype(np.int64)
+    parts = {"severity": (severity, 2), "pmt": (pmt_int, 14)}
+    key = np.zeros(len(index), dtype=np.int64)
+    for name in order:
+        value, bits = parts[name]
+        key = (key << bits) | value
+    return (key << 32) | index
+
+
+def _within(cost: np.ndarray, ceiling: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (np.cumsum(cost) <= ceiling) | (cost == 0)
+
+
+def apply(
+    key: np.ndarray,
+    federal_pkr: np.ndarray,
+    provincial_pkr: np.ndarray,
+    province: np.ndarray,
+    *,
+    federal_ceiling: int | None,
+    provincial_ceilings: dict[str, int],
+    rule: str,
+    cost_key: str = "nfc7",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which entitled households are funded: (funded, left_out_by) where left_out_by is
+    0 funded, 1 a provincial ceiling, 2 the federal ceiling. Arrays are over entitled households."""
+    n = len(key)
+    ok_prov = np.ones(n, dtype=bool)
+    if provincial_ceilings:
+        if rule == "key":
+            capacity = financing.pool_capacity(
+                {p: c - N_PROVINCES for p, c in provincial_ceilings.items()}, cost_key
+            )
+            order = np.argsort(key, kind="stable")
+            ok_prov[order] = _within(provincial_pkr[order], capacity)
+        else:
+            ceiling = np.full(N_PROVINCES, np.inf)
+            for code, value in provincial_ceilings.items():
+                ceiling[financing.PROVINCES.index(code)] = value
+            order = np.lexsort((key, province))
+            cost = provincial_pkr[order]
+            prov_sorted = province[order]
+            csum = np.cumsum(cost)
+            first = np.searchsorted(prov_sorted, np.arange(N_PROVINCES), side="left")
+            before = np.concatenate([[0], csum])[first]
+            running = csum - before[prov_sorted]
+            ok_prov[order] = (running <= ceiling[prov_sorted]) | (cost == 0)
+    ok_fed = np.ones(n, dtype=bool)
+    if federal_ceiling is not None:
+        order = np.argsort(key, kind="stable")
+        cost = np.where(ok_prov, federal_pkr, 0)[order]
+        ok_fed[order] = _within(cost, federal_ceiling)
+    funded = ok_prov & ok_fed
+    left_out_by = np.where(~ok_prov, 1, np.where(~ok_fed, 2, 0)).astype(np.int8)
+    return funded, left_out_by

@@ -1,0 +1,334 @@
+"""The one orchestrator: scenario -> hazards -> registry -> engine -> the complete plan.
+
+Each stage is a pure function elsewhere; this module strings them together and times them.
+:func:`run` does it all from a scenario; :func:`assemble` does the engine and the plan for a
+registry and hazards already loaded (the app caches those), so every front end gets the same
+plan. Writing a run folder is publishing: :func:`simulator.publish.runfolder.write_run`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hazards import generators
+from simulator import engine, registry
+from simulator.engine import targeting
+from simulator.plans import agencies, policy
+from simulator.plans import assumptions as assumptions_mod
+from simulator.plans import build as plan
+from simulator.registry import boundaries as boundaries_mod
+from simulator.scenario import Scenario, file_sha256
+
+log = logging.getLogger(__name__)
+
+RESULT_COLUMNS = [
+    "household_id", "province_code", "district_id", "tehsil_id", "hh_size", "pmt_score",
+    "weight", "intensity", "tier", "eligible", "amount_pkr", "federal_pkr", "provincial_pkr", "payer", "status",
+]
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, in memory."""
+
+    scenario: Scenario
+    plan: dict
+    households: pd.DataFrame
+    hazards: list[xr.DataArray]
+    quarantine: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+    inputs: dict[str, dict] = field(default_factory=dict)
+    library: Scenario | None = None  #: the library scenario this run's policy started from
+
+    @property
+    def hazard(self) -> xr.DataArray | None:
+        """The first raster hazard layer (None when every hazard is a declared-districts table)."""
+        found = rasters(self.hazards)
+        return found[0] if found else None
+
+
+def _resolve(path: str, base: Path | None) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() or base is None else (base / p)
+
+
+def build_hazards(
+    scn: Scenario, *, base: Path | None = None, aoi: tuple[float, float, float, float] | None = None
+) -> tuple[list, list[dict]]:
+    """The scenario's hazard sources (raster layers, or declared-district tables) and, for
+    each, where it came from. ``aoi`` (lon/lat box of the registry) limits raster reads."""
+    from hazards.admin import read_admin_table
+    from hazards.io import read_raster
+
+    layers, inputs = [], []
+    for spec in scn.hazards:
+        if spec.file is not None:
+            path = _resolve(spec.file, base)
+            layers.append(
+                read_raster(path, aoi=aoi, units=spec.units, kind=spec.kind, variable=spec.variable, time=spec.time)
+            )
+            inputs.append({"hazard": spec.label, "file": str(path), "sha256": file_sha256(path)})
+        elif spec.admin_table is not None:
+            path = _resolve(spec.admin_table, base)
+            layers.append(read_admin_table(path))
+            inputs.append({"hazard": spec.label, "admin_table": str(path), "sha256": file_sha256(path)})
+        else:
+            params = dict(spec.generator)
+            layers.append(generators.generate(spec.kind, seed=scn.seed, **params))
+            inputs.append({"hazard": spec.label, "generator": spec.kind, "params": params, "seed": scn.seed})
+    return layers, inputs
+
+
+def rasters(layers: list) -> list[xr.DataArray]:
+    """The raster layers among a run's hazard sources."""
+    return [layer for layer in layers if isinstance(layer, xr.DataArray)]
+
+
+def build_hazard(scn: Scenario, *, base: Path | None = None) -> tuple[xr.DataArray, dict]:
+    """The scenario's first hazard layer (see :func:`build_hazards`)."""
+    layers, inputs = build_hazards(scn, base=base)
+    return layers[0], inputs[0]
+
+
+def load_registry(
+    scn: Scenario, *, base: Path | None = None, households: int | None = None,
+    registry_path: str | Path | None = None,
+) -> tuple[registry.Registry, dict]:
+    """Validated households: the given file, the scenario's file, or the synthetic generator;
+    with the scenario's provincial registries merged in, duplicates marked."""
+    path = registry_path or (scn.registry.path and _resolve(scn.registry.path, base))
+    if path:
+        reg = registry.load(path)
+        info: dict = {"file": str(path), "sha256": file_sha256(path)}
+    else:
+        n = scn.registry.synthetic_households if households is None else households
+        frame = registry.generate(n, seed=scn.seed)
+        reg = registry.validate(frame, source=f"synthetic registry ({n:,} households, seed {scn.seed})")
+        info = {"synthetic_households": n, "seed": scn.seed}
+    if scn.registry.provincial:
+        extra, info["provincial"] = [], []
+        for spec in scn.registry.provincial:
+            p = _resolve(spec.path, base)
+            links = registry.read_links(_resolve(spec.links, base)) if spec.links else None
+            extra.append((spec.province, registry.load(p), links))
+            entry = {"province": spec.province, "file": str(p), "sha256": file_sha256(p)}
+            if spec.links:
+                entry["links"] = {"file": str(_resolve(spec.links, base)), "sha256": file_sha256(_resolve(spec.links, base))}
+            info["provincial"].append(entry)
+        reg = registry.merge(reg, extra)
+    return reg, info
+
+
+def result_table(households: pd.DataFrame, res: engine.EngineResult) -> pd.DataFrame:
+    """The per-household result: pseudonymous id, intensity, tier, eligibility, money, payer, status."""
+    intensity = {
+        ("intensity" if len(res.intensity) == 1 else f"intensity_{label}"): values
+        for label, values in res.intensity.items()
+    }
+    frame = pd.DataFrame(
+        {
+            "household_id": households["household_id"].array,
+            "province_code": households["province_code"].array,
+            "district_id": households["district_id"].array,
+            "tehsil_id": households["tehsil_id"].array,
+            "hh_size": households["hh_size"].to_numpy(),
+            "pmt_score": households["pmt_score"].to_numpy(),
+            "weight": res.weight.astype(np.int32),
+            **intensity,
+            "tier": pd.Categorical.from_codes(res.tier, categories=list(targeting.TIER_NAMES)),
+            "eligible": res.eligible,
+            "amount_pkr": res.amount_pkr,
+            "federal_pkr": res.federal_pkr,
+            "provincial_pkr": res.provincial_pkr,
+            "payer": pd.Categorical.from_codes(res.payer, categories=list(engine.PAYER)),
+            "status": pd.Categorical.from_codes(res.status, categories=list(targeting.STATUS)),
+        }
+    )
+    if "source" in households:
+        frame.insert(1, "source", households["source"].array)
+    return frame
+
+
+def compute(scn: Scenario, households: pd.DataFrame, layers: list | xr.DataArray):
+    """Engine results and the engine's columns for validated ``households``."""
+    layers = [layers] if isinstance(layers, xr.DataArray | pd.DataFrame) else layers
+    cols = engine.household_columns(households)
+    res = engine.evaluate(scn, cols, layers)
+    return res, cols
+
+
+class _Clock:
+    """Seconds per stage, kept by the orchestrator (the engine and the plan know no clocks)."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    @contextmanager
+    def stage(self, name: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+
+def check_boundaries(bounds, households: pd.DataFrame, *, source: str) -> dict:
+    """Every registry district code must have a boundary (:func:`simulator.registry.boundaries.check_codes`);
+    returns what the manifest records of the boundary file."""
+    match = boundaries_mod.check_codes(bounds, households["district_id"].unique(), source=source)
+    where = bounds.attrs["source"]
+    return {"file": where, "sha256": file_sha256(where), **match}
+
+
+def assemble(
+    scn: Scenario,
+    reg: registry.Registry,
+    layers: list,
+    *,
+    library: Scenario | None = None,
+    library_file: str | None = None,
+    boundaries=None,
+    inputs: dict | None = None,
+    timings: dict[str, float] | None = None,
+) -> RunResult:
+    """The complete plan of ``scn`` for a validated registry and its hazard sources.
+
+    This is the one place a plan is built: the CLI (:func:`run`), the app (with its cached
+    registry and hazards) and the notebooks all come here, so a plan shown on a screen is the
+    plan ``madad run`` writes.
+
+    Parameters
+    ----------
+    scn : Scenario
+        The scenario actually run (the policy used).
+    reg : Registry
+        Validated households (:func:`load_registry`).
+    layers : list
+        One hazard source per ``scn.hazards`` entry (:func:`build_hazards`).
+    library : Scenario, optional
+        The library file's scenario that ``scn`` started from; when their policies differ the
+        plan is marked edited, with every difference (:mod:`simulator.plans.policy`).
+    library_file : str, optional
+        Where ``library`` was read from, for the record.
+    boundaries : GeoDataFrame, optional
+        District boundaries; every registry district code must have one (else
+        :class:`BoundaryError`), and the match is recorded in ``inputs["boundaries"]``.
+    inputs, timings : dict, optional
+        What the caller already recorded (registry and hazard inputs, seconds per stage).
+
+    Returns
+    -------
+    RunResult
+        The plan with its agencies, NSER update costing, sign-off fields and policy record;
+        the per-household table; the hazards; the quarantine.
+    """
+    timings = {} if timings is None else timings
+    inputs = dict(inputs or {})
+    clock = _Clock(timings)
+    if boundaries is not None:
+        source = (inputs.get("registry") or {}).get("file", "the synthetic registry")
+        inputs["boundaries"] = check_boundaries(boundaries, reg.households, source=source)
+    with clock.stage("engine_s"):
+        res, cols = compute(scn, reg.households, layers)
+    with clock.stage("plan_s"):
+        the_plan = build_plan(scn, res, cols, reg, layers, library=library, library_file=library_file)
+        table = result_table(reg.households, res)
+    return RunResult(
+        scenario=scn,
+        plan=the_plan,
+        households=table,
+        hazards=layers,
+        quarantine=reg.quarantine,
+        timings=timings,
+        inputs=inputs,
+        library=library,
+    )
+
+
+def build_plan(scn: Scenario, res, cols, reg: registry.Registry, layers: list, *,
+               library: Scenario | None = None, library_file: str | None = None) -> dict:
+    """The plan of an engine result: figures (:func:`simulator.plans.build.build`), then the
+    NSER update costing, the agencies of the provinces involved, empty sign-off fields and
+    the policy record (edited or not, with its differences)."""
+    changes = policy.differences(library, scn)
+    the_plan = plan.build(
+        res,
+        cols["district"].astype(np.int64),
+        scn=scn,
+        registry_report=reg.report.to_dict(),
+        assumptions=assumptions_mod.assumptions(scn, layers, households=reg.households, changes=changes),
+        tehsil=reg.households["tehsil_id"],
+    )
+    the_plan["scenario"]["title"] = policy.edited_title(scn.title, changes)
+    the_plan["policy"] = policy.record(library, scn, library_file=library_file)
+    if scn.nser_update is not None:
+        the_plan["nser_update"] = nser_update_cost(scn, the_plan)
+    the_plan["agencies"] = agencies.for_plan(the_plan)
+    the_plan["sign_off"] = dict.fromkeys(("prepared_by", "reviewed_by", "approved_by", "date", "version"))
+    return the_plan
+
+
+def run(
+    scn: Scenario,
+    *,
+    base: Path | None = None,
+    households: int | None = None,
+    registry_path: str | Path | None = None,
+    boundaries=None,
+    library: Scenario | None = None,
+    library_file: str | None = None,
+) -> RunResult:
+    """Run a scenario in memory: registry, hazards, engine and the complete plan (:func:`assemble`).
+
+    ``boundaries`` (a frame from :func:`simulator.registry.boundaries.load_boundaries`) is
+    checked against the registry's district codes before the engine runs. ``library`` is the
+    library scenario ``scn`` was edited from, if any; a scenario read from its file is its own
+    library, and is not edited.
+    """
+    timings: dict[str, float] = {}
+    clock = _Clock(timings)
+    with clock.stage("registry_s"):
+        reg, registry_input = load_registry(scn, base=base, households=households, registry_path=registry_path)
+    with clock.stage("hazard_s"):
+        hh = reg.households
+        aoi = (
+            (float(hh.lon.min()), float(hh.lat.min()), float(hh.lon.max()), float(hh.lat.max()))
+            if len(hh)
+            else None
+        )
+        layers, hazard_inputs = build_hazards(scn, base=base, aoi=aoi)
+    return assemble(
+        scn, reg, layers,
+        library=scn if library is None else library,
+        library_file=library_file,
+        boundaries=boundaries,
+        inputs={"hazards": hazard_inputs, "registry": registry_input},
+        timings=timings,
+    )
+
+
+def nser_update_cost(scn: Scenario, the_plan: dict) -> dict:
+    """The scenario's NSER update survey, costed (see :mod:`simulator.nser_update`): every
+    registry household of the districts with affected households, or every census household."""
+    from simulator.plans import nser_update
+
+    spec = scn.nser_update
+    households = None
+    if spec.scope == "affected_districts":
+        households = {
+            d["district_id"]: int(d["households"]) for d in the_plan["districts"] if d["affected_households"]
+        }
+    return nser_update.cost_update(
+        coverage=spec.coverage, rule=spec.rule, federal_share=spec.federal_share, key=spec.key,
+        households=households,
+    )
+
+

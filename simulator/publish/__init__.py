@@ -1,0 +1,10 @@
+"""Publishing a plan: the run folder, Excel, the PDF brief, GeoPackage/GeoJSON, payout lists,
+maps, and the disclosure control that every published table passes through.
+
+``simulator.publish.export.export(run, fmt, out)`` writes one format; ``write_run`` a run folder.
+"""
+
+from simulator.publish.export import FORMATS, Run, load_run
+from simulator.publish.runfolder import write_run
+
+__all__ = ["FORMATS", "Run", "load_run", "write_run"]
