@@ -27,7 +27,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 run: $(VENV)/.installed ## Serve the app on the demo (http://localhost:8501; PORT=..., ROLE=planner for the planner's view)
 	$(if $(ROLE),MADAD_ROLE=$(ROLE) )$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
 
-test: $(VENV)/.installed-dev ## Set up .venv with dev extras and run every test, notebooks included (installs Debian's chromium and gdal-bin when missing)
+test: $(VENV)/.installed-dev ## Set up .venv with dev extras, run ruff, then every test, notebooks included (installs Debian's chromium and gdal-bin when missing)
 	@need=""; \
 	  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need="$$need chromium"; \
 	  command -v gdal_translate >/dev/null 2>&1 || need="$$need gdal-bin"; \
@@ -37,6 +37,7 @@ test: $(VENV)/.installed-dev ## Set up .venv with dev extras and run every test,
 	    { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$need >/dev/null; } \
 	      || echo "could not install$$need; the tests that need them will be skipped"; \
 	  fi
+	$(BIN)/ruff check simulator hazards tests benchmarks app.py
 	$(BIN)/python -m pytest tests notebooks --nbmake -q
 
 test-fast: $(VENV)/.installed-dev ## Run the tests not marked slow

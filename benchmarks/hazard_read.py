@@ -3,7 +3,7 @@
 Writes (or reuses, under benchmarks/.cache/) a national riverine-flood GeoTIFF at 30
 arc-seconds (2100 x 1680 cells over 60.5-78 E, 23.5-37.5 N) and a NetCDF copy, then times
 reading each with hazards.io.read_raster over the registry's extent and overlaying the
-households with simulator.overlay.sample. Prints one JSON line. Target (issue 3): read and
+households with hazards.sampling.sample. Prints one JSON line. Target (issue 3): read and
 sample 1,000,000 households in under 2 s.
 
     .venv/bin/python benchmarks/hazard_read.py --households 1000000

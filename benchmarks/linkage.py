@@ -2,7 +2,7 @@
 
 Generates a federal (``nser``) and a provincial (``pser``) registry sharing ``--overlap`` of
 their people, the provincial copies corrupted (spelling variants, typos, swapped day/month,
-missing father's name, ...; see ``simulator.linkage.Corruption``), encodes both with one linkage
+missing father's name, ...; see ``simulator.exchange.linkage.Corruption``), encodes both with one linkage
 secret, links them and prints one JSON line: records per side, true overlap, precision, recall,
 f1, seconds (encode both sides, link), comparisons made vs all pairs.
 

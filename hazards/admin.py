@@ -198,7 +198,7 @@ def admin_intensity(table: pd.DataFrame, district_codes: object) -> AdminIntensi
     table
         From :func:`read_admin_table`.
     district_codes
-        Each household's district: integer positions in ``simulator.data.district_codes()``
+        Each household's district: integer positions in ``hazards.tables.district_codes()``
         (-1 for none), a ``pandas.Categorical`` of district ids (as the registry's
         ``district_id`` column), or an array of district ids.
 

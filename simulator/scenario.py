@@ -244,7 +244,7 @@ class Dedup(_Strict):
 
 
 class CostSharing(_Strict):
-    """Who funds what is paid (see simulator.financing for the rounding rule)."""
+    """Who funds what is paid (see simulator.engine.financing for the rounding rule)."""
 
     rule: Literal["fixed", "ownership", "key"] = "fixed"
     federal_share: float = Field(0.5, ge=0, le=1, description="fixed and key rules: federal share of each amount")
@@ -262,7 +262,7 @@ class Budget(_Strict):
 
 class NserUpdate(_Strict):
     """A joint NSER update survey to cost with the plan (declaration item 4), split between
-    federal and provincial governments by a named rule (see simulator.nser_update)."""
+    federal and provincial governments by a named rule (see simulator.plans.nser_update)."""
 
     scope: Literal["affected_districts", "national"] = Field(
         "affected_districts", description="resurvey the affected households' districts, or every district"

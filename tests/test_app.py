@@ -1,18 +1,17 @@
-"""The Streamlit app, run headless with streamlit.testing, and its pure helpers (simulator.ui).
+"""The Streamlit app, run headless with streamlit.testing, and its pure helpers (simulator.app).
 
 The app runs on a 20,000-household demo registry (``MADAD_DEMO_HOUSEHOLDS``) to stay fast;
 every figure it shows is compared with a direct ``plans.run`` of the same scenario. Pages are
-opened by their ``url_path`` (AppTest's ``switch_page`` only knows file pages; ``st.Page`` keys
-a callable page by the hash of its url_path).
+opened with AppTest's ``switch_page`` by their files (``simulator.app.pages.FILES``), which
+``st.navigation`` registers under their ``url_path``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import math
-import sys
+import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -22,12 +21,13 @@ import pandas as pd
 import pytest
 from affine import Affine
 from streamlit.testing.v1 import AppTest
-from streamlit.util import calc_hash
 
 from hazards import tables as data
 from hazards.layer import make_layer
 from simulator import plans, scenario
-from simulator.app import ui
+from simulator.app import loaders, ui
+from simulator.app.pages import FILES, PAGES
+from simulator.publish.export import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -38,18 +38,6 @@ MAX_DECK_BYTES = 3 * 1024 * 1024
 ENV_NAMES = ("MADAD_BOUNDARIES", "MADAD_BOUNDARIES_LAYER", "MADAD_BOUNDARIES_CODE_COLUMN",
              "MADAD_BOUNDARIES_NAME_COLUMN", "MADAD_ROLE", "MADAD_MIN_CELL", "MADAD_CONFIG",
              "MADAD_REGISTRY")
-
-
-def _load_app_module():
-    """app.py imported as a module (its page only runs as ``__main__``)."""
-    spec = importlib.util.spec_from_file_location("madad_app", APP)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-app = _load_app_module()
 
 
 @pytest.fixture
@@ -90,7 +78,7 @@ def run_app(page: str | None = None) -> AppTest:
 
 def goto(at: AppTest, page: str) -> AppTest:
     """Open the page registered under ``url_path=page``."""
-    at._page_hash = calc_hash(page)
+    at.switch_page(str(FILES[page].relative_to(ROOT)))
     at.run()
     return at
 
@@ -264,7 +252,7 @@ def test_map_page_layers_can_be_switched_off(env):
     assert any("Flood depth" in h.proto.body for h in at.get("html"))  # the legend stays
 
 
-@pytest.mark.parametrize("page", app.PAGES)
+@pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders(env, page):
     at = run_app(page)
     ok(at)
@@ -564,8 +552,8 @@ def test_no_district_cell_under_k_is_shown_to_ministers(env, tmp_path):
     goto(at, "downloads")
     ok(at)  # the PDF brief is offered only if the exporter can write it without the hidden cells
     scn = scenario.load(DEMO)
-    source = app.RegistrySource(f"file|{path}", str(path), path.name)
-    geo = json.loads(app.make_file("geojson", scn, source, ui.Settings()))
+    source = loaders.RegistrySource(f"file|{path}", str(path), path.name)
+    geo = json.loads(loaders.make_file("geojson", scn, source, ui.Settings()))
     for feature in geo["features"]:
         for key, value in feature["properties"].items():
             if key.endswith(("_households", "_people", "_pkr")):
@@ -617,6 +605,10 @@ def test_both_languages_have_the_same_labels():
         urdu = {f for f in __import__("string").Formatter().parse(ui.LABELS["ur"][key]) if f[1]}
         assert {f[1] for f in fields} == {f[1] for f in urdu}, key
     assert ui.LABELS["ur"]["m_affected_households"] == "متاثرہ گھرانے"
+    for lang in ("en", "ur"):  # the labels are data files, read by the text function
+        table = json.loads((ROOT / "simulator" / "app" / "labels" / f"{lang}.json").read_text(encoding="utf-8"))
+        assert table == ui.LABELS[lang]
+        assert ui.text(lang, "app_title") == table["app_title"]
 
 
 def test_switching_language_changes_the_headings(env):
@@ -667,11 +659,11 @@ def test_compare_a_saved_policy_with_the_current_one(env):
 
 @pytest.mark.parametrize("role", ["minister", "planner"])
 def test_download_files_are_the_exports(env, role, expected):
-    pytest.importorskip("simulator.publish.export")
     cfg = ui.Settings(role=role)
     scn = scenario.load(DEMO)
-    source = app.RegistrySource(f"synthetic|{HOUSEHOLDS}|{scn.seed}", None, "synthetic", HOUSEHOLDS)
-    files = {fmt: app.make_file(fmt, scn, source, cfg) for fmt in ("xlsx", "json", "pdf", "geojson", "gpkg")}
+    source = loaders.RegistrySource(f"synthetic|{HOUSEHOLDS}|{scn.seed}", None, "synthetic", HOUSEHOLDS)
+    files = {fmt: loaders.make_file(fmt, scn, source, cfg, library=scn)
+             for fmt in ("xlsx", "json", "pdf", "geojson", "gpkg")}
     plan = json.loads(files["json"])
     assert plan["totals"] == expected["totals"]
     assert ("disclosure" in plan) == (role == "minister")
@@ -682,12 +674,69 @@ def test_download_files_are_the_exports(env, role, expected):
     assert len(geo["features"]) >= len(expected["districts"])
     assert files["gpkg"][:16] == b"SQLite format 3\x00"
     if role == "planner":
-        payouts = pd.read_csv(io.BytesIO(app.make_file("csv", scn, source, cfg)))
+        payouts = pd.read_csv(io.BytesIO(loaders.make_file("csv", scn, source, cfg)))
         assert int(payouts["amount_pkr"].sum()) == expected["totals"]["amount_pkr"]
         assert "household_id" in payouts and "pmt_score" not in payouts
     else:
         with pytest.raises(PermissionError):
-            app.make_file("csv", scn, source, cfg)
+            loaders.make_file("csv", scn, source, cfg)
+
+
+def app_download(at: AppTest, fmt: str, scn, library) -> bytes:
+    """The bytes the Downloads page offers for ``scn`` and ``library`` under the app's settings
+    (the button's data is written on click, by :func:`simulator.app.loaders.make_file`)."""
+    goto(at, "downloads")
+    ok(at)
+    assert f"download_{fmt}" in {b.key for b in at.get("download_button")}
+    cfg = ui.load_settings(os.environ, ROOT)
+    return loaders.make_file(fmt, scn, loaders.registry_source(scn, cfg), cfg, library=library)
+
+
+def test_app_plan_download_equals_madad_run(planner, tmp_path):
+    at = run_app()
+    ok(at)
+    demo = scenario.load(DEMO)
+    assert at.session_state["active_scn"] == demo and at.session_state["library_scn"] == demo
+    got = app_download(at, "json", demo, at.session_state["library_scn"])
+    want = plans.run(scenario.load(DEMO), base=ROOT / "scenarios", households=HOUSEHOLDS).plan
+    assert got == write_json(want, tmp_path / "plan.json").read_bytes()
+    plan = json.loads(got)
+    assert {"agencies", "sign_off", "policy"} <= set(plan)  # and nser_update when the scenario has one
+    assert plan["policy"]["edited"] is False and plan["scenario"]["title"] == demo.title
+
+
+def test_edited_policy_says_so_on_the_summary_and_in_the_downloads(planner, tmp_path):
+    at = run_app()
+    at.number_input(key="transfer_pkr").set_value(30_000).run()
+    ok(at)
+    heading = at.subheader[0].value
+    demo = scenario.load(DEMO)
+    assert heading.startswith(demo.title + " (edited: ") and "PKR 30,000" in heading
+    assert any(c.value.startswith("Edited from the library scenario") for c in at.caption)
+    edited = scenario.with_what_if(demo, transfer_pkr=30_000)
+    got = app_download(at, "json", edited, demo)
+    plan = json.loads(got)
+    assert plan["scenario"]["title"] == heading
+    assert plan["policy"]["edited"] and plan["policy"]["library"] == demo.name
+    assert [c["active"] for c in plan["policy"]["changes"]] == [30_000]
+    assert "PKR 30,000" in plan["policy"]["changes"][0]["text"]
+    want = plans.run(edited, base=ROOT / "scenarios", households=HOUSEHOLDS, library=demo).plan
+    assert got == write_json(want, tmp_path / "plan.json").read_bytes()
+    goto(at, "compare")
+    ok(at)
+    assert any(heading in m.value for m in at.markdown)  # the Compare page's label says "edited"
+
+
+def test_a_scenario_built_in_the_app_has_no_library(env):
+    at = run_app("scenario")
+    at.radio(key="src").set_value("build").run()
+    at.button(key="run_scenario").click().run()
+    ok(at)
+    assert at.session_state["library_scn"] is None
+    at.number_input(key="transfer_pkr").set_value(30_000).run()
+    goto(at, "overview")
+    ok(at)
+    assert "edited" not in at.subheader[0].value
 
 
 # --- pure helpers -----------------------------------------------------------------------------------
@@ -700,7 +749,7 @@ def test_hex_bins_count_every_point_once_in_the_nearest_hexagon():
     hexes = ui.hex_bins(lon, lat)
     assert hexes["count"].sum() == len(lon)
     assert not hexes.duplicated(["q", "r"]).any()
-    kx, ky = ui._hex_scale()
+    kx, ky = ui.hex_scale()
     two = ui.hex_bins(np.array([68.0, 68.0 + 5.0 / kx]), np.array([25.0, 25.0]))
     assert len(two) == 2
     step = math.hypot((two.lon[1] - two.lon[0]) * kx, (two.lat[1] - two.lat[0]) * ky)
@@ -720,7 +769,7 @@ def test_hex_polygons_are_hexagons_around_their_centres():
     hexes = ui.hex_bins(np.array([68.3]), np.array([26.1]))
     corners = ui.hex_polygons(hexes)
     assert corners.shape == (1, 6, 2)
-    kx, ky = ui._hex_scale()
+    kx, ky = ui.hex_scale()
     radius = np.hypot((corners[0, :, 0] - hexes.lon[0]) * kx, (corners[0, :, 1] - hexes.lat[0]) * ky)
     assert radius == pytest.approx(ui.HEX_WIDTH_KM / math.sqrt(3), rel=5e-3)
 

@@ -446,7 +446,7 @@ def test_suppress_plan_errors(plan):
 @st.composite
 def plans(draw):
     """Random plan dicts: provinces > districts > tehsils, lists filtered to affected > 0 as
-    :func:`simulator.plan.build` does, so unlisted rows leave a remainder in ``households``."""
+    :func:`simulator.plans.build.build` does, so unlisted rows leave a remainder in ``households``."""
     small = st.one_of(st.just(0), st.integers(1, 12), st.integers(10, 60))
     districts, tehsils = [], []
     with_tehsils = draw(st.booleans())

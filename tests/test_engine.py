@@ -531,3 +531,26 @@ def test_tehsil_aggregates_add_up_to_districts(raster5):
         assert by_district.loc[d, "amount_pkr"] == districts.loc[d, "amount_pkr"]
         assert by_district.loc[d, "affected_households"] == districts.loc[d, "affected_households"]
     assert set(tehsils.tehsil_id) >= {"latifabad", "qasimabad", "(unknown)"}
+
+
+def test_engine_reports_its_stages_and_keeps_no_clock(raster5):
+    """``on_stage`` hears every stage once, in order, and changes nothing; the engine's modules
+    import no clock (timing belongs to the orchestrator and the benchmarks)."""
+    import ast
+    from pathlib import Path
+
+    from simulator import engine
+
+    scn = _scenario(FLAT)
+    cols = engine.household_columns(_households())
+    seen: list[str] = []
+    heard = engine.evaluate(scn, cols, [raster5], on_stage=seen.append)
+    assert tuple(seen) == engine.STAGES
+    quiet = engine.evaluate(scn, cols, [raster5])
+    np.testing.assert_array_equal(heard.status, quiet.status)
+    np.testing.assert_array_equal(heard.amount_pkr, quiet.amount_pkr)
+    for path in Path(engine.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not names & {"time", "timeit"}, path.name

@@ -436,6 +436,7 @@ def test_raw_cnic_is_refused_at_pack_time(tmp_path, keys, column, values, why):
 
 
 def test_pseudonyms_and_other_numbers_pass(tmp_path, keys):
+    """Pseudonym columns and numbers that are not 13 digits are packed, and arrive unchanged."""
     frame = pd.DataFrame(
         {
             "cnic_pseudonym": ["3f9a0c1d2e4b5a69", "00aa", "ff"],
@@ -443,14 +444,24 @@ def test_pseudonyms_and_other_numbers_pass(tmp_path, keys):
             "amount_pkr": [25_000, 25_000, 10_500],
         }
     )
-    exchange.pack(
+    out = tmp_path / "ok.madadpkg"
+    log = tmp_path / "audit.jsonl"
+    manifest = exchange.pack(
         frame,
         sender_private=keys["bisp"].private_key,
         recipient_public_identity=keys["pspa-punjab"].identity,
         dataset="d",
         purpose="p",
-        out=tmp_path / "ok.madadpkg",
+        out=out,
+        audit_log=log,
     )
+    assert out.exists()
+    assert manifest["rows"] == 3
+    assert [c["name"] for c in manifest["columns"]] == list(frame.columns)
+    line = json.loads(log.read_text())
+    assert line["operation"] == "pack" and line["outcome"] == "ok"
+    back, _ = _unpack(out, keys)
+    pd.testing.assert_frame_equal(back, frame)
 
 
 def test_exchange_error_is_a_madad_and_value_error():

@@ -291,3 +291,83 @@ def test_published_exports_suppress_small_cells(tmp_path):
     text = "".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
     assert f"{res.plan['totals']['amount_pkr']:,}" in text
     assert "nan" not in text.lower().replace("financ", "").replace("nance", "")
+
+
+# ---------------------------------------------------------------------------------------------
+# What exports say of the policy, and what they must not cite
+# ---------------------------------------------------------------------------------------------
+
+
+def _pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def _xlsx_text(path: Path) -> str:
+    wb = load_workbook(path)
+    return "\n".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row
+                     if c.value is not None)
+
+
+@pytest.fixture(scope="module")
+def edited(tmp_path_factory) -> Path:
+    """The demo with the transfer raised to PKR 30,000 and the PMT cut-off to 35: an edited policy."""
+    library = scenario_mod.load(DEMO)
+    mine = scenario_mod.with_what_if(library, transfer_pkr=30000, pmt_max=35)
+    res = plans.run(mine, base=DEMO.parent, households=5000, library=library)
+    assert res.plan["policy"]["edited"]
+    out = tmp_path_factory.mktemp("edited")
+    publish.write_run(res, out, scenario_path=DEMO)
+    return out
+
+
+def test_edited_plan_exports_say_edited(edited, tmp_path):
+    xlsx = export.export(edited, "xlsx", tmp_path / "plan.xlsx")
+    wb = load_workbook(xlsx)
+    assert "policy-changes" in wb.sheetnames
+    ws = wb["summary"]
+    figures = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(2, ws.max_row + 1)}
+    assert "edited" in figures["policy"] and "edited" in figures["title"]
+    changes = pd.read_excel(xlsx, sheet_name="policy-changes")
+    assert list(changes.columns[:3]) == ["change", "library", "active"]
+    transfer = changes[changes.change.str.contains("transfer")].iloc[0]
+    assert (transfer.library, transfer.active) == ("PKR 25,000", "PKR 30,000")
+    cutoff = changes[changes.change.str.contains("PMT cut-off")].iloc[0]
+    assert (str(cutoff.library), str(cutoff.active)) == ("32", "35")
+    text = _xlsx_text(xlsx)
+    assert "edited" in text and "30,000" in text
+
+    pdf = _pdf_text(export.export(edited, "pdf", tmp_path / "brief.pdf"))
+    assert "edited" in pdf and "30,000" in pdf
+    assert "PMT <= 35" in pdf  # the poverty line of the policy used
+    for stale in ("25,000 per family", "PMT score <= 32", "PMT <= 32 "):
+        assert stale not in pdf, stale
+
+
+def test_library_plan_summary_says_not_edited(run_dir, tmp_path):
+    wb = load_workbook(export.export(run_dir, "xlsx", tmp_path / "plan.xlsx"))
+    ws = wb["summary"]
+    figures = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(2, ws.max_row + 1)}
+    assert "edited" not in str(figures.get("policy", "")).replace("not edited", "")
+    assert "policy-changes" not in wb.sheetnames
+
+
+def test_manifest_records_the_policy(edited, run_dir):
+    manifest = json.loads((edited / "manifest.json").read_text())
+    plan = json.loads((edited / "plan.json").read_text())
+    assert manifest["policy"] == plan["policy"] and manifest["policy"]["edited"]
+    assert json.loads((run_dir / "manifest.json").read_text())["policy"]["edited"] is False
+
+
+@pytest.mark.parametrize("which", ["library", "edited"])
+def test_exports_cite_no_private_file(run_dir, edited, tmp_path, which):
+    """No export cites a file the reader does not have (the maintainers' notes)."""
+    folder = run_dir if which == "library" else edited
+    texts = {
+        "xlsx": _xlsx_text(export.export(folder, "xlsx", tmp_path / "plan.xlsx")),
+        "pdf": _pdf_text(export.export(folder, "pdf", tmp_path / "brief.pdf")),
+        "json": export.export(folder, "json", tmp_path / "plan.json").read_text(encoding="utf-8"),
+        "geojson": export.export(folder, "geojson", tmp_path / "d.geojson").read_text(encoding="utf-8"),
+    }
+    for fmt, text in texts.items():
+        for private in ("FACTS.md", "../shared"):
+            assert private not in text, (fmt, private)

@@ -1,4 +1,4 @@
-"""Privacy-preserving record linkage (simulator.linkage)."""
+"""Privacy-preserving record linkage (simulator.exchange.linkage)."""
 
 from __future__ import annotations
 

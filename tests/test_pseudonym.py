@@ -1,4 +1,4 @@
-"""CNIC validation, keyed pseudonyms and the key ring (simulator.pseudonym)."""
+"""CNIC validation, keyed pseudonyms and the key ring (simulator.exchange.pseudonym)."""
 
 from __future__ import annotations
 

@@ -215,3 +215,31 @@ def test_generated_points_fall_near_their_district():
     dy = (frame.lat.to_numpy() - pts[:, 1]) * 111.32
     ratio = np.hypot(dx, dy) / np.sqrt(pts[:, 2])
     assert np.median(ratio) < 0.8
+
+
+def test_package_reexports_each_step():
+    """The registry is split by step (schema, read, validation, synthetic, merging); the package
+    keeps every public name at ``simulator.registry.<name>``."""
+    from simulator.registry import merging, read, schema, synthetic, validation
+
+    for name in registry.__all__:
+        assert getattr(registry, name) is not None, name
+    assert registry.validate is validation.validate
+    assert registry.load is read.load and registry.write is read.write
+    assert registry.generate is synthetic.generate and registry.merge is merging.merge
+    assert registry.Registry is schema.Registry and registry.CNIC_COLUMN_NAMES is schema.CNIC_COLUMN_NAMES
+
+
+def test_validation_counts_every_reason_once_per_row():
+    """A row breaking several rules is quarantined once, with its codes in alphabetical order."""
+    rows = _good_rows(3)
+    rows.loc[0, ["lon", "hh_size", "pmt_score"]] = [0.0, 0, 150]
+    rows.loc[2, "household_id"] = "hh0001"
+    reg = registry.validate(rows, source="t")
+    assert reg.report.rows_quarantined == 2 and reg.report.rows_valid == 1
+    assert reg.quarantine.reason.tolist() == [
+        "coords_outside_pakistan;impossible_size;pmt_out_of_range", "duplicate_id",
+    ]
+    assert reg.report.reasons == {
+        "coords_outside_pakistan": 1, "impossible_size": 1, "pmt_out_of_range": 1, "duplicate_id": 1,
+    }

@@ -92,12 +92,14 @@ LIBRARY = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yam
 @pytest.mark.parametrize("path", LIBRARY, ids=[p.stem for p in LIBRARY])
 def test_library_scenario_runs_and_reconciles(path, tmp_path):
     """Every library scenario runs on a small registry, labels itself as modelled on an event,
-    states its assumptions, and its money reconciles exactly."""
+    states where every programme's rule comes from (``source:``; its notes state no amounts or
+    cut-offs, which the plan writes from the policy used), and its money reconciles exactly."""
     from simulator import plans, publish
 
     scn = scenario.load(path)
     assert scn.modelled_on and "not a reproduction" in scn.modelled_on
-    assert scn.assumptions
+    assert all(p.source for p in scn.policy.programmes)
+    assert not any("FACTS.md" in a or "../shared" in a for a in scn.assumptions)
     res = plans.run(scn, base=path.parent, households=4_000)
     t = res.plan["totals"]
     assert t["federal_pkr"] + t["provincial_pkr"] == t["amount_pkr"] == int(res.households.amount_pkr.sum())
@@ -109,3 +111,30 @@ def test_library_scenario_runs_and_reconciles(path, tmp_path):
         assert u["districts"] == sum(1 for d in res.plan["districts"] if d["affected_households"])
     paths = publish.write_run(res, tmp_path / scn.name, scenario_path=path)
     assert {"plan.json", "plan.xlsx", "households.parquet", "manifest.json"} <= set(paths)
+
+
+def test_an_edited_policy_is_named_in_the_plan():
+    """A what-if on the demo (transfer 30,000, PMT 35) is edited in the title, the policy
+    record and the assumptions; the poverty line of "affected poor not paid" moves with it."""
+    from simulator import plans
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "indus-flood-demo.yaml"
+    lib = scenario.load(path)
+    mine = scenario.with_what_if(lib, transfer_pkr=30_000, pmt_max=35)
+    res = plans.run(mine, base=path.parent, households=4_000, library=lib)
+    p = res.plan
+    assert p["scenario"]["title"].startswith(lib.title + " (edited: ")
+    assert "PKR 30,000 (library PKR 25,000)" in p["scenario"]["title"]
+    assert "PMT cut-off 35 (library 32)" in p["scenario"]["title"]
+    assert p["policy"]["edited"] is True and p["policy"]["library"] == lib.name
+    fields = {c["field"]: (c["library"], c["active"]) for c in p["policy"]["changes"]}
+    assert fields["policy.programmes[0].transfer.by_tier_pkr.affected"] == (25_000, 30_000)
+    assert fields["policy.programmes[0].pmt_max"] == (32, 35)
+    assert p["targeting"]["poverty_line_pmt"] == 35
+    text = " ".join(p["assumptions"])
+    assert text.startswith("Policy edited from the library scenario indus-flood-demo")
+    assert "PMT <= 35" in text and "PMT <= 32" not in text
+    assert "affected PKR 30,000" in text and "PKR 25,000 per family" not in text
+    # unedited: the library file is its own library
+    same = plans.run(lib, base=path.parent, households=4_000)
+    assert same.plan["policy"]["edited"] is False and same.plan["scenario"]["title"] == lib.title

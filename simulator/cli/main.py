@@ -97,7 +97,7 @@ def run(
             bounds = None
         with _status("running the hazard, registry and payout engine..."):
             res = plans.run(scn, base=scenario.parent, households=households, registry_path=registry,
-                            boundaries=bounds, library_file=str(scenario))
+                            boundaries=bounds)
         if bounds is not None:
             match = res.inputs["boundaries"]
             typer.echo(

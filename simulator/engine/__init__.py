@@ -1,8 +1,16 @@
 """The payout engine: overlay -> tiers -> targeting -> payouts -> dedup -> budget -> financing.
 
-Arrays in, arrays out: no files, no plans, no timing. Money is int64 PKR.
+Arrays in, arrays out: no files, no plans, no timing (``evaluate(..., on_stage=...)`` reports
+each stage's end to a caller that wants to time them). Money is int64 PKR.
 """
 
-from simulator.engine.evaluation import EXPANSIONS, PAYER, EngineResult, evaluate, household_columns
+from simulator.engine.evaluation import (
+    EXPANSIONS,
+    PAYER,
+    STAGES,
+    EngineResult,
+    evaluate,
+    household_columns,
+)
 
-__all__ = ["EXPANSIONS", "PAYER", "EngineResult", "evaluate", "household_columns"]
+__all__ = ["EXPANSIONS", "PAYER", "STAGES", "EngineResult", "evaluate", "household_columns"]

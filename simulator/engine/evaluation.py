@@ -2,29 +2,59 @@
 
 Works on numpy columns. Every step after the overlay runs on the affected households only, so a
 national registry costs little more than its overlay. No Python loop over households, pixels or
-events; the loops here are over hazards and programmes (a handful each).
+events; the loops here are over hazards and programmes (a handful each). Arrays in, arrays out:
+no files and no clocks (a caller times the stages through ``evaluate``'s ``on_stage``).
+
+The steps of :func:`evaluate`, each a function below, and the stage name reported after each:
+
+==================  ===================================================================
+``overlay``         :func:`simulator.engine.overlay.overlay_all`: intensity, tier, status
+``duplicates``      :func:`_duplicate_savings`: what removed provincial duplicates would cost
+``targeting_payouts`` :func:`_entitlements`: each programme's eligibility and transfer
+``dedup``           :func:`_dedup`: one payment per household across owners, times weights
+``cost_sharing``    :func:`_cost_sharing`: federal and provincial funding of each payment
+``budget``          :func:`_budgets`: ceilings applied in priority order
+``results``         :func:`_statuses` and :func:`_result`: one status per household
+==================  ===================================================================
 """
 
 from __future__ import annotations
 
 import functools
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from hazards import sampling as overlay
-from hazards.errors import ScenarioError
+from hazards import sampling
 from simulator.engine import budget, dedup, financing, payouts, targeting
+from simulator.engine.overlay import overlay_all
 
 #: Who delivers a household's payment.
 PAYER = ("none", "federal", "provincial", "federal+provincial")
 EXPANSIONS = ("vertical", "horizontal", "all_affected")
-
+#: Stage names passed to ``evaluate``'s ``on_stage``, in order.
+STAGES = ("overlay", "duplicates", "targeting_payouts", "dedup", "cost_sharing", "budget", "results")
+#: Household columns the steps after the overlay do not need.
+_OVERLAY_ONLY = ("lon", "lat", "housing")
 
 def household_columns(households: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The engine's view of a validated registry frame: plain numpy columns."""
+    """The engine's view of a validated registry frame: plain numpy columns.
+
+    Parameters
+    ----------
+    households
+        Validated (or merged) households, see :mod:`simulator.registry`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``lon``/``lat`` [degrees], ``province`` and ``district`` codes, ``hh_size`` and
+        ``children_under5`` [persons], ``pmt_score`` [0-100], flags, ``housing`` (0 kacha,
+        1 pakka), ``weight`` [households per row], ``source`` (0 federal, 1 provincial) and
+        ``duplicate``.
+    """
     n = len(households)
 
     def flag(name: str) -> np.ndarray:
@@ -138,151 +168,120 @@ class EngineResult:
         return self._full("entitled", bool)
 
 
-def _hazard_tiers(spec, source, cols: dict[str, np.ndarray], seed: int):
-    """(intensity, tier, overlay status) of one hazard for every household.
+# ---------------------------------------------------------------------------------------------
+# The steps of evaluate
+# ---------------------------------------------------------------------------------------------
 
-    ``source`` is a raster layer, or an admin table (see :mod:`hazards.admin`): then a declared
-    ``severity`` is the tier, and a declared ``share_affected`` alone makes each household of the
-    district affected with that probability (a seeded draw per household and hazard).
+
+def _rows(cols: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
+    """The columns the steps after the overlay use, at ``index``."""
+    return {k: v[index] for k, v in cols.items() if k not in _OVERLAY_ONLY}
+
+
+def _duplicate_savings(scn, cols: dict[str, np.ndarray], tier: np.ndarray) -> dict[str, int]:
+    """What affected duplicates (provincial records of federal households) would have been paid
+    by provincial programmes had they not been removed: the savings of cross-registry dedup.
+
+    Returns ``households`` [households, weighted], ``records`` [rows] and ``savings_pkr`` [PKR].
     """
-    if isinstance(source, pd.DataFrame):
-        from hazards.admin import admin_intensity
-
-        declared = admin_intensity(source, cols["district"])
-        n = len(cols["district"])
-        where = np.where(declared.declared, overlay.INSIDE, overlay.OUTSIDE).astype(np.int8)
-        if declared.severity is not None:
-            tier = declared.severity.astype(np.int8)
-            intensity = tier.astype(np.float32)
-        else:
-            share = np.nan_to_num(declared.share_affected, nan=0.0)
-            rng = np.random.default_rng(np.random.SeedSequence([seed, 31, len(spec.label)]))
-            tier = (rng.random(n) < share).astype(np.int8)
-            intensity = declared.share_affected.astype(np.float32)
-        return intensity, tier, where
-    values, where = overlay.sample(source, cols["lon"], cols["lat"])
-    if spec.impact is not None:
-        from hazards import impact
-
-        tier = impact.load(spec.impact).tier(values, housing=cols["housing"]).astype(np.int8)
-    else:
-        tier = targeting.tiers(values, spec.tier_thresholds())
-    return values, tier, where
-
-
-def _overlay_all(scn, sources: list, cols: dict[str, np.ndarray]):
-    intensity, tier_list, status_list = {}, [], []
-    for spec, source in zip(scn.hazards, sources, strict=True):
-        values, tier_h, where = _hazard_tiers(spec, source, cols, scn.seed)
-        intensity[spec.label] = values
-        status_list.append(where)
-        tier_list.append(tier_h)
-    if scn.combine == "max_tier" or len(sources) == 1:
-        tier = np.maximum.reduce(tier_list) if len(tier_list) > 1 else tier_list[0]
-    else:
-        if any(isinstance(src, pd.DataFrame) for src in sources) or any(h.impact for h in scn.hazards):
-            raise ScenarioError("combine: max_intensity needs rasters with thresholds or tiers; use max_tier.")
-        units = {src.attrs.get("units") for src in sources}
-        if len(units) > 1:
-            raise ScenarioError(
-                f"combine: max_intensity needs hazards in the same units, got {sorted(units)}; "
-                "use combine: max_tier."
-            )
-        stacked = np.fmax.reduce(list(intensity.values()))
-        tier = targeting.tiers(stacked, scn.hazards[0].tier_thresholds())
-    inside_any = np.zeros(len(tier), dtype=bool)
-    nodata_any = np.zeros(len(tier), dtype=bool)
-    for where in status_list:
-        inside_any |= where == overlay.INSIDE
-        nodata_any |= where == overlay.NODATA
-    where = np.where(inside_any, overlay.INSIDE, np.where(nodata_any, overlay.NODATA, overlay.OUTSIDE))
-    return intensity, tier, where.astype(np.int8)
-
-
-def evaluate(
-    scn, cols: dict[str, np.ndarray], layers: list, *, timings: dict[str, float] | None = None
-) -> EngineResult:
-    """Run the engine for scenario ``scn`` over household columns and hazard sources.
-
-    ``layers`` holds one source per ``scn.hazards`` entry: a raster layer (xarray) or a declared
-    districts table (pandas, from :func:`hazards.admin.read_admin_table`). ``timings``, when
-    given, receives the seconds spent in each stage.
-    """
-    timings = {} if timings is None else timings
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = now - clock
-        clock = now
-
-    n = len(cols["lon"])
-    intensity, tier, where = _overlay_all(scn, layers, cols)
-    lap("overlay_s")
-    duplicate = cols["duplicate"]
-    idx = np.flatnonzero((tier > 0) & ~duplicate)
-    sub = {k: v[idx] for k, v in cols.items() if k not in ("lon", "lat", "housing")}
-    t = tier[idx]
-    m = len(idx)
-    # What the duplicates (provincial records of federal households) would have been paid by
-    # provincial programmes had they not been removed: the savings of cross-registry dedup.
-    dup_idx = np.flatnonzero((tier > 0) & duplicate)
-    dup_cols = {k: v[dup_idx] for k, v in cols.items() if k not in ("lon", "lat", "housing")}
-    duplicate_savings = np.zeros(len(dup_idx), np.int64)
+    dup_idx = np.flatnonzero((tier > 0) & cols["duplicate"])
+    dup_cols = _rows(cols, dup_idx)
+    dup_tier = tier[dup_idx]
+    savings = np.zeros(len(dup_idx), np.int64)
     for prog in scn.policy.programmes:
         if prog.owner == "provincial":
-            entitled_dup = targeting.programme_eligible(prog, dup_cols, tier[dup_idx])
-            amount_dup = payouts.transfer_amount(prog.transfer, tier[dup_idx], dup_cols["hh_size"], entitled_dup)
-            np.maximum(duplicate_savings, amount_dup, out=duplicate_savings)
-    duplicate_savings *= dup_cols["weight"]
+            entitled = targeting.programme_eligible(prog, dup_cols, dup_tier)
+            amount = payouts.transfer_amount(prog.transfer, dup_tier, dup_cols["hh_size"], entitled)
+            np.maximum(savings, amount, out=savings)
+    savings *= dup_cols["weight"]
+    return {
+        "households": int(dup_cols["weight"].sum()),
+        "records": len(dup_idx),
+        "savings_pkr": int(savings.sum()),
+    }
 
-    # Programmes: the largest entitlement per owner, and what each expansion reaches.
-    fed = np.zeros(m, np.int64)
-    prov = np.zeros(m, np.int64)
-    total = np.zeros(m, np.int64)
-    count = np.zeros(m, np.int8)
-    reach = {e: np.zeros(m, bool) for e in EXPANSIONS}
-    programme_households = {}
+
+@dataclass
+class _Entitlements:
+    """Per affected household [PKR per household, int64]: the largest federal and provincial
+    entitlement, their sum over programmes and the number of programmes; what each expansion
+    reaches; weighted households per programme."""
+
+    federal: np.ndarray
+    provincial: np.ndarray
+    total: np.ndarray
+    count: np.ndarray
+    reach: dict[str, np.ndarray]
+    programme_households: dict[str, int]
+
+
+def _entitlements(scn, sub: dict[str, np.ndarray], t: np.ndarray) -> _Entitlements:
+    """Each programme's eligibility and transfer over the affected households (loop over
+    programmes); federal programmes reach federal (NSER) records only."""
+    m = len(t)
+    ent = _Entitlements(
+        federal=np.zeros(m, np.int64),
+        provincial=np.zeros(m, np.int64),
+        total=np.zeros(m, np.int64),
+        count=np.zeros(m, np.int8),
+        reach={e: np.zeros(m, bool) for e in EXPANSIONS},
+        programme_households={},
+    )
     federal_record = sub["source"] == 0
     for prog in scn.policy.programmes:
         entitled = targeting.programme_eligible(prog, sub, t)
         if prog.owner == "federal":
-            entitled &= federal_record  # federal programmes reach NSER records only
+            entitled &= federal_record
         amount = payouts.transfer_amount(prog.transfer, t, sub["hh_size"], entitled)
         got = amount > 0
-        programme_households[prog.name] = int(sub["weight"][got].sum())
-        reach[prog.expansion] |= got
-        total += amount
-        count += got
-        if prog.owner == "federal":
-            np.maximum(fed, amount, out=fed)
-        else:
-            np.maximum(prov, amount, out=prov)
+        ent.programme_households[prog.name] = int(sub["weight"][got].sum())
+        ent.reach[prog.expansion] |= got
+        ent.total += amount
+        ent.count += got
+        largest = ent.federal if prog.owner == "federal" else ent.provincial
+        np.maximum(largest, amount, out=largest)
+    return ent
 
-    lap("targeting_payouts_s")
+
+def _dedup(scn, ent: _Entitlements, weight: np.ndarray) -> tuple[dedup.Resolved, np.ndarray, np.ndarray]:
+    """One payment per household under the scenario's dedup rule, then each row's money: the
+    household's amount times its ``weight`` (1 in a real registry).
+
+    Returns the resolution and the federally and provincially delivered PKR per row.
+    """
     d = scn.dedup
-    resolved = dedup.resolve(fed, prov, total, count, rule=d.rule, base=d.base, order=tuple(d.order))
-    # A row stands for ``weight`` households (1 in a real registry): its money is the
-    # household's amount times its weight.
-    w = sub["weight"]
-    fed_row = resolved.federal_delivers_pkr * w
-    prov_row = resolved.provincial_delivers_pkr * w
-    entitled_amount = fed_row + prov_row
-    lap("dedup_s")
+    resolved = dedup.resolve(
+        ent.federal, ent.provincial, ent.total, ent.count, rule=d.rule, base=d.base, order=tuple(d.order)
+    )
+    return resolved, resolved.federal_delivers_pkr * weight, resolved.provincial_delivers_pkr * weight
+
+
+def _cost_sharing(
+    scn, entitled_pkr: np.ndarray, federal_delivers_pkr: np.ndarray, province: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Federal and provincial funding [PKR per row] of each entitlement (the scenario's rule)."""
     cs = scn.cost_sharing
-    federal, provincial = financing.split(
-        entitled_amount, fed_row, sub["province"],
-        rule=cs.rule, federal_share=cs.federal_share,
+    return financing.split(
+        entitled_pkr, federal_delivers_pkr, province, rule=cs.rule, federal_share=cs.federal_share
     )
 
-    lap("cost_sharing_s")
-    # Budgets, over the entitled households only.
-    entitled = entitled_amount > 0
+
+def _budgets(
+    scn,
+    entitled: np.ndarray,
+    t: np.ndarray,
+    sub: dict[str, np.ndarray],
+    idx: np.ndarray,
+    federal: np.ndarray,
+    provincial: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which entitled households are funded within the ceilings [PKR], in priority order, and
+    which ceiling left the others out (``budget.apply`` codes; 0 for the rest)."""
     funded = entitled.copy()
-    left_out_by = np.zeros(m, np.int8)
+    left_out_by = np.zeros(len(t), np.int8)
     b = scn.budget
     if b.federal_pkr is not None or b.provincial_pkr:
+        cs = scn.cost_sharing
         e = np.flatnonzero(entitled)
         key = budget.priority_key(t[e], sub["pmt_score"][e], idx[e], list(b.priority))
         ok, why = budget.apply(
@@ -292,22 +291,51 @@ def evaluate(
         )
         funded[e] = ok
         left_out_by[e] = why
-    lap("budget_s")
-    keep = funded.astype(np.int64)
-    paid_amount = entitled_amount * keep
-    fed_del = fed_row * keep
-    prov_del = prov_row * keep
+    return funded, left_out_by
 
-    status = np.full(n, targeting.NOT_AFFECTED, dtype=np.int8)
-    status[where == overlay.OUTSIDE] = targeting.OUTSIDE_AREA
-    status[where == overlay.NODATA] = targeting.NO_HAZARD_DATA
+
+def _statuses(
+    where: np.ndarray, idx: np.ndarray, duplicate: np.ndarray, entitled: np.ndarray, funded: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One ``targeting.STATUS`` code per household, and the affected households' codes."""
+    status = np.full(len(where), targeting.NOT_AFFECTED, dtype=np.int8)
+    status[where == sampling.OUTSIDE] = targeting.OUTSIDE_AREA
+    status[where == sampling.NODATA] = targeting.NO_HAZARD_DATA
     sub_status = np.where(
         ~entitled, targeting.NOT_ELIGIBLE, np.where(funded, targeting.PAID, targeting.OVER_BUDGET)
     ).astype(np.int8)
     status[idx] = sub_status
     status[duplicate] = targeting.DUPLICATE
+    return status, sub_status
 
-    payer_sub = ((fed_del > 0).astype(np.int8) + 2 * (prov_del > 0).astype(np.int8)).astype(np.int8)
+
+def _result(
+    *,
+    cols: dict[str, np.ndarray],
+    intensity: dict[str, np.ndarray],
+    tier: np.ndarray,
+    where: np.ndarray,
+    idx: np.ndarray,
+    sub: dict[str, np.ndarray],
+    t: np.ndarray,
+    ent: _Entitlements,
+    resolved: dedup.Resolved,
+    fed_row: np.ndarray,
+    prov_row: np.ndarray,
+    entitled_amount: np.ndarray,
+    entitled: np.ndarray,
+    federal: np.ndarray,
+    provincial: np.ndarray,
+    funded: np.ndarray,
+    left_out_by: np.ndarray,
+    duplicates: dict[str, int],
+) -> EngineResult:
+    """Statuses for every household and the affected households' money [PKR per row]: what is
+    paid is the entitlement of funded households, zero for the others."""
+    status, sub_status = _statuses(where, idx, cols["duplicate"], entitled, funded)
+    keep = funded.astype(np.int64)
+    paid_amount = entitled_amount * keep
+    payer_sub = ((fed_row * keep > 0).astype(np.int8) + 2 * (prov_row * keep > 0).astype(np.int8)).astype(np.int8)
     sub.update(
         tier=t,
         entitled=entitled,
@@ -317,27 +345,92 @@ def evaluate(
         provincial_pkr=provincial * keep,
         payer=payer_sub,
         overlap=resolved.overlap,
-        dedup_savings_pkr=resolved.savings_pkr * w,
+        dedup_savings_pkr=resolved.savings_pkr * sub["weight"],
         shortfall_pkr=entitled_amount - paid_amount,
         over_budget=entitled & ~funded,
         left_out_by=left_out_by,
-        vertical=reach["vertical"] & funded,
-        horizontal=reach["horizontal"] & funded,
+        vertical=ent.reach["vertical"] & funded,
+        horizontal=ent.reach["horizontal"] & funded,
         status=sub_status,
     )
-    result = EngineResult(
+    return EngineResult(
         intensity=intensity,
         tier=tier,
         status=status,
         weight=cols["weight"],
         affected_index=idx,
         sub=sub,
-        programme_households=programme_households,
-        duplicates={
-            "households": int(dup_cols["weight"].sum()),
-            "records": len(dup_idx),
-            "savings_pkr": int(duplicate_savings.sum()),
-        },
+        programme_households=ent.programme_households,
+        duplicates=duplicates,
     )
-    lap("results_s")
+
+
+def evaluate(
+    scn,
+    cols: dict[str, np.ndarray],
+    layers: list,
+    *,
+    on_stage: Callable[[str], None] | None = None,
+) -> EngineResult:
+    """Run the engine for scenario ``scn`` over household columns and hazard sources.
+
+    Parameters
+    ----------
+    scn
+        The scenario (hazards, policy, dedup, cost sharing, budget, seed).
+    cols
+        Household columns, as from :func:`household_columns`: ``lon``/``lat`` [degrees],
+        ``hh_size`` [persons], ``pmt_score`` [0-100], ``weight`` [households per row], codes and
+        flags.
+    layers
+        One source per ``scn.hazards`` entry: a raster layer (xarray) or a declared districts
+        table (pandas, from :func:`hazards.admin.read_admin_table`).
+    on_stage
+        Called with each stage's name (:data:`STAGES`) when that stage ends, e.g. to time the
+        stages; the engine itself keeps no clock.
+
+    Returns
+    -------
+    EngineResult
+        Tiers and statuses for every household; money [PKR, int64, times the row's weight] and
+        payer for the affected ones.
+
+    Raises
+    ------
+    ScenarioError
+        Hazards that cannot be combined as the scenario asks.
+    """
+    stage = on_stage or (lambda name: None)
+
+    intensity, tier, where = overlay_all(scn, layers, cols)
+    stage("overlay")
+
+    duplicate = cols["duplicate"]
+    duplicates = _duplicate_savings(scn, cols, tier)
+    stage("duplicates")
+
+    idx = np.flatnonzero((tier > 0) & ~duplicate)
+    sub = _rows(cols, idx)
+    t = tier[idx]
+    ent = _entitlements(scn, sub, t)
+    stage("targeting_payouts")
+
+    resolved, fed_row, prov_row = _dedup(scn, ent, sub["weight"])
+    entitled_amount = fed_row + prov_row
+    stage("dedup")
+
+    federal, provincial = _cost_sharing(scn, entitled_amount, fed_row, sub["province"])
+    stage("cost_sharing")
+
+    entitled = entitled_amount > 0
+    funded, left_out_by = _budgets(scn, entitled, t, sub, idx, federal, provincial)
+    stage("budget")
+
+    result = _result(
+        cols=cols, intensity=intensity, tier=tier, where=where, idx=idx, sub=sub, t=t, ent=ent,
+        resolved=resolved, fed_row=fed_row, prov_row=prov_row, entitled_amount=entitled_amount,
+        entitled=entitled, federal=federal, provincial=provincial, funded=funded,
+        left_out_by=left_out_by, duplicates=duplicates,
+    )
+    stage("results")
     return result

@@ -14,7 +14,7 @@ looks for CNICs in outputs never flags one. The key id prefix lets keys rotate: 
 Without the key, a pseudonym cannot be linked back to a CNIC by trying all 10^13 numbers; whoever
 holds the key can, so the key file is written with 0600 permissions and never travels. Two owners
 with different keys give different pseudonyms to the same person: linking across registries is
-the job of :mod:`simulator.linkage`, not of shared keys.
+the job of :mod:`simulator.exchange.linkage`, not of shared keys.
 
 Raw CNICs appear only in the input of this module. Errors mask them (``35202-*******-1``) and name
 the row; the log records counts only.

@@ -101,7 +101,7 @@ def compare_runs(runs: Sequence[Any]) -> pd.DataFrame:
     pandas.DataFrame
         Rows indexed by ``(section, figure)``: the ``policy`` each run used (programmes,
         instalments, dedup and cost-sharing rules, federal share, budget ceilings [PKR]), the
-        plan's ``totals`` (every figure of :data:`simulator.plan.FIGURES`, dedup savings and
+        plan's ``totals`` (every figure of :data:`simulator.plans.build.FIGURES`, dedup savings and
         budget shortfall among them), ``cost-sharing`` (federal share of the amount, mean per
         paid household and each province's amount, federal and provincial PKR; provinces with
         nothing in any run are left out) and each programme's entitled households. One column

@@ -22,7 +22,7 @@ All money is int64 PKR and reconciles exactly: district totals add up to each pr
 ``districts_pkr``; ``districts_pkr + province_fixed_pkr = total_pkr`` for each province; provinces
 add up to the totals; and ``federal_pkr + provincial_pkr = total_pkr`` at every level.
 
-Cost sharing reuses :mod:`simulator.financing` (rules chosen by name):
+Cost sharing reuses :mod:`simulator.engine.financing` (rules chosen by name):
 
 ``fixed``
     The federal government pays ``federal_share`` of each district's and each province's cost
@@ -194,6 +194,145 @@ def _base_households(districts: pd.DataFrame, households) -> tuple[np.ndarray, s
     return out, "given"
 
 
+def _check_arguments(coverage: float, rule: str, key: str) -> None:
+    """Fail early on an unknown rule or key, or coverage outside [0, 2]."""
+    if rule not in financing.RULES:
+        raise ScenarioError(f"NSER update rule {rule!r} is unknown; choose one of {financing.RULES}.")
+    if not 0.0 <= float(coverage) <= 2.0:
+        raise ScenarioError(f"coverage must lie in [0, 2] (a share of households), got {coverage}.")
+    if rule == "key":
+        financing.key_shares(key)  # fails early, listing the keys
+
+
+def _district_table(districts: pd.DataFrame | None) -> pd.DataFrame:
+    """The district table to cost (default ``data/districts.csv``), its columns and province
+    codes checked."""
+    table = data.districts() if districts is None else districts.reset_index(drop=True)
+    needed = ["district_id", "district", "province_code", "households_2023", "urban_pct"]
+    absent = [c for c in needed if c not in table.columns]
+    if absent:
+        raise ScenarioError(f"districts: columns {absent} are missing; expected {needed}.")
+    bad = sorted(set(table.province_code) - set(_PROVINCES))
+    if bad:
+        raise ScenarioError(f"districts: province codes {bad} are unknown; use {_PROVINCES}.")
+    return table
+
+
+def _visits(table: pd.DataFrame, base: np.ndarray, coverage: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Households to visit per district [households] (``base`` x coverage to a basis point,
+    rounded half up), and their urban and rural parts by the census urban share."""
+    coverage_bp = np.int64(round(float(coverage) * 10_000))
+    visits = (base * coverage_bp + 5_000) // 10_000
+    urban_bp = np.round(table.urban_pct.to_numpy(float) * 100).astype(np.int64)
+    if ((urban_bp < 0) | (urban_bp > 10_000)).any():
+        raise ScenarioError("districts: urban_pct must lie in [0, 100].")
+    urban = (visits * urban_bp + 5_000) // 10_000
+    return visits, urban, visits - urban
+
+
+def _district_costs(
+    table: pd.DataFrame,
+    base: np.ndarray,
+    coverage: float,
+    unit: pd.DataFrame,
+    *,
+    rule: str,
+    federal_share: float,
+) -> pd.DataFrame:
+    """One row per surveyed district: visits, enumerators, each cost and its federal and
+    provincial parts [PKR]."""
+    visits, urban, rural = _visits(table, base, coverage)
+    codes = table.province_code.to_numpy()
+    u = unit.loc[codes]
+    cu, cr = u.urban_pkr.to_numpy(np.int64), u.rural_pkr.to_numpy(np.int64)
+    wu, wr = u.urban_workload.to_numpy(np.int64), u.rural_workload.to_numpy(np.int64)
+    # Enumerators: ceil(urban / wu + rural / wr), in integers.
+    enumerators = -(-(urban * wr + rural * wu) // (wu * wr))
+    surveyed = visits > 0
+    visit_pkr = urban * cu + rural * cr
+    enumerator_pkr = enumerators * u.enumerator_pkr.to_numpy(np.int64)
+    district_fixed = np.where(surveyed, u.district_pkr.to_numpy(np.int64), 0)
+    d_total = visit_pkr + enumerator_pkr + district_fixed
+    province_idx = np.array([_PROVINCES.index(c) for c in codes], dtype=np.int8)
+    d_fed, d_prov = financing.split(
+        d_total, d_total, province_idx, rule=rule, federal_share=federal_share
+    )
+    return pd.DataFrame(
+        {
+            "district_id": table.district_id,
+            "district": table.district,
+            "province_code": codes,
+            "households_base": base,
+            "households_to_visit": visits,
+            "urban_visits": urban,
+            "rural_visits": rural,
+            "enumerators": enumerators,
+            "urban_cost_per_household_pkr": cu,
+            "rural_cost_per_household_pkr": cr,
+            "visit_pkr": visit_pkr,
+            "enumerator_pkr": enumerator_pkr,
+            "district_fixed_pkr": district_fixed,
+            "total_pkr": d_total,
+            "federal_pkr": d_fed,
+            "provincial_pkr": d_prov,
+        }
+    )[surveyed].reset_index(drop=True)
+
+
+_DISTRICT_SUMS = [
+    "households_base", "households_to_visit", "urban_visits", "rural_visits", "enumerators",
+    "visit_pkr", "enumerator_pkr", "district_fixed_pkr", "total_pkr", "federal_pkr", "provincial_pkr",
+]
+
+
+def _province_costs(
+    dist: pd.DataFrame, unit: pd.DataFrame, *, rule: str, federal_share: float, key: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per surveyed province: its districts' sums, its fixed cost, totals and the
+    federal and provincial parts [PKR], and what it pays under the rule (``pays_pkr``); and the
+    contributions matrix [PKR] (benefiting province x paying province)."""
+    grouped = dist.groupby("province_code")[_DISTRICT_SUMS].sum()
+    present = [p for p in _PROVINCES if p in grouped.index]
+    prov = grouped.reindex(present).astype(np.int64)
+    prov = prov.rename(columns={"total_pkr": "districts_pkr", "federal_pkr": "districts_federal_pkr",
+                                "provincial_pkr": "districts_provincial_pkr"})
+    prov.insert(0, "districts", dist.groupby("province_code").size().reindex(present).astype(np.int64))
+    p_fixed = np.array([unit.loc[p, "province_pkr"] for p in present], dtype=np.int64)
+    p_idx = np.array([_PROVINCES.index(p) for p in present], dtype=np.int8)
+    f_fed, f_prov = financing.split(p_fixed, p_fixed, p_idx, rule=rule, federal_share=federal_share)
+    prov["province_fixed_pkr"] = p_fixed
+    prov["total_pkr"] = prov.districts_pkr.to_numpy(np.int64) + p_fixed
+    prov["federal_pkr"] = prov.districts_federal_pkr.to_numpy(np.int64) + f_fed
+    prov["provincial_pkr"] = prov.districts_provincial_pkr.to_numpy(np.int64) + f_prov
+    prov = prov.drop(columns=["districts_federal_pkr", "districts_provincial_pkr"])
+
+    provincial_row = np.zeros(len(_PROVINCES), dtype=np.int64)
+    for p, v in zip(present, prov.provincial_pkr, strict=True):
+        provincial_row[_PROVINCES.index(p)] = int(v)
+    matrix = financing.contributions(provincial_row, rule=rule, key=key)
+    pays = matrix.sum(axis=0)
+    prov["pays_pkr"] = [int(pays[_PROVINCES.index(p)]) for p in present]
+    prov.insert(0, "province", [data.PROVINCES[p] for p in present])
+    prov = prov.reset_index().rename(columns={"index": "province_code"})
+    return prov, matrix
+
+
+def _cost_sharing(rule: str, federal_share: float, key: str, matrix: np.ndarray) -> dict:
+    """The cost-sharing record: rule, federal share, key and non-zero contributions [PKR]."""
+    return {
+        "rule": rule,
+        "federal_share": float(federal_share) if rule != "ownership" else 1.0,
+        "key": key if rule == "key" else None,
+        "contributions": [
+            {"benefiting_province": _PROVINCES[i], "paying_province": _PROVINCES[j],
+             "amount_pkr": int(matrix[i, j])}
+            for i in range(len(_PROVINCES))
+            for j in range(len(_PROVINCES))
+            if matrix[i, j]
+        ],
+    }
+
+
 def cost_update(
     *,
     coverage: float = 1.0,
@@ -223,7 +362,7 @@ def cost_update(
         not surveyed. ``None``: census 2023 households of every district.
     districts
         District table (``district_id``, ``district``, ``province_code``, ``households_2023``,
-        ``urban_pct`` [%]); ``None``: :func:`simulator.data.districts`.
+        ``urban_pct`` [%]); ``None``: :func:`hazards.tables.districts`.
     costs
         Cost items in the layout of ``data/nser_update_costs.csv``; ``None``: that file.
 
@@ -243,112 +382,19 @@ def cost_update(
     DataFileError
         A malformed cost table.
     """
-    if rule not in financing.RULES:
-        raise ScenarioError(f"NSER update rule {rule!r} is unknown; choose one of {financing.RULES}.")
-    if not 0.0 <= float(coverage) <= 2.0:
-        raise ScenarioError(f"coverage must lie in [0, 2] (a share of households), got {coverage}.")
-    if rule == "key":
-        financing.key_shares(key)  # fails early, listing the keys
-    table = data.districts() if districts is None else districts.reset_index(drop=True)
-    needed = ["district_id", "district", "province_code", "households_2023", "urban_pct"]
-    absent = [c for c in needed if c not in table.columns]
-    if absent:
-        raise ScenarioError(f"districts: columns {absent} are missing; expected {needed}.")
-    bad = sorted(set(table.province_code) - set(_PROVINCES))
-    if bad:
-        raise ScenarioError(f"districts: province codes {bad} are unknown; use {_PROVINCES}.")
+    _check_arguments(coverage, rule, key)
+    table = _district_table(districts)
     items = _default_costs() if costs is None else _check_costs(costs, "costs")
     unit = unit_costs(items)
-
     base, source = _base_households(table, households)
-    coverage_bp = np.int64(round(float(coverage) * 10_000))
-    visits = (base * coverage_bp + 5_000) // 10_000
-    urban_bp = np.round(table.urban_pct.to_numpy(float) * 100).astype(np.int64)
-    if ((urban_bp < 0) | (urban_bp > 10_000)).any():
-        raise ScenarioError("districts: urban_pct must lie in [0, 100].")
-    urban = (visits * urban_bp + 5_000) // 10_000
-    rural = visits - urban
-    codes = table.province_code.to_numpy()
-    u = unit.loc[codes]
-    cu, cr = u.urban_pkr.to_numpy(np.int64), u.rural_pkr.to_numpy(np.int64)
-    wu, wr = u.urban_workload.to_numpy(np.int64), u.rural_workload.to_numpy(np.int64)
-    # Enumerators: ceil(urban / wu + rural / wr), in integers.
-    enumerators = -(-(urban * wr + rural * wu) // (wu * wr))
-    surveyed = visits > 0
-    visit_pkr = urban * cu + rural * cr
-    enumerator_pkr = enumerators * u.enumerator_pkr.to_numpy(np.int64)
-    district_fixed = np.where(surveyed, u.district_pkr.to_numpy(np.int64), 0)
-    d_total = visit_pkr + enumerator_pkr + district_fixed
-    province_idx = np.array([_PROVINCES.index(c) for c in codes], dtype=np.int8)
-    d_fed, d_prov = financing.split(
-        d_total, d_total, province_idx, rule=rule, federal_share=federal_share
-    )
-
-    dist = pd.DataFrame(
-        {
-            "district_id": table.district_id,
-            "district": table.district,
-            "province_code": codes,
-            "households_base": base,
-            "households_to_visit": visits,
-            "urban_visits": urban,
-            "rural_visits": rural,
-            "enumerators": enumerators,
-            "urban_cost_per_household_pkr": cu,
-            "rural_cost_per_household_pkr": cr,
-            "visit_pkr": visit_pkr,
-            "enumerator_pkr": enumerator_pkr,
-            "district_fixed_pkr": district_fixed,
-            "total_pkr": d_total,
-            "federal_pkr": d_fed,
-            "provincial_pkr": d_prov,
-        }
-    )[surveyed].reset_index(drop=True)
-
-    sums = ["households_base", "households_to_visit", "urban_visits", "rural_visits", "enumerators",
-            "visit_pkr", "enumerator_pkr", "district_fixed_pkr", "total_pkr", "federal_pkr",
-            "provincial_pkr"]
-    grouped = dist.groupby("province_code")[sums].sum()
-    present = [p for p in _PROVINCES if p in grouped.index]
-    prov = grouped.reindex(present).astype(np.int64)
-    prov = prov.rename(columns={"total_pkr": "districts_pkr", "federal_pkr": "districts_federal_pkr",
-                                "provincial_pkr": "districts_provincial_pkr"})
-    prov.insert(0, "districts", dist.groupby("province_code").size().reindex(present).astype(np.int64))
-    p_fixed = np.array([unit.loc[p, "province_pkr"] for p in present], dtype=np.int64)
-    p_idx = np.array([_PROVINCES.index(p) for p in present], dtype=np.int8)
-    f_fed, f_prov = financing.split(p_fixed, p_fixed, p_idx, rule=rule, federal_share=federal_share)
-    prov["province_fixed_pkr"] = p_fixed
-    prov["total_pkr"] = prov.districts_pkr.to_numpy(np.int64) + p_fixed
-    prov["federal_pkr"] = prov.districts_federal_pkr.to_numpy(np.int64) + f_fed
-    prov["provincial_pkr"] = prov.districts_provincial_pkr.to_numpy(np.int64) + f_prov
-    prov = prov.drop(columns=["districts_federal_pkr", "districts_provincial_pkr"])
-
-    provincial_row = np.zeros(len(_PROVINCES), dtype=np.int64)
-    for p, v in zip(present, prov.provincial_pkr, strict=True):
-        provincial_row[_PROVINCES.index(p)] = int(v)
-    matrix = financing.contributions(provincial_row, rule=rule, key=key)
-    pays = matrix.sum(axis=0)
-    prov["pays_pkr"] = [int(pays[_PROVINCES.index(p)]) for p in present]
-    prov.insert(0, "province", [data.PROVINCES[p] for p in present])
-    prov = prov.reset_index().rename(columns={"index": "province_code"})
-
+    dist = _district_costs(table, base, coverage, unit, rule=rule, federal_share=federal_share)
+    prov, matrix = _province_costs(dist, unit, rule=rule, federal_share=federal_share, key=key)
     totals = {c: int(prov[c].sum()) for c in prov.columns if c not in ("province_code", "province")}
     result = {
         "schema_version": SCHEMA_VERSION,
         "coverage": float(coverage),
         "households_source": source,
-        "cost_sharing": {
-            "rule": rule,
-            "federal_share": float(federal_share) if rule != "ownership" else 1.0,
-            "key": key if rule == "key" else None,
-            "contributions": [
-                {"benefiting_province": _PROVINCES[i], "paying_province": _PROVINCES[j],
-                 "amount_pkr": int(matrix[i, j])}
-                for i in range(len(_PROVINCES))
-                for j in range(len(_PROVINCES))
-                if matrix[i, j]
-            ],
-        },
+        "cost_sharing": _cost_sharing(rule, federal_share, key, matrix),
         "districts": _records(dist),
         "provinces": _records(prov),
         "totals": totals,

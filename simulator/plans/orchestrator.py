@@ -194,7 +194,6 @@ def assemble(
     layers: list,
     *,
     library: Scenario | None = None,
-    library_file: str | None = None,
     boundaries=None,
     inputs: dict | None = None,
     timings: dict[str, float] | None = None,
@@ -216,8 +215,6 @@ def assemble(
     library : Scenario, optional
         The library file's scenario that ``scn`` started from; when their policies differ the
         plan is marked edited, with every difference (:mod:`simulator.plans.policy`).
-    library_file : str, optional
-        Where ``library`` was read from, for the record.
     boundaries : GeoDataFrame, optional
         District boundaries; every registry district code must have one (else
         :class:`BoundaryError`), and the match is recorded in ``inputs["boundaries"]``.
@@ -239,7 +236,7 @@ def assemble(
     with clock.stage("engine_s"):
         res, cols = compute(scn, reg.households, layers)
     with clock.stage("plan_s"):
-        the_plan = build_plan(scn, res, cols, reg, layers, library=library, library_file=library_file)
+        the_plan = build_plan(scn, res, cols, reg, layers, library=library)
         table = result_table(reg.households, res)
     return RunResult(
         scenario=scn,
@@ -254,7 +251,7 @@ def assemble(
 
 
 def build_plan(scn: Scenario, res, cols, reg: registry.Registry, layers: list, *,
-               library: Scenario | None = None, library_file: str | None = None) -> dict:
+               library: Scenario | None = None) -> dict:
     """The plan of an engine result: figures (:func:`simulator.plans.build.build`), then the
     NSER update costing, the agencies of the provinces involved, empty sign-off fields and
     the policy record (edited or not, with its differences)."""
@@ -268,7 +265,7 @@ def build_plan(scn: Scenario, res, cols, reg: registry.Registry, layers: list, *
         tehsil=reg.households["tehsil_id"],
     )
     the_plan["scenario"]["title"] = policy.edited_title(scn.title, changes)
-    the_plan["policy"] = policy.record(library, scn, library_file=library_file)
+    the_plan["policy"] = policy.record(library, scn)
     if scn.nser_update is not None:
         the_plan["nser_update"] = nser_update_cost(scn, the_plan)
     the_plan["agencies"] = agencies.for_plan(the_plan)
@@ -284,7 +281,6 @@ def run(
     registry_path: str | Path | None = None,
     boundaries=None,
     library: Scenario | None = None,
-    library_file: str | None = None,
 ) -> RunResult:
     """Run a scenario in memory: registry, hazards, engine and the complete plan (:func:`assemble`).
 
@@ -308,7 +304,6 @@ def run(
     return assemble(
         scn, reg, layers,
         library=scn if library is None else library,
-        library_file=library_file,
         boundaries=boundaries,
         inputs={"hazards": hazard_inputs, "registry": registry_input},
         timings=timings,
@@ -316,7 +311,7 @@ def run(
 
 
 def nser_update_cost(scn: Scenario, the_plan: dict) -> dict:
-    """The scenario's NSER update survey, costed (see :mod:`simulator.nser_update`): every
+    """The scenario's NSER update survey, costed (see :mod:`simulator.plans.nser_update`): every
     registry household of the districts with affected households, or every census household."""
     from simulator.plans import nser_update
 

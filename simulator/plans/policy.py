@@ -144,13 +144,12 @@ def edited_title(title: str, changes: list[Change]) -> str:
     return f"{title} (edited: {describe(changes)})" if changes else title
 
 
-def record(library: Any | None, active: Any, *, library_file: str | None = None) -> dict:
+def record(library: Any | None, active: Any) -> dict:
     """What the plan and the manifest say of the policy: whether it is the library file's,
     and every difference from it (see :func:`differences`)."""
     changes = differences(library, active)
     return {
         "library": None if library is None else library.name,
-        "library_file": library_file,
         "library_title": None if library is None else library.title,
         "edited": bool(changes),
         "changes": [asdict(c) | {"text": c.text()} for c in changes],

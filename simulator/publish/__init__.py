@@ -2,6 +2,10 @@
 maps, and the disclosure control that every published table passes through.
 
 ``simulator.publish.export.export(run, fmt, out)`` writes one format; ``write_run`` a run folder.
+Modules, one per thing published: ``runs`` (a run, plan.json, households.parquet), ``tables``
+(district table, payout list, the published plan), ``xlsx``, ``pdf`` (the brief) with
+``figures`` (its map and chart), ``geo`` (the district layer), ``runfolder``, ``compare`` and
+``disclosure`` (small-cell suppression: ``protection``, ``tables``, ``plan``).
 """
 
 from simulator.publish.export import FORMATS, Run, load_run

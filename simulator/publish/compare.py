@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from simulator.plans.compare import CHANGED, DIFF_PREFIX, TEXT_WIDTH, compare_runs
-from simulator.publish.export import COUNT_FORMAT, PKR_FORMAT, load_run
+from simulator.publish.runs import load_run
+from simulator.publish.tables import COUNT_FORMAT, PKR_FORMAT
 
 __all__ = ["CHANGED", "DIFF_PREFIX", "compare", "format_table", "write_compare_xlsx"]
 

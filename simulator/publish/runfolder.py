@@ -47,15 +47,16 @@ def versions() -> dict[str, str]:
 def write_run(res: RunResult, out: str | Path, *, scenario_path: str | Path | None = None) -> dict[str, Path]:
     """Write a run folder: plan.json, plan.xlsx, households.parquet, hazard.tif, manifest.json
     (and quarantine.csv when rows were quarantined). Returns the paths written."""
-    from simulator.publish import export
+    from simulator.publish.runs import write_households, write_json
+    from simulator.publish.xlsx import write_xlsx
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     paths = {
-        "plan.json": export.write_json(res.plan, out / "plan.json"),
-        "plan.xlsx": export.write_xlsx(res.plan, out / "plan.xlsx"),
-        "households.parquet": export.write_households(res.households, out / "households.parquet"),
+        "plan.json": write_json(res.plan, out / "plan.json"),
+        "plan.xlsx": write_xlsx(res.plan, out / "plan.xlsx"),
+        "households.parquet": write_households(res.households, out / "households.parquet"),
     }
     for i, layer in enumerate(rasters(res.hazards), start=1):
         name = "hazard.tif" if i == 1 else f"hazard{i}.tif"
@@ -70,6 +71,7 @@ def write_run(res: RunResult, out: str | Path, *, scenario_path: str | Path | No
         "scenario_file": None
         if scenario_path is None
         else {"path": str(scenario_path), "sha256": file_sha256(scenario_path)},
+        "policy": res.plan.get("policy"),
         "seed": res.scenario.seed,
         "inputs": res.inputs,
         "outputs": {name: file_sha256(p) for name, p in sorted(paths.items())},

@@ -1,0 +1,331 @@
+"""Everything the app caches, in one place: the scenario library, uploaded files, hazard
+layers, registries, plans (full and as a minister may see them), hazard images and the
+minister's PDF brief.
+
+Every cache entry whose arguments Streamlit cannot hash is keyed by :func:`cache_key`, built
+from the scenario's JSON, the registry source's key and the library scenario's JSON (an
+edited policy is a different plan from the library's, if only in its title). Hazards and the
+registry are cached apart from the policy, so a policy change reruns only the engine and the
+plan. Every plan comes from :func:`simulator.plans.assemble`: the app builds none of its own.
+
+Uploaded files are kept under the system temporary folder (``madad-uploads/``), named by
+their SHA-256, and read with the CLI's own readers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import tempfile
+import time
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import xarray as xr
+
+from hazards import tables as data
+from hazards.errors import MadadError
+from simulator import plans
+from simulator import scenario as scenario_mod
+from simulator.app import ui
+from simulator.app.settings import Settings
+from simulator.scenario import Scenario
+
+log = logging.getLogger("madad.app")
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS_DIR = ROOT / "scenarios"
+DEMO_NAME = "indus-flood-demo"
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "madad-uploads"
+#: Downloads only a planner may have: the household payout list.
+PLANNER_ONLY = frozenset({"csv", "parquet"})
+
+
+def cache_key(*parts: Any) -> str:
+    """The key of a cache entry: each part as text, joined by ``|``.
+
+    A scenario (any pydantic model) counts by its JSON, a :class:`RegistrySource` by its key,
+    None (no library: a scenario built from scratch) as an empty part; anything else by ``str``.
+    """
+    out = []
+    for part in parts:
+        if part is None:
+            out.append("")
+        elif isinstance(part, RegistrySource):
+            out.append(part.key)
+        elif hasattr(part, "model_dump_json"):
+            out.append(part.model_dump_json())
+        else:
+            out.append(str(part))
+    return "|".join(out)
+
+
+# --- the scenario library -----------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False)
+def library(_mtimes: tuple) -> dict[str, dict]:
+    """The scenarios of ``scenarios/*.yaml``: name -> {title, path, raw} (invalid files skipped
+    and logged; ``madad validate`` reports them)."""
+    out = {}
+    for path in sorted(SCENARIOS_DIR.glob("*.yaml")):
+        try:
+            scn = scenario_mod.load(path)
+        except MadadError as exc:
+            log.warning("library scenario skipped: %s", exc)
+            continue
+        out[scn.name] = {"title": scn.title, "path": str(path), "raw": ui.scenario_raw(scn)}
+    return out
+
+
+def library_now() -> dict[str, dict]:
+    return library(tuple(sorted((p.name, p.stat().st_mtime) for p in SCENARIOS_DIR.glob("*.yaml"))))
+
+
+def library_scenario(name: str) -> Scenario:
+    return Scenario.model_validate(library_now()[name]["raw"])
+
+
+# --- uploaded files: kept by content in a temporary folder, read with the CLI's own readers -------
+
+
+def save_upload(uploaded) -> dict:
+    """Write an uploaded file under its content hash; returns {path, name, sha}."""
+    content = uploaded.getvalue()
+    sha = hashlib.sha256(content).hexdigest()
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(uploaded.name).name)[-80:] or "upload"
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    path = UPLOAD_DIR / f"{sha[:16]}-{safe}"
+    if not path.exists():
+        path.write_bytes(content)
+    return {"path": str(path), "name": uploaded.name, "sha": sha}
+
+
+def file_stamp(path: str) -> str:
+    st_ = Path(path).stat()
+    return f"{st_.st_size}-{st_.st_mtime_ns}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_raster(path: str, units: str | None, variable: str | None, time_step: str | None) -> xr.DataArray:
+    """An uploaded raster read by :func:`hazards.io.read_raster` (the path is content-addressed)."""
+    from hazards.io import read_raster
+
+    step: Any = int(time_step) if time_step and time_step.lstrip("-").isdigit() else (time_step or None)
+    return read_raster(path, units=units or None, variable=variable or None, time=step)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_registry_file(path: str, stamp: str):
+    """A registry file read and validated as ``madad registry validate`` does it
+    (:func:`simulator.registry.read_raw` then :func:`simulator.registry.validate`)."""
+    from simulator import registry
+
+    return registry.validate(registry.read_raw(path), source=Path(path).name.split("-", 1)[-1])
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_boundaries(path: str, layer: str | None, code_column: str, name_column: str | None,
+                      stamp: str):
+    """Boundaries read by :func:`simulator.registry.boundaries.load_boundaries`: (full,
+    simplified for the map, code report against the 2023 census districts)."""
+    import shapely
+
+    from simulator.registry import boundaries
+
+    frame = boundaries.load_boundaries(path, layer=layer, code_column=code_column,
+                                       name_column=name_column)
+    report = boundaries.check_codes(frame, data.district_codes(), source="data/districts.csv",
+                                    strict=False)
+    light = boundaries.simplify_for_map(frame, tolerance_deg=0.01)
+    light = light.set_geometry(shapely.transform(light.geometry.values, lambda xy: np.round(xy, 4)))
+    return frame, light, report
+
+
+def env_boundaries(cfg: Settings):
+    """(full, light, report) of ``MADAD_BOUNDARIES`` (raises when it cannot be read)."""
+    return cached_boundaries(cfg.boundaries, cfg.boundaries_layer, cfg.boundaries_code_column,
+                             cfg.boundaries_name_column, file_stamp(cfg.boundaries))
+
+
+# --- hazards and the registry, cached apart from the policy ---------------------------------------
+
+
+def hazard_key(spec, seed: int) -> str:
+    """What a hazard layer depends on: its source and parameters and the seed (not its tiers)."""
+    return cache_key(spec.model_dump_json(exclude={"threshold", "tiers", "impact", "name"}), f"seed={seed}")
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def cached_hazard(key: str, _spec, _seed: int):
+    """One hazard source (a raster layer or a declared-districts table), built as the CLI does."""
+    holder = types.SimpleNamespace(hazards=[_spec], seed=_seed)
+    layers, _ = plans.build_hazards(holder, base=SCENARIOS_DIR)
+    return layers[0]
+
+
+def hazards_of(scn: Scenario) -> list:
+    return [cached_hazard(hazard_key(spec, scn.seed), spec, scn.seed) for spec in scn.hazards]
+
+
+@dataclass(frozen=True)
+class RegistrySource:
+    """Where the households come from: a file (uploaded, ``MADAD_REGISTRY`` or the scenario's)
+    or the seeded generator."""
+
+    key: str
+    path: str | None
+    label: str
+    households: int | None = None
+
+
+def registry_source(scn: Scenario, cfg: Settings, upload: dict | None = None) -> RegistrySource:
+    """The households a scenario runs on: a planner's ``upload`` ({path, name, sha}), else
+    ``MADAD_REGISTRY``, else the scenario's registry file, else the synthetic registry."""
+    if upload and cfg.planner:
+        return RegistrySource(f"file|{upload['sha']}", upload["path"], upload["name"])
+    env = cfg.registry
+    if env:
+        return RegistrySource(f"file|{env}|{file_stamp(env) if Path(env).exists() else 'missing'}",
+                              env, Path(env).name)
+    if scn.registry.path:
+        path = str((SCENARIOS_DIR / scn.registry.path).resolve())
+        return RegistrySource(f"file|{path}|{file_stamp(path) if Path(path).exists() else 'missing'}",
+                              path, Path(path).name)
+    n = cfg.demo_households
+    n = scn.registry.synthetic_households if n is None else n
+    return RegistrySource(f"synthetic|{n}|{scn.seed}", None, "synthetic", n)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_registry(key: str, _source: RegistrySource, _seed: int):
+    """The validated registry of a :class:`RegistrySource`."""
+    from simulator import registry
+
+    if _source.path is not None:
+        if not Path(_source.path).exists():
+            raise MadadError(f"{_source.path}: no such registry file.")
+        return registry.validate(registry.read_raw(_source.path), source=_source.label)
+    frame = registry.generate(_source.households, seed=_seed)
+    return registry.validate(
+        frame, source=f"synthetic registry ({_source.households:,} households, seed {_seed})")
+
+
+def registry_of(scn: Scenario, source: RegistrySource):
+    return cached_registry(cache_key(source, f"seed={scn.seed}"), source, scn.seed)
+
+
+# --- plans: every one from simulator.plans.assemble ---------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_plan(key: str, _scn: Scenario, _source: RegistrySource, _library: Scenario | None):
+    """The plan and the affected households binned to hexagons for one scenario, registry and
+    library scenario (``key``: :func:`cache_key` of the three). Only the engine and the plan
+    run when the hazards and the registry are cached."""
+    t0 = time.perf_counter()
+    layers = hazards_of(_scn)
+    reg = registry_of(_scn, _source)
+    result = plans.assemble(_scn, reg, layers, library=_library)
+    tier = result.households["tier"].cat.codes.to_numpy()
+    hit = tier > 0
+    hexes = ui.hex_bins(reg.households["lon"].to_numpy()[hit], reg.households["lat"].to_numpy()[hit],
+                        weights=result.households["weight"].to_numpy()[hit])
+    return result.plan, hexes, time.perf_counter() - t0, result.households
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_suppressed(key: str, k: int, _plan: dict) -> dict:
+    """The plan as a minister may see it (:func:`simulator.publish.disclosure.suppress_plan`).
+
+    Without disclosure control the minister's view is not shown at all (it fails closed).
+    """
+    try:
+        from simulator.publish.disclosure import suppress_plan
+    except ImportError as exc:
+        raise MadadError(f"disclosure control (simulator.publish.disclosure) is not available ({exc}); "
+                         "the minister's view needs it. Set MADAD_ROLE=planner only where planners work.") from exc
+    return suppress_plan(_plan, k=k)
+
+
+def plan_for(scn: Scenario, source: RegistrySource, library: Scenario | None):
+    """(plan, hexagons, seconds) of ``scn`` on ``source``, marked edited against ``library``."""
+    return cached_plan(cache_key(scn, source, library), scn, source, library)[:3]
+
+
+def shown_plan(plan: dict, scn: Scenario, source: RegistrySource, library: Scenario | None,
+               cfg: Settings) -> dict:
+    """``plan`` as this visitor may see it: whole for planners, suppressed for ministers."""
+    if cfg.planner:
+        return plan
+    return cached_suppressed(cache_key(scn, source, library), cfg.min_cell, plan)
+
+
+def full_result(scn: Scenario, source: RegistrySource, library: Scenario | None) -> plans.RunResult:
+    """The in-memory run with its per-household table, for the downloads (built on click)."""
+    the_plan, _, _, households = cached_plan(cache_key(scn, source, library), scn, source, library)
+    reg = registry_of(scn, source)
+    return plans.RunResult(scenario=scn, plan=the_plan, households=households,
+                           hazards=hazards_of(scn), quarantine=reg.quarantine, library=library)
+
+
+# --- the map's hazard images ----------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_hazard_image(key: str, style: ui.HazardStyle, _layer: xr.DataArray):
+    """(PNG data URL, lon/lat bounds, bounds of the coloured pixels) of one raster
+    (``key``: :func:`hazard_key`)."""
+    values, bounds = ui.display_grid(_layer)
+    rgba = ui.colorize(values, style)
+    return ui.png_data_url(rgba), bounds, ui.visible_bounds(rgba, bounds)
+
+
+# --- downloads ------------------------------------------------------------------------------------
+
+
+def make_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: Settings, boundaries=None,
+              library: Scenario | None = None) -> bytes:
+    """One download's bytes, written by :func:`simulator.publish.export.export`.
+
+    A minister's files are written from the suppressed plan (hidden cells stay empty); the
+    published formats (PDF brief, GeoJSON) are suppressed for planners too, as the CLI does.
+    ``library`` is the library scenario the policy started from (the plan says "edited").
+    """
+    from simulator.publish import export
+
+    if fmt in PLANNER_ONLY and not cfg.planner:
+        raise PermissionError("the household payout list is for planners")
+    result = full_result(scn, source, library)
+    run: Any = result
+    if not cfg.planner:
+        shown = shown_plan(result.plan, scn, source, library, cfg)
+        run = export.Run(shown, label=scn.name, households=result.households,
+                         hazards=[h for h in result.hazards if isinstance(h, xr.DataArray)])
+    with tempfile.TemporaryDirectory(prefix="madad-app-") as tmp:
+        out = Path(tmp) / f"file.{fmt}"
+        export.export(run, fmt, out, boundaries=boundaries, min_cell=cfg.min_cell)
+        return out.read_bytes()
+
+
+def safe_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: Settings, boundaries=None,
+              library: Scenario | None = None) -> bytes:
+    """:func:`make_file`, or a short text naming the problem (never a traceback)."""
+    try:
+        return make_file(fmt, scn, source, cfg, boundaries, library)
+    except Exception as exc:
+        log.exception("writing %s failed", fmt)
+        return f"Madad could not write this file: {exc}\n".encode()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_minister_pdf(key: str, k: int, _scn: Scenario, _source: RegistrySource, _cfg: Settings,
+                        _boundaries, _library: Scenario | None) -> bytes:
+    """The minister's PDF brief of a plan with hidden cells (``key``: :func:`cache_key` of the
+    scenario, registry, library and boundaries)."""
+    return make_file("pdf", _scn, _source, _cfg, _boundaries, _library)

@@ -1,0 +1,30 @@
+"""The Summary page (url_path ``overview``): headline figures and the map, no click needed."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from simulator.app.state import PAGE_OBJECTS, Current, T, current
+from simulator.app.widgets import (
+    scenario_heading,
+    show_map,
+    show_metrics,
+    summary_sentence,
+)
+
+
+def render(cur: Current) -> None:
+    """Landing page: headline figures and the map, no click needed."""
+    st.title(T("app_title"))
+    scenario_heading(cur)
+    st.markdown(summary_sentence(cur.plan["totals"]))
+    show_metrics(cur.plan["totals"], cur.baseline)
+    show_map(cur, key="overview_map")
+    cols = st.columns(3)
+    cols[0].page_link(PAGE_OBJECTS["map"], label=T("go_map"), icon=":material/map:")
+    cols[1].page_link(PAGE_OBJECTS["plan"], label=T("go_plan"), icon=":material/table:")
+    cols[2].page_link(PAGE_OBJECTS["scenario"], label=T("go_scenario"), icon=":material/tune:")
+
+
+if __name__ == "__main__":  # st.navigation runs this file as the page
+    render(current())

@@ -1,0 +1,201 @@
+"""Parts several pages show: the map with its legends, the headline figures, the scenario
+heading (the plan's title, "edited" when the policy differs from the library file's) and the
+registry report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import xarray as xr
+
+from hazards import tables as data
+from simulator.app import loaders, ui
+from simulator.app.state import Current, T, lang
+
+MAP_HEIGHT_PX = 560
+#: District names drawn on the map (the most affected first).
+MAX_LABELS = 12
+
+
+def style_of(spec, layer: xr.DataArray) -> ui.HazardStyle:
+    """Colour ramp of a raster from its units, kind and the scenario's tiers (or impact
+    function's thresholds, with its direction: lower SPI is worse)."""
+    units = layer.attrs.get("units", "")
+    kind = spec.kind or layer.attrs.get("kind")
+    if spec.impact is not None:
+        from hazards import impact
+
+        fn = impact.load(spec.impact)
+        th = fn.thresholds(fn.housing[0])
+        return ui.hazard_style(kind, units, [th["affected"], th["severely_affected"], th["displaced"]],
+                               fn.direction)
+    return ui.hazard_style(kind, units, spec.tier_thresholds())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_hazard_image(key: str, style: ui.HazardStyle, _layer: xr.DataArray):
+    """(PNG data URL, lon/lat bounds, bounds of the coloured pixels) of one raster."""
+    values, bounds = ui.display_grid(_layer)
+    rgba = ui.colorize(values, style)
+    return ui.png_data_url(rgba), bounds, ui.visible_bounds(rgba, bounds)
+
+
+def build_deck(cur: Current, *, hazard: bool = True, households: bool = True, districts: bool = True,
+               height: int = MAP_HEIGHT_PX):
+    """The pydeck map and the legends (HTML) that explain it."""
+    lg = lang()
+    bounds = cur.bounds
+    light = bounds[1] if bounds else None
+    figures = ui.district_figures(cur.shown)
+    layers, legends, boxes = [], [], []
+    styles = []
+    for spec, source in zip(cur.scn.hazards, cur.layers, strict=True):
+        if isinstance(source, xr.DataArray):
+            style = style_of(spec, source)
+            styles.append(style)
+            if hazard:
+                url, img_bounds, seen = loaders.cached_hazard_image(loaders.hazard_key(spec, cur.scn.seed), style, source)
+                layers.append(ui.bitmap_layer(url, img_bounds, f"hazard-{spec.label}"))
+                boxes.append(seen)
+            title = T(style.what) if len(cur.scn.hazards) == 1 else f"{spec.label}: {T(style.what)}"
+            legends.append(ui.legend_html(style, lg, title[:1].upper() + title[1:]))
+        elif hazard:
+            layers.append(ui.declared_layer(source, figures, lg, light))
+            declared = figures[figures.district_id.isin(source.district_id)]
+            if len(declared):
+                boxes.append((declared.lon.min() - 0.3, declared.lat.min() - 0.3,
+                              declared.lon.max() + 0.3, declared.lat.max() + 0.3))
+            legends.append(declared_legend())
+    palette = styles[0].count_palette if styles else ui.COUNT_PALETTES["warm"]
+    if districts and light is not None:
+        layers.insert(0, ui.choropleth_layer(light, figures, lg))
+    layers.append(ui.river_layer())
+    hexes = cur.hexes
+    if households and len(hexes):
+        layers.append(ui.hex_layer(hexes, lg, palette))
+        boxes.append((hexes.lon.min(), hexes.lat.min(), hexes.lon.max(), hexes.lat.max()))
+    affected = figures[[(v is None) or v > 0 for v in figures["affected_households"]]]
+    if districts:
+        unshaped = affected if light is None else affected[~affected.district_id.isin(light.district_id)]
+        if len(unshaped):
+            layers.append(ui.symbol_layer(unshaped, lg))
+    top = sorted(affected.to_dict(orient="records"), key=lambda r: -(r["affected_households"] or 0))
+    layers.append(ui.label_layer(pd.DataFrame(top[:MAX_LABELS], columns=affected.columns)))
+    extent = ui.union_bounds(*boxes) or data.PAKISTAN_BBOX
+    tip_style = {"fontSize": "13px", "whiteSpace": "pre", "color": "white"}
+    if lg in ui.RTL:
+        tip_style["direction"] = "rtl"
+    deck = ui.compact_deck(layers=layers, initial_view_state=ui.view_for(extent, height_px=height),
+                           map_style=None, tooltip={"text": "{tip}", "style": tip_style})
+    return deck, legends, palette, bounds
+
+
+def declared_legend() -> str:
+    chips = "".join(
+        f'<span style="display:inline-block;margin-right:1rem"><span style="display:inline-block;'
+        f'width:12px;height:12px;background:rgb{rgb};margin:0 4px;vertical-align:middle"></span>'
+        f"{T(key)}</span>"
+        for key, rgb in (("tier_affected", ui.DECLARED_RGB[1]), ("tier_severe", ui.DECLARED_RGB[2]),
+                         ("tier_displaced", ui.DECLARED_RGB[3])))
+    return f'<div style="font-size:0.85rem"><b>{T("declared_title")}</b><br>{chips}</div>'
+
+
+def count_legend(palette: np.ndarray) -> str:
+    grad = ", ".join(f"rgb{tuple(int(c) for c in rgb)}" for rgb in palette)
+    return (f'<div style="font-size:0.8rem;max-width:520px"><b>{T("legend_households")}</b>'
+            f'<div dir="ltr" style="height:10px;border-radius:3px;background:linear-gradient(to right, {grad})"></div>'
+            f'<div dir="ltr" style="display:flex;justify-content:space-between"><span>{T("legend_few")}</span>'
+            f'<span>{T("legend_many")}</span></div></div>')
+
+
+def show_map(cur: Current, *, height: int = MAP_HEIGHT_PX, toggles: bool = False, key: str = "map") -> None:
+    """The map, its legends and what it shows."""
+    show = {"hazard": True, "households": True, "districts": True}
+    if toggles:
+        cols = st.columns(3)
+        show["hazard"] = cols[0].toggle(T("layer_hazard"), value=True, key="show_hazard")
+        show["households"] = cols[1].toggle(T("layer_households"), value=True, key="show_households")
+        show["districts"] = cols[2].toggle(T("layer_districts"), value=True, key="show_districts")
+    deck, legends, palette, bounds = build_deck(cur, height=height, **show)
+    st.pydeck_chart(deck, height=height, key=key, alt=T("map_alt"))
+    left, right = st.columns(2)
+    with left:
+        for html in legends:
+            st.html(html)
+    with right:
+        st.html(count_legend(palette))
+        st.caption(T("map_districts_choropleth") if bounds else T("map_districts_symbols"))
+    note = T("map_note")
+    if not cur.cfg.planner:
+        note += " " + T("map_note_minister", k=cur.k)
+    st.caption(note)
+
+
+HEADLINES = (
+    ("m_affected_households", "affected_households", False),
+    ("m_affected_people", "affected_people", False),
+    ("m_paid_households", "paid_households", False),
+    ("m_amount", "amount_pkr", True),
+    ("m_federal", "federal_pkr", True),
+    ("m_provincial", "provincial_pkr", True),
+)
+
+
+def show_metrics(totals: dict, baseline: dict | None) -> None:
+    """Headline figures in two rows of three; money also in words; deltas against the file."""
+    rows = [st.columns(3), st.columns(3)]
+    for i, (label, key, money) in enumerate(HEADLINES):
+        value = totals[key]
+        delta = ui.fmt_delta(value - baseline[key], money) if baseline else None
+        cell = rows[i // 3][i % 3]
+        cell.metric(T(label), ui.fmt_pkr_short(value, lang()) if money else ui.fmt_count(value),
+                    delta=delta, delta_color="off", border=True,
+                    help=ui.fmt_pkr(value) if money else None)
+        if money:
+            cell.caption(ui.fmt_pkr(value))
+
+
+def scenario_heading(cur: Current) -> None:
+    """The plan's title (with "edited: ..." when the policy is not the library file's), where
+    the scenario comes from, the registry and any what-if."""
+    st.subheader(cur.title)
+    if cur.scn.modelled_on:
+        st.caption(T("modelled_on", what=cur.scn.modelled_on.removesuffix(" (not a reproduction)")))
+    st.caption(T("registry_line", source=cur.plan["registry"].get("source", "?"),
+                 rows=f"{cur.plan['registry'].get('rows_valid', 0):,}",
+                 households=f"{cur.plan['totals']['households']:,}"))
+    record = cur.plan.get("policy") or {}
+    if record.get("edited"):
+        st.caption(T("policy_edited", library=record.get("library_title") or record.get("library") or "?",
+                     changes="; ".join(c["text"] for c in record.get("changes", []))))
+    if cur.changes:
+        st.info(T("whatif_active", changes="; ".join(
+            f"{T(key)} {new} ({T('was')} {old})" for key, new, old in cur.changes)))
+
+
+def summary_sentence(totals: dict) -> str:
+    lg = lang()
+    if not totals["affected_households"]:
+        return T("summary_none")
+    return T("summary", affected=ui.fmt_count(totals["affected_households"]),
+             people=ui.fmt_count(totals["affected_people"]), paid=ui.fmt_count(totals["paid_households"]),
+             amount=ui.fmt_pkr_short(totals["amount_pkr"], lg),
+             federal=ui.fmt_pkr_short(totals["federal_pkr"], lg),
+             provincial=ui.fmt_pkr_short(totals["provincial_pkr"], lg))
+
+
+def table_height(n: int) -> int:
+    return min(35 * (n + 1) + 3, 640)
+
+
+def show_registry_report(report: dict) -> None:
+    c = st.columns(3)
+    c[0].metric(T("rows_read"), ui.fmt_count(report.get("rows_read", 0)))
+    c[1].metric(T("rows_valid"), ui.fmt_count(report.get("rows_valid", 0)))
+    c[2].metric(T("rows_quarantined"), ui.fmt_count(report.get("rows_quarantined", 0)))
+    if report.get("reasons"):
+        st.dataframe(pd.DataFrame([{T("col_reason"): k, T("col_rows"): ui.fmt_count(v)}
+                                   for k, v in report["reasons"].items()]), hide_index=True)
+    for note in report.get("notes", []):
+        st.caption(note)

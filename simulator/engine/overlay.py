@@ -1,0 +1,126 @@
+"""The hazard overlay: every household's intensity, tier and overlay status for each hazard.
+
+Rasters are sampled with :func:`hazards.sampling.sample` (vectorized over households); a declared
+districts table (:mod:`hazards.admin`) is looked up by district. The loop is over hazards only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hazards import sampling
+from hazards.errors import ScenarioError
+from simulator.engine import targeting
+
+
+def hazard_tiers(
+    spec, source, cols: dict[str, np.ndarray], seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Intensity, tier and overlay status of one hazard for every household.
+
+    Parameters
+    ----------
+    spec
+        The scenario's hazard entry (``label``, ``impact``, ``tier_thresholds()``).
+    source
+        A raster layer (xarray, sampled at ``cols["lon"]``/``cols["lat"]`` [degrees]), or an
+        admin table (pandas, see :mod:`hazards.admin`): then a declared ``severity`` is the tier,
+        and a declared ``share_affected`` alone makes each household of the district affected
+        with that probability (a seeded draw per household and hazard).
+    cols
+        Household columns (``lon``, ``lat``, ``district``, ``housing``).
+    seed
+        The scenario's seed, for the draws of ``share_affected``.
+
+    Returns
+    -------
+    intensity : numpy.ndarray
+        float32 in the hazard's units (NaN outside the raster or on nodata); for an admin table
+        the declared severity, or the share affected [0-1].
+    tier : numpy.ndarray
+        int8 0-3.
+    where : numpy.ndarray
+        int8 overlay status (``hazards.sampling.INSIDE``, ``OUTSIDE``, ``NODATA``).
+    """
+    if isinstance(source, pd.DataFrame):
+        from hazards.admin import admin_intensity
+
+        declared = admin_intensity(source, cols["district"])
+        n = len(cols["district"])
+        where = np.where(declared.declared, sampling.INSIDE, sampling.OUTSIDE).astype(np.int8)
+        if declared.severity is not None:
+            tier = declared.severity.astype(np.int8)
+            intensity = tier.astype(np.float32)
+        else:
+            share = np.nan_to_num(declared.share_affected, nan=0.0)
+            rng = np.random.default_rng(np.random.SeedSequence([seed, 31, len(spec.label)]))
+            tier = (rng.random(n) < share).astype(np.int8)
+            intensity = declared.share_affected.astype(np.float32)
+        return intensity, tier, where
+    values, where = sampling.sample(source, cols["lon"], cols["lat"])
+    if spec.impact is not None:
+        from hazards import impact
+
+        tier = impact.load(spec.impact).tier(values, housing=cols["housing"]).astype(np.int8)
+    else:
+        tier = targeting.tiers(values, spec.tier_thresholds())
+    return values, tier, where
+
+
+def overlay_all(
+    scn, sources: list, cols: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Overlay every hazard of a scenario and combine them into one tier per household.
+
+    Parameters
+    ----------
+    scn
+        The scenario (``hazards``, ``combine``, ``seed``).
+    sources
+        One source per ``scn.hazards`` entry (see :func:`hazard_tiers`).
+    cols
+        Household columns.
+
+    Returns
+    -------
+    intensity : dict of str to numpy.ndarray
+        Per hazard label, float32 intensity (see :func:`hazard_tiers`).
+    tier : numpy.ndarray
+        int8 0-3: the highest tier over hazards (``max_tier``), or the tier of the highest
+        intensity (``max_intensity``, rasters in the same units).
+    where : numpy.ndarray
+        int8: ``INSIDE`` if inside any hazard, else ``NODATA`` if on nodata of any, else
+        ``OUTSIDE``.
+
+    Raises
+    ------
+    ScenarioError
+        ``max_intensity`` with admin tables, impact functions or mixed units.
+    """
+    intensity, tier_list, status_list = {}, [], []
+    for spec, source in zip(scn.hazards, sources, strict=True):
+        values, tier_h, where = hazard_tiers(spec, source, cols, scn.seed)
+        intensity[spec.label] = values
+        status_list.append(where)
+        tier_list.append(tier_h)
+    if scn.combine == "max_tier" or len(sources) == 1:
+        tier = np.maximum.reduce(tier_list) if len(tier_list) > 1 else tier_list[0]
+    else:
+        if any(isinstance(src, pd.DataFrame) for src in sources) or any(h.impact for h in scn.hazards):
+            raise ScenarioError("combine: max_intensity needs rasters with thresholds or tiers; use max_tier.")
+        units = {src.attrs.get("units") for src in sources}
+        if len(units) > 1:
+            raise ScenarioError(
+                f"combine: max_intensity needs hazards in the same units, got {sorted(units)}; "
+                "use combine: max_tier."
+            )
+        stacked = np.fmax.reduce(list(intensity.values()))
+        tier = targeting.tiers(stacked, scn.hazards[0].tier_thresholds())
+    inside_any = np.zeros(len(tier), dtype=bool)
+    nodata_any = np.zeros(len(tier), dtype=bool)
+    for where in status_list:
+        inside_any |= where == sampling.INSIDE
+        nodata_any |= where == sampling.NODATA
+    where = np.where(inside_any, sampling.INSIDE, np.where(nodata_any, sampling.NODATA, sampling.OUTSIDE))
+    return intensity, tier, where.astype(np.int8)

@@ -1,0 +1,208 @@
+"""Small-cell suppression of a whole plan: provinces, districts and tehsils as one hierarchy
+under the national totals (:func:`suppress_plan`).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import numpy as np
+import pandas as pd
+
+from hazards.errors import DisclosureError
+from simulator.publish.disclosure.protection import (
+    K_DEFAULT,
+    PLAN_LINKS,
+    PLAN_ROW_TOTALS,
+    _protect,
+    _report,
+    _row_links,
+    _sum_equations,
+    _System,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _plan_columns(plan: dict) -> tuple[list[str], set[str], dict[str, str], dict[str, tuple[str, ...]]]:
+    figures = [c for c in plan["totals"] if isinstance(plan["totals"][c], (int, np.integer))]
+    counts = [c for c in figures if c == "households" or c.endswith("_households")]
+    linked: dict[str, str] = {}
+    for c in figures:
+        if c in counts:
+            continue
+        if c in PLAN_LINKS and PLAN_LINKS[c] in counts:
+            linked[c] = PLAN_LINKS[c]
+        elif c.endswith("_people") and c.replace("_people", "_households") in counts:
+            linked[c] = c.replace("_people", "_households")
+        elif c.endswith("_pkr") and "paid_households" in counts:
+            log.warning("money column %s is not in PLAN_LINKS; hidden with paid_households", c)
+            linked[c] = "paid_households"
+        else:
+            counts.append(c)  # unknown figure: treated as a count (the cautious choice)
+    row_totals = {
+        t: p for t, p in PLAN_ROW_TOTALS.items() if all(c in figures for c in (t, *p))
+    }
+    columns = counts + list(linked)
+    return columns, set(counts), linked, row_totals
+
+
+def _frame(records: list[dict], columns: list[str], level: str) -> pd.DataFrame:
+    frame = pd.DataFrame(records)
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DisclosureError(f"plan {level}: columns {missing} are missing.")
+    return frame
+
+
+def _plan_system(plan: dict, *, published: dict | None = None) -> tuple[_System, np.ndarray]:
+    """The plan's cells (national, provinces, districts, tehsils and the derivable remainders of
+    unlisted districts and tehsils) and equations; with ``published``, which cells it hides."""
+    columns, counts, linked, row_totals = _plan_columns(plan)
+    sys = _System()
+    blocks: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+
+    def add(name: str, frame: pd.DataFrame, **flags) -> np.ndarray:
+        if frame[columns].isna().to_numpy().any():
+            raise DisclosureError(
+                f"plan {name} already has hidden (null) cells; pass the unsuppressed plan."
+            )
+        ids = sys.block(name, frame, columns, counts, **flags)
+        _row_links(sys, ids, columns, linked, row_totals)
+        blocks[name] = (frame, ids)
+        return ids
+
+    national = pd.DataFrame([{c: plan["totals"][c] for c in columns}])
+    nat = add("national", national, hideable=False, total=True)
+    provinces = _frame(plan.get("provinces", []), ["province_code", *columns], "provinces")
+    districts = _frame(plan.get("districts", []), ["district_id", "province_code", *columns], "districts")
+    tehsils = _frame(plan.get("tehsils", []), ["district_id", "tehsil_id", *columns], "tehsils")
+    prov = add("provinces", provinces, total=True)
+    _check_sum(national[columns].iloc[0], provinces[columns].sum(), "provinces", "the national totals")
+    _sum_equations(sys, nat[0], prov)
+    dist = add("districts", districts)
+    _nest(sys, add, "provinces", provinces, prov, "province_code", districts, dist, columns)
+    if len(tehsils):
+        teh = add("tehsils", tehsils)
+        _nest(sys, add, "districts", districts, dist, "district_id", tehsils, teh, columns)
+    hidden = np.zeros(len(sys.values), dtype=bool)
+    if published is not None:
+        for name in ("provinces", "districts", "tehsils"):
+            if name not in blocks:
+                continue
+            frame, ids = blocks[name]
+            pub = _frame(published.get(name, []), columns, f"published {name}")
+            if len(pub) != len(frame):
+                raise DisclosureError(f"published plan {name}: {len(pub)} rows, original {len(frame)}.")
+            hidden[ids[pub[columns].isna().to_numpy()]] = True
+        # A remainder is never printed: an outsider knows it only by subtraction, so it is
+        # unknown (hidden) as soon as another cell of its equation is hidden, unless it is zero
+        # (unlisted rows have no affected households, which the listing itself tells).
+        for eq in sys.equations:
+            rem = [int(c) for c in eq if not sys.printed[c]]
+            if rem and any(hidden[int(c)] for c in eq if sys.printed[c]):
+                for c in rem:
+                    hidden[c] = sys.values[c] != 0
+    return sys, hidden
+
+
+def _check_sum(total: pd.Series, parts: pd.Series, what: str, of: str) -> None:
+    diff = (total.astype(np.int64) - parts.astype(np.int64))
+    if (diff != 0).any():
+        bad = list(diff[diff != 0].index)
+        raise DisclosureError(f"plan {what} do not add up to {of} in {bad}; the plan is inconsistent.")
+
+
+def _nest(
+    sys: _System,
+    add,
+    parent_name: str,
+    parents: pd.DataFrame,
+    parent_ids: np.ndarray,
+    key: str,
+    children: pd.DataFrame,
+    child_ids: np.ndarray,
+    columns: list[str],
+) -> None:
+    """Equations parent = listed children + remainder (the unlisted children, derivable and never
+    printed) for every parent that has listed children or a non-zero remainder."""
+    parent_keys = list(parents[key])
+    unknown = sorted(set(children[key]) - set(parent_keys))
+    if unknown:
+        raise DisclosureError(f"plan: {key} values {unknown} have no row among the {parent_name}.")
+    sums = children.groupby(key)[columns].sum()
+    remainder = parents.set_index(key)[columns] - sums.reindex(parent_keys, fill_value=0)
+    if (remainder < 0).to_numpy().any():
+        raise DisclosureError(f"plan: listed rows exceed their {parent_name} totals; the plan is inconsistent.")
+    nonzero = remainder[(remainder != 0).any(axis=1)]
+    rem_ids = (
+        add(f"{parent_name}-remainder", nonzero.reset_index(drop=True), printed=False)
+        if len(nonzero) else np.empty((0, len(columns)), dtype=np.int64)
+    )
+    rem_pos = {p: i for i, p in enumerate(nonzero.index)}
+    child_keys = children[key].to_numpy()
+    for i, p in enumerate(parent_keys):
+        members = child_ids[child_keys == p]
+        if p in rem_pos:
+            members = np.vstack([members, rem_ids[rem_pos[p]][None, :]])
+        if len(members):
+            _sum_equations(sys, parent_ids[i], members)
+
+
+def suppress_plan(
+    plan_dict: dict, k: int = K_DEFAULT, *, min_width: float = 1.0, upper: bool = True
+) -> dict:
+    """A copy of a plan safe to publish: small districts and tehsils hidden, totals kept.
+
+    Province, district and tehsil rows are suppressed together as one hierarchy (tehsils sum to
+    their district, districts to their province, provinces to the nation), with the rules of the
+    module docstring. National totals and every national figure stay published; a province cell
+    is hidden only when it is itself under ``k`` or is the only way to protect a district (a
+    one-district province such as Islamabad). Districts and tehsils left out of the plan's lists
+    (no affected households) enter as a never-printed remainder per province or district.
+
+    Parameters
+    ----------
+    plan_dict
+        A plan from :func:`simulator.plans.build.build` (not already suppressed).
+    k
+        Smallest household count that may be shown.
+    min_width
+        Smallest feasible-interval width of a hidden cell [cell units].
+    upper
+        Also require each hidden small cell's feasible maximum to reach ``k`` (see :func:`suppress`).
+
+    Returns
+    -------
+    dict
+        A deep copy with hidden cells set to ``None`` in ``provinces``, ``districts`` and
+        ``tehsils``; ``cost_sharing.contributions`` amounts set to ``None`` for a benefiting
+        province whose ``provincial_pkr`` is hidden (they add up to it); and a ``disclosure``
+        entry with the report (see :func:`suppress`).
+
+    Raises
+    ------
+    DisclosureError
+        The plan's levels do not add up, or it already has hidden cells.
+    """
+    columns, *_ = _plan_columns(plan_dict)
+    sys, _ = _plan_system(plan_dict)
+    out = _protect(sys, k=int(k), min_width=min_width, upper=upper)
+    plan = copy.deepcopy(plan_dict)
+    for c in np.flatnonzero(out.hidden):
+        block, row, col = sys.labels[c]
+        if block in ("provinces", "districts", "tehsils"):
+            plan[block][row][col] = None
+    hidden_prov = {
+        p["province_code"] for p in plan.get("provinces", []) if p.get("provincial_pkr", 0) is None
+    }
+    for entry in plan.get("cost_sharing", {}).get("contributions", []):
+        if entry.get("benefiting_province") in hidden_prov:
+            entry["amount_pkr"] = None
+    report = _report(sys, out, k=int(k), min_width=min_width, upper=upper)
+    report["columns"] = columns
+    plan["disclosure"] = report
+    return plan

@@ -1,0 +1,94 @@
+"""Districts as a map layer: the plan's figures on district points or boundary polygons, written
+as GeoPackage or GeoJSON (EPSG:4326).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hazards.errors import ExportError
+from simulator.plans.build import FIGURES
+from simulator.publish.runs import Run, load_run
+from simulator.publish.tables import district_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+__all__ = ["boundaries_frame", "district_layer", "write_geo"]
+
+
+def boundaries_frame(boundaries: Any) -> gpd.GeoDataFrame | None:
+    if boundaries is None:
+        return None
+    from simulator.registry import boundaries as boundaries_mod
+
+    if isinstance(boundaries, str | Path):
+        return boundaries_mod.load_boundaries(boundaries)
+    if "district_id" not in boundaries.columns:
+        raise ExportError(
+            "boundaries need a district_id column of 2023 census codes; read the file with "
+            "simulator.boundaries.load_boundaries(path, code_column=...)."
+        )
+    if boundaries.crs is None:
+        raise ExportError("boundaries have no CRS; read them with simulator.boundaries.load_boundaries.")
+    return boundaries.to_crs(4326) if boundaries.crs.to_epsg() != 4326 else boundaries
+
+
+def district_layer(run: Any, *, boundaries: Any = None) -> gpd.GeoDataFrame:
+    """Districts with the plan's figures as a GeoDataFrame in EPSG:4326.
+
+    Parameters
+    ----------
+    run : Run, RunResult, str or Path
+        See :func:`load_run`.
+    boundaries : geopandas.GeoDataFrame, str or Path, optional
+        District polygons (a frame from :func:`simulator.boundaries.load_boundaries`, or a file it
+        reads). Without them each district is a point at its ``data/districts.csv`` lon/lat.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The columns of :func:`district_table` (without lon/lat) and ``geometry``: one point per
+        census district, or one polygon per boundary (boundary districts outside the census frame,
+        such as AJK, carry zeros).
+
+    Raises
+    ------
+    BoundaryError
+        A district with households has no polygon in ``boundaries``.
+    """
+    import geopandas as gpd
+
+    run = load_run(run)
+    table = district_table(run)
+    bounds = boundaries_frame(boundaries)
+    if bounds is None:
+        geometry = gpd.points_from_xy(table.lon, table.lat, crs="EPSG:4326")
+        return gpd.GeoDataFrame(table.drop(columns=["lon", "lat"]), geometry=geometry, crs="EPSG:4326")
+    from simulator.registry import boundaries as boundaries_mod
+
+    used = table.loc[table.households > 0, "district_id"]
+    boundaries_mod.check_codes(bounds, used, source=f"{run.label} (districts with households)")
+    merged = bounds[["district_id", "name", bounds.geometry.name]].merge(
+        table.drop(columns=["lon", "lat"]), on="district_id", how="left"
+    )
+    merged["district"] = merged["district"].fillna(merged["name"])
+    merged[["province_code", "province"]] = merged[["province_code", "province"]].fillna("")
+    for c in FIGURES:
+        merged[c] = merged[c].fillna(0).astype(np.int64)
+    columns = ["district_id", "district", "province_code", "province", *FIGURES]
+    return gpd.GeoDataFrame(merged[columns], geometry=merged.geometry.to_numpy(), crs="EPSG:4326")
+
+
+def write_geo(run: Run, path: Path, *, fmt: str, boundaries: Any) -> Path:
+    layer = district_layer(run, boundaries=boundaries)
+    if path.exists():
+        path.unlink()  # a GeoPackage would otherwise gain a layer, a GeoJSON fail to write
+    if fmt == "gpkg":
+        layer.to_file(path, driver="GPKG", layer="districts")
+    else:
+        layer.to_file(path, driver="GeoJSON")
+    return path

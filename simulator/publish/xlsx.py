@@ -1,0 +1,187 @@
+"""The Excel workbook the Coordination Committee reviews: the plan's tables sheet by sheet, a
+summary with a sign-off block and the responsible agencies, and, when the policy was edited from
+the library scenario, every change beside the library's value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from simulator.plans.agencies import agencies, involved_provinces
+from simulator.plans.build import FIGURES, MONEY
+from simulator.plans.policy import _show as show_value
+from simulator.publish.tables import COUNT_FORMAT, PKR_FORMAT, _modelled_on
+
+__all__ = ["SIGN_OFF", "write_xlsx"]
+
+#: Roles that sign off a joint response plan, in order.
+SIGN_OFF = ("prepared by", "reviewed by", "approved by", "date", "version")
+
+
+def _sheet(writer: pd.ExcelWriter, name: str, frame: pd.DataFrame) -> None:
+    frame.to_excel(writer, sheet_name=name, index=False)
+    ws = writer.sheets[name]
+    ws.freeze_panes = "A2"
+    for idx, column in enumerate(frame.columns, start=1):
+        letter = ws.cell(row=1, column=idx).column_letter
+        width = max(len(str(column)), *(len(f"{v:,}") if isinstance(v, int) else len(str(v)) for v in frame[column].head(200))) if len(frame) else len(str(column))
+        ws.column_dimensions[letter].width = min(max(10, width + 2), 60)
+        fmt = PKR_FORMAT if column in MONEY else COUNT_FORMAT if column in FIGURES else None
+        if fmt:
+            for cell in ws.iter_rows(min_row=2, min_col=idx, max_col=idx):
+                cell[0].number_format = fmt
+
+
+def _summary_extras(ws, plan: dict) -> None:
+    """The sign-off block and the responsible agencies beside the summary figures (column D on)."""
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    bold = Font(bold=True)
+    thin = Side(style="thin", color="808080")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    fill = PatternFill("solid", fgColor="FFF8DC")
+    ws["D1"], ws["E1"] = "sign-off", "fill in"
+    ws["D1"].font = ws["E1"].font = bold
+    prefilled = plan.get("sign_off") or {}
+    for i, role in enumerate(SIGN_OFF, start=2):
+        ws.cell(row=i, column=4, value=role).font = bold
+        cell = ws.cell(row=i, column=5, value=prefilled.get(role.replace(" ", "_")) or None)
+        cell.border, cell.fill = box, fill
+    row = len(SIGN_OFF) + 3
+    ws.cell(row=row, column=4, value="responsible agencies").font = bold
+    header = ["province", "disaster authority", "federal programmes", "provincial programme / authority", "source"]
+    table = agencies(plan)
+    involved = set(involved_provinces(plan))
+    table = table[table.province_code.isin(involved)] if involved else table
+    for j, text in enumerate(header, start=4):
+        ws.cell(row=row + 1, column=j, value=text).font = bold
+    for i, rec in enumerate(table.itertuples(index=False), start=row + 2):
+        values = [rec.province, rec.disaster_authority, rec.federal_programmes, rec.provincial_programme, rec.source]
+        for j, v in enumerate(values, start=4):
+            ws.cell(row=i, column=j, value=v).alignment = Alignment(wrap_text=j == 8, vertical="top")
+    note = row + 2 + len(table)
+    ws.cell(row=note, column=4, value="Federal coordination: NDMA; federal programmes pay through BISP.")
+    for letter, width in zip("CDEFGH", (3, 24, 28, 20, 44, 60), strict=True):
+        ws.column_dimensions[letter].width = width
+
+
+def _policy_status(plan: dict) -> str | None:
+    """The summary's "policy" line: edited from the library scenario (and how many changes), the
+    library scenario as its file has it, or None for a plan without a policy record."""
+    record = plan.get("policy")
+    if not record:
+        return None
+    library = record.get("library")
+    if record.get("edited"):
+        n = len(record.get("changes", []))
+        return (f"edited from the library scenario {library}: {n} change{'s' * (n != 1)} "
+                "(sheet policy-changes)")
+    return f"as in the library scenario {library} (not edited)" if library else "built without a library scenario"
+
+
+def _summary(plan: dict) -> pd.DataFrame:
+    """The summary sheet's figures: scenario, policy status, national totals and status counts."""
+    scenario = plan.get("scenario", {})
+    status = _policy_status(plan)
+    return pd.DataFrame(
+        [
+            {"figure": "scenario", "value": scenario.get("name", "")},
+            {"figure": "title", "value": scenario.get("title", "")},
+            {"figure": "modelled on", "value": _modelled_on(plan) or ""},
+        ]
+        + ([{"figure": "policy", "value": status}] if status is not None else [])
+        + [{"figure": "schema version", "value": plan.get("schema_version", "")}]
+        + ([{"figure": "registry rows", "value": plan["registry_rows"]}] if "registry_rows" in plan else [])
+        + [{"figure": k, "value": v} for k, v in plan["totals"].items()]
+        + [{"figure": f"status: {k}", "value": v} for k, v in plan["status_counts"].items()]
+    )
+
+
+def _policy_changes(plan: dict) -> pd.DataFrame:
+    """One row per policy change: what changed, the library file's value and the value used."""
+    rows = [
+        {"change": c["label"], "library": show_value(c["field"], c["library"]),
+         "active": show_value(c["field"], c["active"]), "field": c["field"]}
+        for c in (plan.get("policy") or {}).get("changes", [])
+    ]
+    return pd.DataFrame(rows, columns=["change", "library", "active", "field"])
+
+
+def _dedup_budget(plan: dict) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"item": "dedup rule", "value": plan["dedup"]["rule"]},
+            {"item": "overlap households", "value": plan["dedup"]["overlap_households"]},
+            {"item": "dedup savings PKR", "value": plan["dedup"]["savings_pkr"]},
+            {"item": "over-budget households", "value": plan["budget"]["over_budget_households"]},
+            {"item": "budget shortfall PKR", "value": plan["budget"]["shortfall_pkr"]},
+        ]
+        + [
+            {"item": f"programme: {p['name']} ({p['owner']}, {p['expansion']}) entitled households",
+             "value": p["entitled_households"]}
+            for p in plan["programmes"]
+        ]
+    )
+
+
+def _number_formats(ws, pkr_suffix: str) -> None:
+    """PKR or count formats on column B of an item/value sheet, by the item's name."""
+    for row in ws.iter_rows(min_row=2):
+        if isinstance(row[1].value, int | float):
+            row[1].number_format = PKR_FORMAT if str(row[0].value).endswith(pkr_suffix) else COUNT_FORMAT
+
+
+def write_xlsx(plan: dict, path: str | Path) -> Path:
+    """Write the Excel workbook the Coordination Committee reviews.
+
+    Parameters
+    ----------
+    plan : dict
+        A plan from :func:`simulator.plans.build.build`.
+    path : str or Path
+        Output ``.xlsx``.
+
+    Returns
+    -------
+    Path
+        ``path``. Sheets: ``summary`` (scenario, whether the policy was edited, national figures,
+        status counts, a sign-off block to fill in and the responsible agencies),
+        ``policy-changes`` (only for an edited policy: each change, the library value and the
+        value used), ``provinces``, ``districts``, ``cost-sharing``, ``dedup-budget``,
+        ``instalments``, ``assumptions``; PKR number formats and frozen header rows.
+    """
+    path = Path(path)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        _sheet(writer, "summary", _summary(plan))
+        ws = writer.sheets["summary"]
+        _number_formats(ws, "_pkr")
+        ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width, 16)
+        _summary_extras(ws, plan)
+        if (plan.get("policy") or {}).get("edited"):
+            _sheet(writer, "policy-changes", _policy_changes(plan))
+        _sheet(writer, "provinces", pd.DataFrame(plan["provinces"]))
+        _sheet(writer, "districts", pd.DataFrame(plan["districts"], columns=_district_columns(plan)))
+        contributions = pd.DataFrame(
+            plan["cost_sharing"]["contributions"],
+            columns=["benefiting_province", "paying_province", "amount_pkr"],
+        )
+        _sheet(writer, "cost-sharing", contributions)
+        _sheet(writer, "dedup-budget", _dedup_budget(plan))
+        _number_formats(writer.sheets["dedup-budget"], "PKR")
+        _sheet(writer, "instalments", pd.DataFrame(plan["instalments"]))
+        _sheet(writer, "assumptions", pd.DataFrame({"assumption": plan["assumptions"]}))
+        update = plan.get("nser_update")
+        if update:
+            _sheet(writer, "nser-update", pd.DataFrame(update["districts"]))
+            _sheet(writer, "nser-update-provinces", pd.DataFrame(update["provinces"]))
+            _sheet(writer, "nser-update-assumptions", pd.DataFrame({"assumption": update["assumptions"]}))
+    return path
+
+
+def _district_columns(plan: dict) -> list[str]:
+    if plan["districts"]:
+        return list(plan["districts"][0])
+    return ["district_id", "district", "province_code", "province", *FIGURES]
+
