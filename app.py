@@ -55,7 +55,7 @@ from pathlib import Path
 import streamlit as st
 
 from hazards.errors import MadadError
-from simulator.app import loaders, ui
+from simulator.app import loaders, text
 from simulator.app.pages import FILES, PAGES
 from simulator.app.settings import Settings, load_settings
 from simulator.app.state import (
@@ -91,7 +91,7 @@ def main() -> None:
     cfg = settings()
     init_state()
     sidebar_top(cfg)
-    if lang() in ui.RTL:
+    if lang() in text.RTL:
         rtl_css()
     for problem in cfg.problems:
         st.error(T("config_problem", problem=problem))

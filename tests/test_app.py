@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 from hazards import tables as data
 from hazards.layer import make_layer
 from simulator import plans, scenario
-from simulator.app import loaders, ui
+from simulator.app import builder, deck, loaders, settings, style, text
 from simulator.app.pages import FILES, PAGES
 from simulator.publish.export import write_json
 
@@ -98,9 +98,9 @@ def headline(totals: dict) -> dict[str, str]:
         "Affected households": f"{totals['affected_households']:,}",
         "Affected people": f"{totals['affected_people']:,}",
         "Households paid": f"{totals['paid_households']:,}",
-        "Total cost": ui.fmt_pkr_short(totals["amount_pkr"]),
-        "Federal share": ui.fmt_pkr_short(totals["federal_pkr"]),
-        "Provincial share": ui.fmt_pkr_short(totals["provincial_pkr"]),
+        "Total cost": text.fmt_pkr_short(totals["amount_pkr"]),
+        "Federal share": text.fmt_pkr_short(totals["federal_pkr"]),
+        "Provincial share": text.fmt_pkr_short(totals["provincial_pkr"]),
     }
 
 
@@ -257,7 +257,7 @@ def test_every_page_renders(env, page):
     at = run_app(page)
     ok(at)
     want = "app_title" if page == "overview" else f"page_{page}"
-    assert at.title[0].value == ui.text("en", want)
+    assert at.title[0].value == text.text("en", want)
 
 
 # --- policy -----------------------------------------------------------------------------------------
@@ -328,10 +328,10 @@ def test_policy_editor_budget_and_cost_sharing(env, demo):
     ok(at)
     goto(at, "plan")
     ok(at)
-    raw = ui.scenario_raw(demo)
+    raw = builder.scenario_raw(demo)
     raw["budget"]["federal_pkr"] = 1_000_000_000
     raw["cost_sharing"]["rule"] = "key"
-    want = plans.run(ui.validate_raw(raw), base=DEMO.parent, households=HOUSEHOLDS).plan
+    want = plans.run(builder.validate_raw(raw), base=DEMO.parent, households=HOUSEHOLDS).plan
     assert want["budget"]["shortfall_pkr"] > 0
     shown = {m.label: m.value for m in at.metric}
     assert shown["Budget shortfall"] == f"PKR {want['budget']['shortfall_pkr']:,}"
@@ -341,7 +341,7 @@ def test_policy_editor_budget_and_cost_sharing(env, demo):
 # --- every kind of hazard ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", list(ui.BUILDER))
+@pytest.mark.parametrize("kind", list(builder.BUILDER))
 def test_built_hazard_of_every_kind_runs_and_maps(env, kind):
     at = run_app("scenario")
     at.radio(key="src").set_value("build").run()
@@ -359,26 +359,26 @@ def test_built_hazard_of_every_kind_runs_and_maps(env, kind):
 
 
 def test_hazard_styles_follow_units_kind_and_tiers():
-    depth = ui.hazard_style("riverine-flood", "m", [0.5, 1.5, 2.5])
-    spi = ui.hazard_style("drought", "index", [-1.0, -1.5, -2.0], "decreasing")
-    mmi = ui.hazard_style("earthquake", "index", [6.0, 7.0, 8.0])
-    heat = ui.hazard_style("heatwave", "degC", [45.0, 47.0, None])
-    wind = ui.hazard_style("cyclone", "m/s", [17.5, 24.7, 32.9])
-    rain = ui.hazard_style("flash-flood", "mm", [64.5, 115.6, 204.5])
-    pga = ui.hazard_style("earthquake", "g", [0.1, 0.2, 0.4])
+    depth = style.hazard_style("riverine-flood", "m", [0.5, 1.5, 2.5])
+    spi = style.hazard_style("drought", "index", [-1.0, -1.5, -2.0], "decreasing")
+    mmi = style.hazard_style("earthquake", "index", [6.0, 7.0, 8.0])
+    heat = style.hazard_style("heatwave", "degC", [45.0, 47.0, None])
+    wind = style.hazard_style("cyclone", "m/s", [17.5, 24.7, 32.9])
+    rain = style.hazard_style("flash-flood", "mm", [64.5, 115.6, 204.5])
+    pga = style.hazard_style("earthquake", "g", [0.1, 0.2, 0.4])
     assert [s.what for s in (depth, spi, mmi, heat, wind, rain, pga)] == [
         "hz_depth", "hz_spi", "hz_mmi", "hz_temp", "hz_wind", "hz_rain", "hz_pga"]
     assert len({s.palette for s in (depth, spi, heat, wind, rain)}) == 5
     # SPI: lower is worse, so -2.5 is darker (less light) than -1.2, and +0.5 is transparent.
-    px = ui.colorize(np.array([[-2.5, -1.2, -0.8, 0.5, np.nan]]), spi)
+    px = style.colorize(np.array([[-2.5, -1.2, -0.8, 0.5, np.nan]]), spi)
     assert px[0, 0, :3].sum() < px[0, 1, :3].sum()
-    assert list(px[0, :, 3]) == [ui.ALPHA_AFFECTING, ui.ALPHA_AFFECTING, ui.ALPHA_BELOW, 0, 0]
+    assert list(px[0, :, 3]) == [style.ALPHA_AFFECTING, style.ALPHA_AFFECTING, style.ALPHA_BELOW, 0, 0]
     # Depth: dry and nodata transparent, below the threshold faint, deeper darker.
-    px = ui.colorize(np.array([[0.0, np.nan, 0.2, 0.6, 3.5]], dtype=np.float32), depth)
-    assert list(px[0, :, 3]) == [0, 0, ui.ALPHA_BELOW, ui.ALPHA_AFFECTING, ui.ALPHA_AFFECTING]
+    px = style.colorize(np.array([[0.0, np.nan, 0.2, 0.6, 3.5]], dtype=np.float32), depth)
+    assert list(px[0, :, 3]) == [0, 0, style.ALPHA_BELOW, style.ALPHA_AFFECTING, style.ALPHA_AFFECTING]
     assert px[0, 4, :3].sum() < px[0, 3, :3].sum()
     # Legends mark the thresholds in the layer's units.
-    html = ui.legend_html(heat, "en", "Temperature")
+    html = style.legend_html(heat, "en", "Temperature")
     assert "45 °C" in html and "affected" in html and "severely affected" in html
 
 
@@ -540,7 +540,7 @@ def test_no_district_cell_under_k_is_shown_to_ministers(env, tmp_path):
     at = run_app("plan")
     ok(at)
     for shown in tables(at):
-        assert ui.small_cells_shown(shown, 10) == []
+        assert text.small_cells_shown(shown, 10) == []
     assert any("–" in str(v) for t in tables(at) for v in t.to_numpy().ravel())
     spec, _ = deck_spec(goto(at, "map"))
     for layer in spec["layers"]:
@@ -553,7 +553,7 @@ def test_no_district_cell_under_k_is_shown_to_ministers(env, tmp_path):
     ok(at)  # the PDF brief is offered only if the exporter can write it without the hidden cells
     scn = scenario.load(DEMO)
     source = loaders.RegistrySource(f"file|{path}", str(path), path.name)
-    geo = json.loads(loaders.make_file("geojson", scn, source, ui.Settings()))
+    geo = json.loads(loaders.make_file("geojson", scn, source, settings.Settings()))
     for feature in geo["features"]:
         for key, value in feature["properties"].items():
             if key.endswith(("_households", "_people", "_pkr")):
@@ -563,7 +563,7 @@ def test_no_district_cell_under_k_is_shown_to_ministers(env, tmp_path):
     assert any(v is None for f in geo["features"] for v in f["properties"].values())
     env.setenv("MADAD_ROLE", "planner")
     at = run_app("plan")
-    planner_cells = [c for t in tables(at) for c in ui.small_cells_shown(t, 10)]
+    planner_cells = [c for t in tables(at) for c in text.small_cells_shown(t, 10)]
     assert planner_cells  # the same plan has small cells that planners see
 
 
@@ -584,14 +584,14 @@ def test_role_comes_from_the_config_file_and_bad_values_fall_back_to_minister(en
 def test_load_settings_precedence(tmp_path):
     cfg = tmp_path / "madad.toml"
     cfg.write_text('[madad]\nrole = "planner"\nmin_cell = 25\n')
-    assert ui.load_settings({}, tmp_path) == ui.Settings("planner", 25, str(cfg))
-    got = ui.load_settings({"MADAD_ROLE": "minister", "MADAD_MIN_CELL": "5"}, tmp_path)
+    assert settings.load_settings({}, tmp_path) == settings.Settings("planner", 25, str(cfg))
+    got = settings.load_settings({"MADAD_ROLE": "minister", "MADAD_MIN_CELL": "5"}, tmp_path)
     assert (got.role, got.min_cell, got.problems) == ("minister", 5, ())
-    assert ui.load_settings({}, tmp_path / "nowhere").role == "minister"
-    bad = ui.load_settings({"MADAD_MIN_CELL": "zero"}, tmp_path / "nowhere")
+    assert settings.load_settings({}, tmp_path / "nowhere").role == "minister"
+    bad = settings.load_settings({"MADAD_MIN_CELL": "zero"}, tmp_path / "nowhere")
     assert bad.min_cell == 10 and bad.problems
     cfg.write_text("[madad\nrole=")
-    broken = ui.load_settings({}, tmp_path)
+    broken = settings.load_settings({}, tmp_path)
     assert broken.role == "minister" and broken.problems
 
 
@@ -599,16 +599,16 @@ def test_load_settings_precedence(tmp_path):
 
 
 def test_both_languages_have_the_same_labels():
-    assert set(ui.LABELS["en"]) == set(ui.LABELS["ur"])
-    for key, template in ui.LABELS["en"].items():
+    assert set(text.LABELS["en"]) == set(text.LABELS["ur"])
+    for key, template in text.LABELS["en"].items():
         fields = {f for f in __import__("string").Formatter().parse(template) if f[1]}
-        urdu = {f for f in __import__("string").Formatter().parse(ui.LABELS["ur"][key]) if f[1]}
+        urdu = {f for f in __import__("string").Formatter().parse(text.LABELS["ur"][key]) if f[1]}
         assert {f[1] for f in fields} == {f[1] for f in urdu}, key
-    assert ui.LABELS["ur"]["m_affected_households"] == "متاثرہ گھرانے"
+    assert text.LABELS["ur"]["m_affected_households"] == "متاثرہ گھرانے"
     for lang in ("en", "ur"):  # the labels are data files, read by the text function
         table = json.loads((ROOT / "simulator" / "app" / "labels" / f"{lang}.json").read_text(encoding="utf-8"))
-        assert table == ui.LABELS[lang]
-        assert ui.text(lang, "app_title") == table["app_title"]
+        assert table == text.LABELS[lang]
+        assert text.text(lang, "app_title") == table["app_title"]
 
 
 def test_switching_language_changes_the_headings(env):
@@ -618,7 +618,7 @@ def test_switching_language_changes_the_headings(env):
     ok(at)
     urdu = [t.value for t in at.title] + list(metrics(at))
     assert urdu != english
-    assert at.title[0].value == ui.LABELS["ur"]["app_title"]
+    assert at.title[0].value == text.LABELS["ur"]["app_title"]
     assert "متاثرہ گھرانے" in metrics(at)
     assert any("ارب روپے" in m for m in metrics(at).values())
     goto(at, "plan")
@@ -659,7 +659,7 @@ def test_compare_a_saved_policy_with_the_current_one(env):
 
 @pytest.mark.parametrize("role", ["minister", "planner"])
 def test_download_files_are_the_exports(env, role, expected):
-    cfg = ui.Settings(role=role)
+    cfg = settings.Settings(role=role)
     scn = scenario.load(DEMO)
     source = loaders.RegistrySource(f"synthetic|{HOUSEHOLDS}|{scn.seed}", None, "synthetic", HOUSEHOLDS)
     files = {fmt: loaders.make_file(fmt, scn, source, cfg, library=scn)
@@ -688,7 +688,7 @@ def app_download(at: AppTest, fmt: str, scn, library) -> bytes:
     goto(at, "downloads")
     ok(at)
     assert f"download_{fmt}" in {b.key for b in at.get("download_button")}
-    cfg = ui.load_settings(os.environ, ROOT)
+    cfg = settings.load_settings(os.environ, ROOT)
     return loaders.make_file(fmt, scn, loaders.registry_source(scn, cfg), cfg, library=library)
 
 
@@ -746,61 +746,61 @@ def test_hex_bins_count_every_point_once_in_the_nearest_hexagon():
     rng = np.random.default_rng(7)
     lon = rng.uniform(67.0, 69.0, 5_000)
     lat = rng.uniform(24.0, 27.0, 5_000)
-    hexes = ui.hex_bins(lon, lat)
+    hexes = deck.hex_bins(lon, lat)
     assert hexes["count"].sum() == len(lon)
     assert not hexes.duplicated(["q", "r"]).any()
-    kx, ky = ui.hex_scale()
-    two = ui.hex_bins(np.array([68.0, 68.0 + 5.0 / kx]), np.array([25.0, 25.0]))
+    kx, ky = deck.hex_scale()
+    two = deck.hex_bins(np.array([68.0, 68.0 + 5.0 / kx]), np.array([25.0, 25.0]))
     assert len(two) == 2
     step = math.hypot((two.lon[1] - two.lon[0]) * kx, (two.lat[1] - two.lat[0]) * ky)
-    assert step == pytest.approx(ui.HEX_WIDTH_KM)
+    assert step == pytest.approx(deck.HEX_WIDTH_KM)
     sample = slice(0, 300)
     x, y = lon[sample] * kx, lat[sample] * ky
     cx, cy = hexes.lon.to_numpy() * kx, hexes.lat.to_numpy() * ky
     nearest = np.argmin((x[:, None] - cx) ** 2 + (y[:, None] - cy) ** 2, axis=1)
-    own = ui.hex_bins(lon[sample], lat[sample])
+    own = deck.hex_bins(lon[sample], lat[sample])
     assert {(q, r) for q, r in zip(own.q, own.r, strict=True)} == {(hexes.q[i], hexes.r[i]) for i in nearest}
-    weighted = ui.hex_bins(lon[:10], lat[:10], weights=np.full(10, 190))
+    weighted = deck.hex_bins(lon[:10], lat[:10], weights=np.full(10, 190))
     assert weighted["count"].sum() == 1_900
-    assert len(ui.hex_bins(np.array([]), np.array([]))) == 0
+    assert len(deck.hex_bins(np.array([]), np.array([]))) == 0
 
 
 def test_hex_polygons_are_hexagons_around_their_centres():
-    hexes = ui.hex_bins(np.array([68.3]), np.array([26.1]))
-    corners = ui.hex_polygons(hexes)
+    hexes = deck.hex_bins(np.array([68.3]), np.array([26.1]))
+    corners = deck.hex_polygons(hexes)
     assert corners.shape == (1, 6, 2)
-    kx, ky = ui.hex_scale()
+    kx, ky = deck.hex_scale()
     radius = np.hypot((corners[0, :, 0] - hexes.lon[0]) * kx, (corners[0, :, 1] - hexes.lat[0]) * ky)
-    assert radius == pytest.approx(ui.HEX_WIDTH_KM / math.sqrt(3), rel=5e-3)
+    assert radius == pytest.approx(deck.HEX_WIDTH_KM / math.sqrt(3), rel=5e-3)
 
 
 def test_display_grid_is_small_and_in_lonlat(demo):
     layer, _ = plans.build_hazard(demo, base=DEMO.parent)
-    values, bounds = ui.display_grid(layer, max_side=200)
+    values, bounds = style.display_grid(layer, max_side=200)
     assert max(values.shape) <= 200
     left, bottom, right, top = bounds
     assert 66 < left < right < 73 and 23 < bottom < top < 33
     utm = flood_layer("EPSG:32642")
-    values, (left, bottom, right, top) = ui.display_grid(utm, max_side=100)
+    values, (left, bottom, right, top) = style.display_grid(utm, max_side=100)
     assert max(values.shape) <= 100 and np.isfinite(values).any()
     assert 60 < left < right < 75 and 20 < bottom < top < 32
 
 
 def test_formats():
-    assert ui.fmt_pkr(11_591_325_000) == "PKR 11,591,325,000"
-    assert ui.fmt_pkr_short(11_591_325_000) == "PKR 11.6 billion"
-    assert ui.fmt_pkr_short(1_250_000_000) == "PKR 1.25 billion"
-    assert ui.fmt_pkr_short(58_700_000) == "PKR 58.7 million"
-    assert ui.fmt_pkr_short(828_485_000) == "PKR 828 million"
-    assert ui.fmt_pkr_short(11_591_325_000, "ur") == "11.6 ارب روپے"
-    assert ui.fmt_count(33_827) == "33,827"
-    assert ui.fmt_count(None) == ui.fmt_pkr(None) == "–"
-    assert ui.fmt_delta(-5_000, money=True) == "-PKR 5,000"
-    assert ui.fmt_delta(0, money=False) is None
-    assert ui.equal_instalments(3, 30) == [{"share": 0.3333, "day": 0}, {"share": 0.3333, "day": 30},
+    assert text.fmt_pkr(11_591_325_000) == "PKR 11,591,325,000"
+    assert text.fmt_pkr_short(11_591_325_000) == "PKR 11.6 billion"
+    assert text.fmt_pkr_short(1_250_000_000) == "PKR 1.25 billion"
+    assert text.fmt_pkr_short(58_700_000) == "PKR 58.7 million"
+    assert text.fmt_pkr_short(828_485_000) == "PKR 828 million"
+    assert text.fmt_pkr_short(11_591_325_000, "ur") == "11.6 ارب روپے"
+    assert text.fmt_count(33_827) == "33,827"
+    assert text.fmt_count(None) == text.fmt_pkr(None) == "–"
+    assert text.fmt_delta(-5_000, money=True) == "-PKR 5,000"
+    assert text.fmt_delta(0, money=False) is None
+    assert builder.equal_instalments(3, 30) == [{"share": 0.3333, "day": 0}, {"share": 0.3333, "day": 30},
                                            {"share": 0.3334, "day": 60}]
 
 
 def test_small_cells_shown_finds_counts_under_k():
     frame = pd.DataFrame({"District": ["A", "B"], "Households paid": ["7", "1,234"], "Amount": ["PKR 5", "–"]})
-    assert ui.small_cells_shown(frame, 10) == [(0, "Households paid", 7)]
+    assert text.small_cells_shown(frame, 10) == [(0, "Households paid", 7)]

@@ -32,7 +32,7 @@ from hazards import tables as data
 from hazards.errors import MadadError
 from simulator import plans
 from simulator import scenario as scenario_mod
-from simulator.app import ui
+from simulator.app import builder, deck, style
 from simulator.app.settings import Settings
 from simulator.scenario import Scenario
 
@@ -79,7 +79,7 @@ def library(_mtimes: tuple) -> dict[str, dict]:
         except MadadError as exc:
             log.warning("library scenario skipped: %s", exc)
             continue
-        out[scn.name] = {"title": scn.title, "path": str(path), "raw": ui.scenario_raw(scn)}
+        out[scn.name] = {"title": scn.title, "path": str(path), "raw": builder.scenario_raw(scn)}
     return out
 
 
@@ -223,20 +223,27 @@ def registry_of(scn: Scenario, source: RegistrySource):
 # --- plans: every one from simulator.plans.assemble ---------------------------------------------
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_result(key: str, _scn: Scenario, _source: RegistrySource, _library: Scenario | None):
+    """(run result, seconds) of one scenario, registry and library scenario (``key``:
+    :func:`cache_key` of the three), from :func:`simulator.plans.assemble`. Kept as one object,
+    not copied on each read: its household table is as long as the registry. Only the engine
+    and the plan run when the hazards and the registry are cached."""
+    t0 = time.perf_counter()
+    result = plans.assemble(_scn, registry_of(_scn, _source), hazards_of(_scn), library=_library)
+    return result, time.perf_counter() - t0
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_plan(key: str, _scn: Scenario, _source: RegistrySource, _library: Scenario | None):
-    """The plan and the affected households binned to hexagons for one scenario, registry and
-    library scenario (``key``: :func:`cache_key` of the three). Only the engine and the plan
-    run when the hazards and the registry are cached."""
-    t0 = time.perf_counter()
-    layers = hazards_of(_scn)
+    """(plan, the affected households binned to hexagons, seconds): a copy for each page, so
+    that nothing a page does reaches the cached result."""
+    result, seconds = cached_result(key, _scn, _source, _library)
     reg = registry_of(_scn, _source)
-    result = plans.assemble(_scn, reg, layers, library=_library)
-    tier = result.households["tier"].cat.codes.to_numpy()
-    hit = tier > 0
-    hexes = ui.hex_bins(reg.households["lon"].to_numpy()[hit], reg.households["lat"].to_numpy()[hit],
-                        weights=result.households["weight"].to_numpy()[hit])
-    return result.plan, hexes, time.perf_counter() - t0, result.households
+    hit = result.households["tier"].cat.codes.to_numpy() > 0
+    hexes = deck.hex_bins(reg.households["lon"].to_numpy()[hit], reg.households["lat"].to_numpy()[hit],
+                          weights=result.households["weight"].to_numpy()[hit])
+    return result.plan, hexes, seconds
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -255,7 +262,7 @@ def cached_suppressed(key: str, k: int, _plan: dict) -> dict:
 
 def plan_for(scn: Scenario, source: RegistrySource, library: Scenario | None):
     """(plan, hexagons, seconds) of ``scn`` on ``source``, marked edited against ``library``."""
-    return cached_plan(cache_key(scn, source, library), scn, source, library)[:3]
+    return cached_plan(cache_key(scn, source, library), scn, source, library)
 
 
 def shown_plan(plan: dict, scn: Scenario, source: RegistrySource, library: Scenario | None,
@@ -268,22 +275,19 @@ def shown_plan(plan: dict, scn: Scenario, source: RegistrySource, library: Scena
 
 def full_result(scn: Scenario, source: RegistrySource, library: Scenario | None) -> plans.RunResult:
     """The in-memory run with its per-household table, for the downloads (built on click)."""
-    the_plan, _, _, households = cached_plan(cache_key(scn, source, library), scn, source, library)
-    reg = registry_of(scn, source)
-    return plans.RunResult(scenario=scn, plan=the_plan, households=households,
-                           hazards=hazards_of(scn), quarantine=reg.quarantine, library=library)
+    return cached_result(cache_key(scn, source, library), scn, source, library)[0]
 
 
 # --- the map's hazard images ----------------------------------------------------------------------
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cached_hazard_image(key: str, style: ui.HazardStyle, _layer: xr.DataArray):
+def cached_hazard_image(key: str, ramp: style.HazardStyle, _layer: xr.DataArray):
     """(PNG data URL, lon/lat bounds, bounds of the coloured pixels) of one raster
     (``key``: :func:`hazard_key`)."""
-    values, bounds = ui.display_grid(_layer)
-    rgba = ui.colorize(values, style)
-    return ui.png_data_url(rgba), bounds, ui.visible_bounds(rgba, bounds)
+    values, bounds = style.display_grid(_layer)
+    rgba = style.colorize(values, ramp)
+    return style.png_data_url(rgba), bounds, style.visible_bounds(rgba, bounds)
 
 
 # --- downloads ------------------------------------------------------------------------------------

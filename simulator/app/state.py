@@ -27,7 +27,7 @@ import xarray as xr
 
 from hazards.errors import MadadError, ScenarioError
 from simulator import scenario as scenario_mod
-from simulator.app import loaders, ui
+from simulator.app import builder, loaders, style, text
 from simulator.app.loaders import RegistrySource
 from simulator.app.settings import Settings
 from simulator.scenario import Scenario
@@ -48,7 +48,7 @@ def lang() -> str:
 
 def T(key: str, **values: Any) -> str:  # noqa: N802 - short on purpose: every label goes through it
     """The label ``key`` in the visitor's language (see :data:`simulator.app.text.LABELS`)."""
-    return ui.text(lang(), key, **values)
+    return text.text(lang(), key, **values)
 
 
 def show_bad_file(name: str, exc: Exception) -> None:
@@ -177,11 +177,11 @@ def quick_sidebar(base: Scenario) -> tuple[Scenario, list]:
     units = units_of(base)
     if before["threshold"] is not None:
         tiers = base.hazards[0].tier_thresholds()
-        lo, hi, step = ui.threshold_range(units, before["threshold"], tiers[1])
+        lo, hi, step = builder.threshold_range(units, before["threshold"], tiers[1])
         if not lo <= ss.get("threshold", before["threshold"]) <= hi:
             ss["threshold"] = before["threshold"]
-        what = T(ui.hazard_style(base.hazards[0].kind, units, tiers).what)
-        sb.slider(T("q_threshold_units", what=what, units=ui.UNIT_TEXT.get(units, units)),
+        what = T(style.hazard_style(base.hazards[0].kind, units, tiers).what)
+        sb.slider(T("q_threshold_units", what=what, units=text.UNIT_TEXT.get(units, units)),
                   min_value=lo, max_value=hi, step=step, key="threshold", help=T("q_threshold_help"))
     if base.cost_sharing.rule in ("fixed", "key"):
         sb.slider(T("q_federal"), min_value=0, max_value=100, step=1, key="federal_share_pct",
@@ -191,7 +191,7 @@ def quick_sidebar(base: Scenario) -> tuple[Scenario, list]:
     ss["quick_values"] = {k: v for k, v in after.items() if v is not None}
     if after["threshold"] is not None:
         after["threshold"] = round(float(after["threshold"]), 6)
-    changes = ui.what_if_changes(before, after, units)
+    changes = builder.what_if_changes(before, after, units)
     if not changes:
         return base, []
     moved = {key for key, *_ in changes}
@@ -247,8 +247,8 @@ def init_state() -> None:
 
 def sidebar_top(cfg: Settings) -> None:
     sb = st.sidebar
-    sb.radio(ui.text("en", "language") + " / " + ui.text("ur", "language"), list(ui.LANGUAGES),
-             format_func=ui.LANGUAGES.get, key="lang", horizontal=True)
+    sb.radio(text.text("en", "language") + " / " + text.text("ur", "language"), list(text.LANGUAGES),
+             format_func=text.LANGUAGES.get, key="lang", horizontal=True)
     if cfg.planner:
         sb.caption(T("role_planner"))
     else:

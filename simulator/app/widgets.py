@@ -10,7 +10,7 @@ import streamlit as st
 import xarray as xr
 
 from hazards import tables as data
-from simulator.app import loaders, ui
+from simulator.app import deck, loaders, style, text
 from simulator.app.state import Current, T, lang
 
 MAP_HEIGHT_PX = 560
@@ -18,7 +18,7 @@ MAP_HEIGHT_PX = 560
 MAX_LABELS = 12
 
 
-def style_of(spec, layer: xr.DataArray) -> ui.HazardStyle:
+def style_of(spec, layer: xr.DataArray) -> style.HazardStyle:
     """Colour ramp of a raster from its units, kind and the scenario's tiers (or impact
     function's thresholds, with its direction: lower SPI is worse)."""
     units = layer.attrs.get("units", "")
@@ -28,17 +28,9 @@ def style_of(spec, layer: xr.DataArray) -> ui.HazardStyle:
 
         fn = impact.load(spec.impact)
         th = fn.thresholds(fn.housing[0])
-        return ui.hazard_style(kind, units, [th["affected"], th["severely_affected"], th["displaced"]],
+        return style.hazard_style(kind, units, [th["affected"], th["severely_affected"], th["displaced"]],
                                fn.direction)
-    return ui.hazard_style(kind, units, spec.tier_thresholds())
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def cached_hazard_image(key: str, style: ui.HazardStyle, _layer: xr.DataArray):
-    """(PNG data URL, lon/lat bounds, bounds of the coloured pixels) of one raster."""
-    values, bounds = ui.display_grid(_layer)
-    rgba = ui.colorize(values, style)
-    return ui.png_data_url(rgba), bounds, ui.visible_bounds(rgba, bounds)
+    return style.hazard_style(kind, units, spec.tier_thresholds())
 
 
 def build_deck(cur: Current, *, hazard: bool = True, households: bool = True, districts: bool = True,
@@ -47,48 +39,48 @@ def build_deck(cur: Current, *, hazard: bool = True, households: bool = True, di
     lg = lang()
     bounds = cur.bounds
     light = bounds[1] if bounds else None
-    figures = ui.district_figures(cur.shown)
+    figures = deck.district_figures(cur.shown)
     layers, legends, boxes = [], [], []
     styles = []
     for spec, source in zip(cur.scn.hazards, cur.layers, strict=True):
         if isinstance(source, xr.DataArray):
-            style = style_of(spec, source)
-            styles.append(style)
+            ramp = style_of(spec, source)
+            styles.append(ramp)
             if hazard:
-                url, img_bounds, seen = loaders.cached_hazard_image(loaders.hazard_key(spec, cur.scn.seed), style, source)
-                layers.append(ui.bitmap_layer(url, img_bounds, f"hazard-{spec.label}"))
+                url, img_bounds, seen = loaders.cached_hazard_image(loaders.hazard_key(spec, cur.scn.seed), ramp, source)
+                layers.append(deck.bitmap_layer(url, img_bounds, f"hazard-{spec.label}"))
                 boxes.append(seen)
-            title = T(style.what) if len(cur.scn.hazards) == 1 else f"{spec.label}: {T(style.what)}"
-            legends.append(ui.legend_html(style, lg, title[:1].upper() + title[1:]))
+            title = T(ramp.what) if len(cur.scn.hazards) == 1 else f"{spec.label}: {T(ramp.what)}"
+            legends.append(style.legend_html(ramp, lg, title[:1].upper() + title[1:]))
         elif hazard:
-            layers.append(ui.declared_layer(source, figures, lg, light))
+            layers.append(deck.declared_layer(source, figures, lg, light))
             declared = figures[figures.district_id.isin(source.district_id)]
             if len(declared):
                 boxes.append((declared.lon.min() - 0.3, declared.lat.min() - 0.3,
                               declared.lon.max() + 0.3, declared.lat.max() + 0.3))
             legends.append(declared_legend())
-    palette = styles[0].count_palette if styles else ui.COUNT_PALETTES["warm"]
+    palette = styles[0].count_palette if styles else style.COUNT_PALETTES["warm"]
     if districts and light is not None:
-        layers.insert(0, ui.choropleth_layer(light, figures, lg))
-    layers.append(ui.river_layer())
+        layers.insert(0, deck.choropleth_layer(light, figures, lg))
+    layers.append(deck.river_layer())
     hexes = cur.hexes
     if households and len(hexes):
-        layers.append(ui.hex_layer(hexes, lg, palette))
+        layers.append(deck.hex_layer(hexes, lg, palette))
         boxes.append((hexes.lon.min(), hexes.lat.min(), hexes.lon.max(), hexes.lat.max()))
     affected = figures[[(v is None) or v > 0 for v in figures["affected_households"]]]
     if districts:
         unshaped = affected if light is None else affected[~affected.district_id.isin(light.district_id)]
         if len(unshaped):
-            layers.append(ui.symbol_layer(unshaped, lg))
+            layers.append(deck.symbol_layer(unshaped, lg))
     top = sorted(affected.to_dict(orient="records"), key=lambda r: -(r["affected_households"] or 0))
-    layers.append(ui.label_layer(pd.DataFrame(top[:MAX_LABELS], columns=affected.columns)))
-    extent = ui.union_bounds(*boxes) or data.PAKISTAN_BBOX
+    layers.append(deck.label_layer(pd.DataFrame(top[:MAX_LABELS], columns=affected.columns)))
+    extent = deck.union_bounds(*boxes) or data.PAKISTAN_BBOX
     tip_style = {"fontSize": "13px", "whiteSpace": "pre", "color": "white"}
-    if lg in ui.RTL:
+    if lg in text.RTL:
         tip_style["direction"] = "rtl"
-    deck = ui.compact_deck(layers=layers, initial_view_state=ui.view_for(extent, height_px=height),
+    spec = deck.compact_deck(layers=layers, initial_view_state=deck.view_for(extent, height_px=height),
                            map_style=None, tooltip={"text": "{tip}", "style": tip_style})
-    return deck, legends, palette, bounds
+    return spec, legends, palette, bounds
 
 
 def declared_legend() -> str:
@@ -96,8 +88,8 @@ def declared_legend() -> str:
         f'<span style="display:inline-block;margin-right:1rem"><span style="display:inline-block;'
         f'width:12px;height:12px;background:rgb{rgb};margin:0 4px;vertical-align:middle"></span>'
         f"{T(key)}</span>"
-        for key, rgb in (("tier_affected", ui.DECLARED_RGB[1]), ("tier_severe", ui.DECLARED_RGB[2]),
-                         ("tier_displaced", ui.DECLARED_RGB[3])))
+        for key, rgb in (("tier_affected", deck.DECLARED_RGB[1]), ("tier_severe", deck.DECLARED_RGB[2]),
+                         ("tier_displaced", deck.DECLARED_RGB[3])))
     return f'<div style="font-size:0.85rem"><b>{T("declared_title")}</b><br>{chips}</div>'
 
 
@@ -147,13 +139,13 @@ def show_metrics(totals: dict, baseline: dict | None) -> None:
     rows = [st.columns(3), st.columns(3)]
     for i, (label, key, money) in enumerate(HEADLINES):
         value = totals[key]
-        delta = ui.fmt_delta(value - baseline[key], money) if baseline else None
+        delta = text.fmt_delta(value - baseline[key], money) if baseline else None
         cell = rows[i // 3][i % 3]
-        cell.metric(T(label), ui.fmt_pkr_short(value, lang()) if money else ui.fmt_count(value),
+        cell.metric(T(label), text.fmt_pkr_short(value, lang()) if money else text.fmt_count(value),
                     delta=delta, delta_color="off", border=True,
-                    help=ui.fmt_pkr(value) if money else None)
+                    help=text.fmt_pkr(value) if money else None)
         if money:
-            cell.caption(ui.fmt_pkr(value))
+            cell.caption(text.fmt_pkr(value))
 
 
 def scenario_heading(cur: Current) -> None:
@@ -178,11 +170,11 @@ def summary_sentence(totals: dict) -> str:
     lg = lang()
     if not totals["affected_households"]:
         return T("summary_none")
-    return T("summary", affected=ui.fmt_count(totals["affected_households"]),
-             people=ui.fmt_count(totals["affected_people"]), paid=ui.fmt_count(totals["paid_households"]),
-             amount=ui.fmt_pkr_short(totals["amount_pkr"], lg),
-             federal=ui.fmt_pkr_short(totals["federal_pkr"], lg),
-             provincial=ui.fmt_pkr_short(totals["provincial_pkr"], lg))
+    return T("summary", affected=text.fmt_count(totals["affected_households"]),
+             people=text.fmt_count(totals["affected_people"]), paid=text.fmt_count(totals["paid_households"]),
+             amount=text.fmt_pkr_short(totals["amount_pkr"], lg),
+             federal=text.fmt_pkr_short(totals["federal_pkr"], lg),
+             provincial=text.fmt_pkr_short(totals["provincial_pkr"], lg))
 
 
 def table_height(n: int) -> int:
@@ -191,11 +183,11 @@ def table_height(n: int) -> int:
 
 def show_registry_report(report: dict) -> None:
     c = st.columns(3)
-    c[0].metric(T("rows_read"), ui.fmt_count(report.get("rows_read", 0)))
-    c[1].metric(T("rows_valid"), ui.fmt_count(report.get("rows_valid", 0)))
-    c[2].metric(T("rows_quarantined"), ui.fmt_count(report.get("rows_quarantined", 0)))
+    c[0].metric(T("rows_read"), text.fmt_count(report.get("rows_read", 0)))
+    c[1].metric(T("rows_valid"), text.fmt_count(report.get("rows_valid", 0)))
+    c[2].metric(T("rows_quarantined"), text.fmt_count(report.get("rows_quarantined", 0)))
     if report.get("reasons"):
-        st.dataframe(pd.DataFrame([{T("col_reason"): k, T("col_rows"): ui.fmt_count(v)}
+        st.dataframe(pd.DataFrame([{T("col_reason"): k, T("col_rows"): text.fmt_count(v)}
                                    for k, v in report["reasons"].items()]), hide_index=True)
     for note in report.get("notes", []):
         st.caption(note)

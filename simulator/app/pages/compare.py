@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from hazards.errors import MadadError
-from simulator.app import loaders, ui
+from simulator.app import loaders, text
 from simulator.app.state import Current, T, current, lang, registry_source, show_bad_file
 from simulator.app.widgets import table_height
 
@@ -77,7 +77,7 @@ def render(cur: Current) -> None:
         return
     st.markdown("\n".join(f"{i + 1}. {label_of(o)}" for i, o in enumerate(picked)))
     labels = [str(i + 1) for i in range(len(picked))]
-    table = ui.compare_table(plans, labels, lang())
+    table = text.compare_table(plans, labels, lang())
     st.dataframe(table, hide_index=True, key="compare_table", height=table_height(len(table)))
     chart = pd.DataFrame({T("c_option"): [str(i + 1) for i in range(len(plans))],
                           T("m_amount"): [p["totals"]["amount_pkr"] / 1e6 for p in plans]})

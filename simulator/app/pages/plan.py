@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from hazards import tables as data
-from simulator.app import ui
+from simulator.app import text
 from simulator.app.state import Current, T, current, lang
 from simulator.app.widgets import (
     scenario_heading,
@@ -29,25 +29,25 @@ def render(cur: Current) -> None:
                     T("tab_registry"), T("tab_assumptions")])
     with tabs[0]:
         st.subheader(T("by_province"))
-        st.dataframe(ui.display_table(plan["provinces"], ["province"], lang()), hide_index=True,
+        st.dataframe(text.display_table(plan["provinces"], ["province"], lang()), hide_index=True,
                      key="table_provinces")
         st.subheader(T("by_district"))
         districts = sorted(plan["districts"], key=lambda d: -(d["affected_households"] or 0))
         if not districts:
             st.info(T("no_districts"))
         else:
-            st.dataframe(ui.display_table(districts, ["district", "province"], lang()), hide_index=True,
+            st.dataframe(text.display_table(districts, ["district", "province"], lang()), hide_index=True,
                          height=table_height(len(districts)), key="table_districts")
         if plan.get("tehsils"):
             st.subheader(T("by_tehsil"))
-            st.dataframe(ui.display_table(plan["tehsils"], ["district_id", "tehsil_id"], lang()),
+            st.dataframe(text.display_table(plan["tehsils"], ["district_id", "tehsil_id"], lang()),
                          hide_index=True, height=table_height(len(plan["tehsils"])), key="table_tehsils")
     with tabs[1]:
         st.subheader(T("split_title"))
         t = cur.plan["totals"]
         c = st.columns(3)
-        c[0].metric(T("m_federal"), ui.fmt_pkr_short(t["federal_pkr"], lang()))
-        c[1].metric(T("m_provincial"), ui.fmt_pkr_short(t["provincial_pkr"], lang()))
+        c[0].metric(T("m_federal"), text.fmt_pkr_short(t["federal_pkr"], lang()))
+        c[1].metric(T("m_provincial"), text.fmt_pkr_short(t["provincial_pkr"], lang()))
         c[2].metric(T("cost_rule"), T("rule_" + cur.scn.cost_sharing.rule))
         split = pd.DataFrame(
             [{T("col_province"): p["province"], T("m_federal"): p["federal_pkr"] / 1e6,
@@ -62,14 +62,14 @@ def render(cur: Current) -> None:
             st.caption(T("pooled_note"))
             st.dataframe(pd.DataFrame([{T("col_paying"): x["paying_province"],
                                         T("col_benefiting"): x["benefiting_province"],
-                                        T("f_amount_pkr"): ui.fmt_pkr(x["amount_pkr"])} for x in pooled]),
+                                        T("f_amount_pkr"): text.fmt_pkr(x["amount_pkr"])} for x in pooled]),
                          hide_index=True)
         st.subheader(T("dedup_title"))
         d = cur.plan["dedup"]
         c = st.columns(2)
-        c[0].metric(T("dedup_overlap"), ui.fmt_count(d["overlap_households"]))
-        c[1].metric(T("dedup_savings"), ui.fmt_pkr(d["savings_pkr"]),
-                    help=ui.fmt_pkr_short(d["savings_pkr"], lang()))
+        c[0].metric(T("dedup_overlap"), text.fmt_count(d["overlap_households"]))
+        c[1].metric(T("dedup_savings"), text.fmt_pkr(d["savings_pkr"]),
+                    help=text.fmt_pkr_short(d["savings_pkr"], lang()))
         savings = pd.DataFrame([{T("col_province"): p["province"], T("dedup_savings"): p["dedup_savings_pkr"] / 1e6}
                                 for p in plan["provinces"] if p["dedup_savings_pkr"]])
         if len(savings):
@@ -79,9 +79,9 @@ def render(cur: Current) -> None:
             st.caption(T("dedup_none"))
         st.subheader(T("instalments_title"))
         inst = pd.DataFrame([{T("col_instalment"): i["instalment"], T("col_day"): i["day"],
-                              T("col_share"): f"{i['share']:.1%}", T("f_amount_pkr"): ui.fmt_pkr(i["amount_pkr"]),
-                              T("m_federal"): ui.fmt_pkr(i["federal_pkr"]),
-                              T("m_provincial"): ui.fmt_pkr(i["provincial_pkr"])}
+                              T("col_share"): f"{i['share']:.1%}", T("f_amount_pkr"): text.fmt_pkr(i["amount_pkr"]),
+                              T("m_federal"): text.fmt_pkr(i["federal_pkr"]),
+                              T("m_provincial"): text.fmt_pkr(i["provincial_pkr"])}
                              for i in cur.plan["instalments"]])
         st.dataframe(inst, hide_index=True)
         timeline = pd.DataFrame({T("col_day"): [i["day"] for i in cur.plan["instalments"]],
@@ -90,18 +90,18 @@ def render(cur: Current) -> None:
     with tabs[2]:
         b = cur.plan["budget"]
         c = st.columns(2)
-        c[0].metric(T("budget_shortfall"), ui.fmt_pkr(b["shortfall_pkr"]),
-                    help=ui.fmt_pkr_short(b["shortfall_pkr"], lang()))
-        c[1].metric(T("budget_left_out"), ui.fmt_count(b["over_budget_households"]))
+        c[0].metric(T("budget_shortfall"), text.fmt_pkr(b["shortfall_pkr"]),
+                    help=text.fmt_pkr_short(b["shortfall_pkr"], lang()))
+        c[1].metric(T("budget_left_out"), text.fmt_count(b["over_budget_households"]))
         rows = []
         if b["federal_ceiling_pkr"] is not None:
-            rows.append({T("col_who"): T("federal"), T("col_ceiling"): ui.fmt_pkr(b["federal_ceiling_pkr"]),
-                         T("col_spent"): ui.fmt_pkr(cur.plan["totals"]["federal_pkr"])})
+            rows.append({T("col_who"): T("federal"), T("col_ceiling"): text.fmt_pkr(b["federal_ceiling_pkr"]),
+                         T("col_spent"): text.fmt_pkr(cur.plan["totals"]["federal_pkr"])})
         by_code = {p["province_code"]: p for p in plan["provinces"]}
         for code, ceiling in b["provincial_ceilings_pkr"].items():
             spent = by_code.get(code, {}).get("provincial_pkr", 0)
-            rows.append({T("col_who"): data.PROVINCES.get(code, code), T("col_ceiling"): ui.fmt_pkr(ceiling),
-                         T("col_spent"): ui.fmt_pkr(spent)})
+            rows.append({T("col_who"): data.PROVINCES.get(code, code), T("col_ceiling"): text.fmt_pkr(ceiling),
+                         T("col_spent"): text.fmt_pkr(spent)})
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True)
             short = pd.DataFrame([{T("col_province"): p["province"],
@@ -115,17 +115,17 @@ def render(cur: Current) -> None:
     with tabs[3]:
         progs = pd.DataFrame([{T("col_programme"): p["name"], T("col_owner"): T(p["owner"]),
                                T("col_expansion"): T("exp_" + p["expansion"]),
-                               T("col_entitled"): ui.fmt_count(p["entitled_households"])}
+                               T("col_entitled"): text.fmt_count(p["entitled_households"])}
                               for p in cur.plan["programmes"]])
         st.dataframe(progs, hide_index=True)
-        tiers = pd.DataFrame([{T("col_tier"): T(k), T("col_households"): ui.fmt_count(v)}
+        tiers = pd.DataFrame([{T("col_tier"): T(k), T("col_households"): text.fmt_count(v)}
                               for k, v in zip(("tier_none", "tier_affected", "tier_severe", "tier_displaced"),
                                               cur.plan["tiers"].values(), strict=False)])
         st.dataframe(tiers, hide_index=True)
     with tabs[4]:
         show_registry_report(cur.plan["registry"])
-        status = pd.DataFrame([{T("col_status"): T("st_" + k) if ("st_" + k) in ui.LABELS["en"] else k,
-                                T("col_households"): ui.fmt_count(v)}
+        status = pd.DataFrame([{T("col_status"): T("st_" + k) if ("st_" + k) in text.LABELS["en"] else k,
+                                T("col_households"): text.fmt_count(v)}
                                for k, v in cur.plan["status_counts"].items()])
         st.dataframe(status, hide_index=True)
     with tabs[5]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from hazards import tables as data
-from simulator.app import ui
+from simulator.app import builder
 from simulator.app.state import T
 from simulator.scenario import Scenario
 
@@ -17,14 +17,14 @@ def policy_editor(template: Scenario, tid: str) -> dict:
     returns the scenario-dict entries they describe.
     """
     ss = st.session_state
-    raw = ui.scenario_raw(template)
+    raw = builder.scenario_raw(template)
     programmes = raw["policy"]["programmes"]
     n_key = f"pol/{tid}/n"
     if n_key not in ss:
         ss[n_key] = len(programmes)
     out_programmes = []
     for i in range(ss[n_key]):
-        base = programmes[i] if i < len(programmes) else ui.default_programme() | {"name": f"Programme {i + 1}"}
+        base = programmes[i] if i < len(programmes) else builder.default_programme() | {"name": f"Programme {i + 1}"}
         p = f"pol/{tid}/{i}"
         with st.expander(T("programme_n", n=i + 1, name=base["name"]), expanded=i == 0):
             keep = st.checkbox(T("p_include"), value=True, key=f"{p}/keep")
@@ -115,7 +115,7 @@ def policy_editor(template: Scenario, tid: str) -> dict:
     n_inst = c[1].number_input(T("inst_n"), 1, 12, len(inst), key=f"pol/{tid}/inst_n", disabled=not change)
     gap = c[2].number_input(T("inst_gap"), 0, 365, int(inst[1]["day"] - inst[0]["day"]) if len(inst) > 1 else 30,
                             key=f"pol/{tid}/inst_gap", disabled=not change)
-    instalments = ui.equal_instalments(n_inst, gap) if change else inst
+    instalments = builder.equal_instalments(n_inst, gap) if change else inst
     return {
         "policy": {**raw["policy"], "programmes": out_programmes, "instalments": instalments},
         "cost_sharing": {"rule": rule, "federal_share": round(share / 100, 6), "key": key},

@@ -12,7 +12,7 @@ import streamlit as st
 
 from hazards import tables as data
 from hazards.errors import MadadError, ScenarioError
-from simulator.app import loaders, ui
+from simulator.app import builder, loaders, text
 from simulator.app.pages.policy import policy_editor
 from simulator.app.state import (
     PAGE_OBJECTS,
@@ -88,7 +88,7 @@ def render(cur: Current) -> None:
     if src != "library" and hazards is None:
         box.error(T("need_hazard"))
         return
-    raw = ui.scenario_raw(template)
+    raw = builder.scenario_raw(template)
     if src != "library":
         kind = "declared" if "admin_table" in hazards[0] else hazards[0].get("kind", "riverine-flood")
         raw.update(name=f"custom-{kind}", title=f"Scenario built in the app: {kind.replace('-', ' ')}",
@@ -97,7 +97,7 @@ def render(cur: Current) -> None:
     raw.update(policy)
     library = template if src == "library" else None
     try:
-        scn = ui.validate_raw(raw)
+        scn = builder.validate_raw(raw)
         with box, st.spinner(T("computing")):
             loaders.plan_for(scn, registry_source(scn, cur.cfg), library)
     except ScenarioError as exc:
@@ -120,9 +120,9 @@ def hazard_builder() -> list[dict]:
     """A generated hazard: kind, a few parameters and how severity is judged."""
     from hazards import impact
 
-    kinds = list(ui.BUILDER)
+    kinds = list(builder.BUILDER)
     kind = st.selectbox(T("b_kind"), kinds, format_func=lambda k: T("kind_" + k), key="b_kind")
-    spec = ui.BUILDER[kind]
+    spec = builder.BUILDER[kind]
     cols = st.columns(max(len(spec.params), 1))
     values: dict[str, Any] = {}
     for col, p in zip(cols, spec.params, strict=False):
@@ -140,7 +140,7 @@ def hazard_builder() -> list[dict]:
             else:
                 values[p.name] = st.number_input(T(p.label), min_value=float(p.min), max_value=float(p.max),
                                                  value=float(p.default), step=float(p.step), key=key)
-    params = ui.generator_params(kind, values)
+    params = builder.generator_params(kind, values)
     units = {"riverine-flood": "m", "flash-flood": "mm", "heatwave": "degC", "drought": "index",
              "earthquake": "index", "cyclone": "m/s"}[kind]
     severity = severity_inputs(kind, units, [n for n in impact.names(kind=kind) if impact.load(n).units == units],
@@ -161,9 +161,9 @@ def severity_inputs(kind: str, units: str, impacts: list[str], tiers, impact_def
         name = st.selectbox(T("b_impact"), impacts,
                             index=impacts.index(impact_default) if impact_default in impacts else 0,
                             key=f"{prefix}_impact")
-        return ui.severity_raw("impact", None, name)
+        return builder.severity_raw("impact", None, name)
     defaults = list(tiers or (1.0, None, None))
-    unit = ui.UNIT_TEXT.get(units, units)
+    unit = text.UNIT_TEXT.get(units, units)
     cols = st.columns(3)
     values = []
     for i, (col, label) in enumerate(zip(cols, ("tier_affected", "tier_severe", "tier_displaced"), strict=True)):
@@ -173,7 +173,7 @@ def severity_inputs(kind: str, units: str, impacts: list[str], tiers, impact_def
         values.append(v)
     if values[0] is None:
         values[0] = defaults[0]
-    return ui.severity_raw("tiers", values, None)
+    return builder.severity_raw("tiers", values, None)
 
 
 def hazard_upload() -> list[dict] | None:
@@ -210,7 +210,7 @@ def hazard_upload() -> list[dict] | None:
                         format_func=lambda k: T("kind_" + k), key="u_kind")
     lunits = layer.attrs.get("units", "")
     impacts = [n for n in impact.names(kind=kind) if impact.load(n).units == lunits]
-    spec = ui.BUILDER.get(kind)
+    spec = builder.BUILDER.get(kind)
     tiers = spec.tiers if spec is not None and lunits == {"riverine-flood": "m", "flash-flood": "mm",
                                                             "heatwave": "degC", "cyclone": "m/s",
                                                             "earthquake": "index"}.get(kind) else None
