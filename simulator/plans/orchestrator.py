@@ -265,7 +265,7 @@ def build_plan(scn: Scenario, res, cols, reg: registry.Registry, layers: list, *
         tehsil=reg.households["tehsil_id"],
     )
     the_plan["scenario"]["title"] = policy.edited_title(scn.title, changes)
-    the_plan["policy"] = policy.record(library, scn)
+    the_plan["policy"] = policy.record(library, scn, changes)
     if scn.nser_update is not None:
         the_plan["nser_update"] = nser_update_cost(scn, the_plan)
     the_plan["agencies"] = agencies.for_plan(the_plan)

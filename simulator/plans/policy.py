@@ -144,10 +144,10 @@ def edited_title(title: str, changes: list[Change]) -> str:
     return f"{title} (edited: {describe(changes)})" if changes else title
 
 
-def record(library: Any | None, active: Any) -> dict:
+def record(library: Any | None, active: Any, changes: list[Change] | None = None) -> dict:
     """What the plan and the manifest say of the policy: whether it is the library file's,
-    and every difference from it (see :func:`differences`)."""
-    changes = differences(library, active)
+    and every difference from it (``changes``, or :func:`differences` when not given)."""
+    changes = differences(library, active) if changes is None else changes
     return {
         "library": None if library is None else library.name,
         "library_title": None if library is None else library.title,
