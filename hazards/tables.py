@@ -1,4 +1,5 @@
-"""The tables the project ships in ``data/``: districts of the 2023 census and settlement anchors.
+"""The tables the project ships in ``data/``: districts of the 2023 census, settlement anchors,
+the base geography (district and province outlines, the GLOBE elevation raster).
 
 Nothing here reads ``../shared``: the embedded demo must work on a user's clone alone.
 Set ``MADAD_DATA`` to use another folder with the same files.
@@ -32,6 +33,50 @@ def data_dir() -> Path:
     """Folder of the shipped tables: ``$MADAD_DATA`` or the repository's ``data/``."""
     env = os.environ.get("MADAD_DATA")
     return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+
+
+#: Shown wherever the shipped boundaries are drawn (ODbL requires the attribution).
+BOUNDARY_ATTRIBUTION = "Boundaries \u00a9 OpenStreetMap contributors (ODbL), via github.com/AbuBakrCh/pakistan-map"
+#: Credit for the shipped elevation raster (public domain; credit is courtesy).
+DEM_ATTRIBUTION = "Elevation: NOAA GLOBE 30 arc-second DEM (public domain)"
+BOUNDARIES_FILE = "boundaries/pakistan_admin_2023.gpkg"
+DEM_FILE = "dem/dem_globe_30arcsec_pakistan.tif"
+
+
+def _shipped(name: str, rebuild: str) -> Path:
+    path = data_dir() / name
+    if not path.exists():
+        raise DataFileError(
+            f"{path}: missing. It ships with the repository; restore it with "
+            f"`git checkout -- data/{name}` or rebuild it with {rebuild}."
+        )
+    return path
+
+
+def dem_path() -> Path:
+    """The shipped NOAA GLOBE 30 arc-second elevation raster of Pakistan [m], EPSG:4326."""
+    return _shipped(DEM_FILE, "data/build_geography.py")
+
+
+def boundaries_path() -> Path:
+    """The shipped GeoPackage of 2023 boundaries: layers ``provinces`` and ``districts``."""
+    return _shipped(BOUNDARIES_FILE, "data/build_geography.py")
+
+
+@functools.cache
+def outlines(level: str = "districts"):
+    """The shipped ``provinces`` or ``districts`` outlines as a GeoDataFrame (EPSG:4326).
+
+    Districts carry ``district_id``, ``district``, ``division``, ``province``,
+    ``province_code`` and ``in_census_2023`` (156 rows: the 136 census districts, 10 in AJK and
+    10 in GB); provinces carry ``province_code``, ``province`` and ``kind`` (7 rows). Simplified
+    to about 200 m for display. Attribution: :data:`BOUNDARY_ATTRIBUTION`.
+    """
+    import geopandas as gpd
+
+    if level not in ("provinces", "districts"):
+        raise DataFileError(f"outline level {level!r} is not one of ['districts', 'provinces'].")
+    return gpd.read_file(boundaries_path(), layer=level)
 
 
 def _read(name: str, required: list[str]) -> pd.DataFrame:
