@@ -96,6 +96,12 @@ class HazardSpec(_Strict):
     threshold: float | None = Field(None, description="shorthand for tiers: {affected: threshold}")
     tiers: Tiers | None = None
     impact: str | None = Field(None, description="impact function name, e.g. flood_depth_damage")
+    affected: Literal["share", "tier"] = Field(
+        "share",
+        description="with an impact function, who is affected: 'share' (each household at the "
+        "function's share for its intensity: a seeded draw per household, whose expectation is "
+        "the expected count) or 'tier' (every household at or above the affected tier)",
+    )
     source: str | None = Field(None, description="where the library's tiers or footprint comes from (a citation); shown in the plan's assumptions")
 
     @model_validator(mode="after")
@@ -118,6 +124,8 @@ class HazardSpec(_Strict):
                 raise ValueError(
                     f"unknown {self.kind} generator parameter(s) {unknown}; allowed: {sorted(allowed)}"
                 )
+        if self.impact is None and self.affected != "share":
+            raise ValueError("affected: tier applies to an impact function; add impact or drop affected")
         if self.impact is not None:
             from hazards import impact
 

@@ -6,6 +6,8 @@ districts table (:mod:`hazards.admin`) is looked up by district. The loop is ove
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 
@@ -62,10 +64,47 @@ def hazard_tiers(
     if spec.impact is not None:
         from hazards import impact
 
-        tier = impact.load(spec.impact).tier(values, housing=cols["housing"]).astype(np.int8)
+        function = impact.load(spec.impact)
+        tier = function.tier(values, housing=cols["housing"]).astype(np.int8)
+        if getattr(spec, "affected", "share") == "share":
+            tier = _share_draw(tier, values, cols["housing"], function, seed, spec.label)
     else:
         tier = targeting.tiers(values, spec.tier_thresholds())
     return values, tier, where
+
+
+def uniform_draws(index: np.ndarray, seed: int, label: str) -> np.ndarray:
+    """A uniform [0, 1) number for each household position in ``index``, fixed by seed and label.
+
+    Counter-based (SplitMix64 of the position and a key; Steele, Lea and Flood 2014), so a
+    household's number does not depend on which other households are drawn: the draw of a
+    household stays the same when the hazard moves, and chunks of a registry give the same draws
+    as the whole.
+    """
+    key = np.uint64(zlib.crc32(f"{seed}:{label}".encode()) * 0x9E3779B97F4A7C15 % 2**64)
+    with np.errstate(over="ignore"):
+        z = index.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + key
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def _share_draw(tier, values, housing, function, seed: int, label: str) -> np.ndarray:
+    """Keep a household's tier with probability the impact function's share at its intensity.
+
+    Only households at or above the affected tier are drawn (a share below the tier's threshold
+    does not make anyone affected). Over many households the count affected is the expected
+    count, sum of shares; each household's draw is fixed by the seed (:func:`uniform_draws`).
+    """
+    at = np.flatnonzero(tier > 0)
+    if not at.size:
+        return tier
+    share = np.asarray(function.share(values[at], housing=housing[at]), dtype=np.float64)
+    lost = uniform_draws(at, seed, label) >= share
+    out = tier.copy()
+    out[at[lost]] = 0
+    return out
 
 
 def overlay_all(

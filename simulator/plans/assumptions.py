@@ -66,9 +66,17 @@ def assumptions(
             continue
         units = layer.attrs.get("units", "")
         if spec.impact is not None:
+            rule = (
+                "each household at or above the affected tier is affected with the function's "
+                "share at its intensity (a seeded draw per household; in expectation the "
+                "function's expected count; for a weighted synthetic row the draw decides for "
+                "all the households it stands for)"
+                if spec.affected == "share"
+                else "every household at or above the affected tier is affected (declared rule)"
+            )
             out.append(
                 f"Hazard {spec.label}: tiers from the impact function {spec.impact} "
-                "(by housing type; unknown housing counts as kacha), see data/impact/." + basis
+                f"(by housing type; unknown housing counts as kacha), see data/impact/; {rule}." + basis
             )
         else:
             names = ["affected", "severely affected", "displaced"]
