@@ -1,4 +1,4 @@
-"""Rebuild ``data/districts.csv`` and ``data/district_anchors.csv`` from public sources.
+"""Rebuild ``data/districts.csv`` and ``data/tehsils.csv`` from public sources.
 
 Run from the repository root, with ``../shared/data`` beside it (a developer's checkout)::
 
@@ -12,15 +12,20 @@ What it writes (facts and derived points, never a copy of a source file):
     22), and one representative point (lon/lat, 4 decimals) per district: shapely's
     ``point_on_surface`` of the district polygon in the OpenStreetMap-derived 2023 boundaries
     (ODbL). The point is guaranteed to lie inside its district.
-``district_anchors.csv``
-    16 settlement anchor points per district, sampled uniformly inside the district polygon with
-    a fixed seed (20230301). The synthetic registry places rural villages around these anchors so
-    that generated households fall inside their district without shipping any boundary.
+``tehsils.csv``
+    One row per census unit below the district (591: tehsils, talukas, sub-divisions,
+    Balochistan sub-tehsils and one de-excluded area): ``district_id``, ``tehsil_id``
+    (``<district_id>__<slug of the unit name>``; where two units of a district share a name, the
+    one that is not a TEHSIL gets its unit type appended), ``tehsil`` (the census spelling),
+    ``unit_type`` and ``households`` (the census population divided by the unit's average
+    household size, as compiled; they sum to about 1 % more than Table 22's district households,
+    so use them as shares within a district). The units carry no geometry.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,8 +34,6 @@ import pandas as pd
 import shapely
 
 HERE = Path(__file__).resolve().parent
-ANCHORS_PER_DISTRICT = 16
-SEED = 20230301
 PROVINCE_CODES = {
     "Punjab": "PB",
     "Sindh": "SD",
@@ -40,20 +43,48 @@ PROVINCE_CODES = {
 }
 
 
-def _sample_inside(geom, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Uniform points inside ``geom`` by rejection sampling from its bounding box."""
-    minx, miny, maxx, maxy = geom.bounds
-    out = np.empty((0, 2))
-    prepared = shapely.prepared.prep(geom)
-    while len(out) < n:
-        cand = np.column_stack(
-            [rng.uniform(minx, maxx, 20 * n), rng.uniform(miny, maxy, 20 * n)]
-        )
-        inside = np.fromiter(
-            (prepared.contains(p) for p in shapely.points(cand)), bool, len(cand)
-        )
-        out = np.vstack([out, cand[inside]])
-    return out[:n]
+def _slug(text: pd.Series) -> pd.Series:
+    """Lower-case ASCII slugs: runs of other characters become one underscore."""
+    return text.str.lower().map(lambda s: re.sub(r"[^a-z0-9]+", "_", s).strip("_"))
+
+
+def build_tehsils(census: pd.DataFrame, districts: pd.Index) -> pd.DataFrame:
+    """The tehsil table from the census's leaf units (see the module docstring).
+
+    Parameters
+    ----------
+    census
+        ``census2023_tehsil_population.csv``: one row per unit below the district.
+    districts
+        The district ids of ``districts.csv``; every unit must belong to one of them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``district_id``, ``tehsil_id``, ``tehsil``, ``unit_type``, ``households``, sorted by
+        ``tehsil_id``.
+    """
+    unknown = set(census.district_id) - set(districts)
+    if unknown:
+        raise SystemExit(f"tehsils in unknown districts: {sorted(unknown)}")
+    slug = _slug(census.unit_name)
+    clash = pd.DataFrame({"d": census.district_id, "s": slug}).duplicated(keep=False)
+    rename = clash & (census.unit_type != "TEHSIL")
+    slug = slug.where(~rename, slug + "_" + _slug(census.unit_type))
+    table = pd.DataFrame(
+        {
+            "district_id": census.district_id,
+            "tehsil_id": census.district_id + "__" + slug,
+            "tehsil": census.unit_name.str.strip(),
+            "unit_type": census.unit_type,
+            "households": census.est_households_2023.astype("int64"),
+        }
+    ).sort_values("tehsil_id")
+    if table.tehsil_id.duplicated().any():
+        raise SystemExit(f"duplicate tehsil ids: {table.tehsil_id[table.tehsil_id.duplicated()].tolist()}")
+    if (table.households <= 0).any():
+        raise SystemExit("a tehsil without households")
+    return table
 
 
 def main(shared: Path) -> None:
@@ -85,18 +116,11 @@ def main(shared: Path) -> None:
         raise SystemExit("unknown province name in the census table")
     table.to_csv(HERE / "districts.csv", index=False)
 
-    rng = np.random.default_rng(SEED)
-    rows = []
-    for district_id, geom in zip(census.district_id, geoms, strict=True):
-        pts = _sample_inside(geom, ANCHORS_PER_DISTRICT, rng)
-        rows.append(
-            pd.DataFrame(
-                {"district_id": district_id, "lon": pts[:, 0].round(4), "lat": pts[:, 1].round(4)}
-            )
-        )
-    anchors = pd.concat(rows).sort_values(["district_id", "lon", "lat"])
-    anchors.to_csv(HERE / "district_anchors.csv", index=False)
-    print(f"wrote {len(table)} districts and {len(anchors)} anchors")
+    tehsils = build_tehsils(
+        pd.read_csv(shared / "census2023_tehsil_population.csv"), pd.Index(table.district_id)
+    )
+    tehsils.to_csv(HERE / "tehsils.csv", index=False)
+    print(f"wrote {len(table)} districts and {len(tehsils)} tehsils")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,13 @@ returns a layer (see :mod:`hazards.layer`) on an EPSG:4326 grid (default 1/120 d
 ==================  =======================  =====================================================
 kind                function                 intensity [units]
 ==================  =======================  =====================================================
-``riverine-flood``  :func:`riverine_flood`   flood depth [m]; HAND-like when a DEM is given
-``flash-flood``     :func:`flash_flood`      event rainfall depth [mm] from storm cells
-``heatwave``        :func:`heatwave`         N-day mean daily maximum temperature or heat index [degC]
-``drought``         :func:`drought`          standardized precipitation index [index] (or [mm])
+``riverine-flood``  :func:`riverine_flood`   flood depth [m]; by default on the DEM's drainage (HAND)
+``flash-flood``     :func:`flash_flood`      event rainfall [mm] from storm cells, or (terrain)
+                                             the flood depth [m] that rain makes on the terrain
+``heatwave``        :func:`heatwave`         N-day mean daily maximum temperature or heat index
+                                             [degC], from station normals and a lapse rate
+``drought``         :func:`drought`          standardized precipitation index [index] (or [mm]),
+                                             inside Pakistan
 ``earthquake``      :func:`earthquake`       peak ground acceleration [g] or MMI [index]
 ``cyclone``         :func:`cyclone`          maximum sustained 10 m wind [m/s] along a track
 ==================  =======================  =====================================================
@@ -510,11 +513,23 @@ def riverine_flood(
     max_distance_km: float = 25.0,
     snap_km: float = 3.0,
     sea_level_m: float | None = 0.0,
+    method: str | None = None,
+    river_km2: float = 5000.0,
 ) -> xr.DataArray:
     """Flood depth [m] along named rivers (default the Indus), growing with return period.
 
     Parameters
     ----------
+    method
+        ``"terrain"`` (the default; ``"hand"`` when ``dem`` is given): rivers and heights from
+        the shipped D8 flow tree of the GLOBE DEM, see
+        :func:`hazards.floods.riverine_flood_terrain` (uses ``river``, ``return_period``,
+        ``bbox``, ``seed``, ``max_distance_km``, ``river_km2``; output on the DEM's grid).
+        ``"hand"``: the HAND-like mode on the waypoint lines with ``dem`` (see Notes).
+        ``"band"``: the distance-decay floodplain on a ``resolution`` grid (see Notes).
+    river_km2
+        ``"terrain"``: upstream area [km2] from which a drainage cell is a river (500-1,000
+        adds the hill torrents).
     river
         A river of ``data/rivers.csv`` (indus, jhelum, chenab, ravi, sutlej, kabul, swat), a
         list of them, a comma-separated string, or ``"all"``.
@@ -557,7 +572,11 @@ def riverine_flood(
 
     Notes
     -----
-    **No DEM (fallback): a distance-decay floodplain.** Each cell's distance d [km] to the
+    **Terrain (default)**: rivers come out of the DEM's flow tree and depth is a stage growing
+    with upstream area and return period minus the height above the river along the flow path;
+    see :func:`hazards.floods.riverine_flood_terrain`.
+
+    **Band (``method="band"``): a distance-decay floodplain.** Each cell's distance d [km] to the
     river's centre line (burnt into the grid) comes from a Euclidean distance transform. The
     floodplain half-width grows with return period T and downstream position p (0 at the first
     waypoint, 1 at the last): ``W = width_km_10yr * (1 + 0.6 ln(T/10)) * (0.6 + 0.9 p) * m``,
@@ -565,7 +584,7 @@ def riverine_flood(
     extent irregular. Depth is ``H (1 - d/W)^1.5`` inside the floodplain and 0 outside, with
     ``H = depth_m_10yr * (1 + 0.5 ln(T/10))`` at the channel.
 
-    **With a DEM: height above the nearest river cell** (HAND-like; Nobre et al. 2011), with
+    **HAND (``method="hand"``, with a DEM): height above the nearest river cell** (HAND-like; Nobre et al. 2011), with
     stage-based inundation as in Zheng et al. (2018): ``depth = h(T) - HAND`` where
     ``HAND = z - z_bed`` is the cell's height above the bed of its nearest river cell, cells
     with HAND >= h(T) are dry, and ``h(T) = stage_m_10yr * (1 + stage_growth (y_T - y_10)) * m``
@@ -599,8 +618,23 @@ def riverine_flood(
     if return_period < 1:
         raise HazardError(f"return_period must be >= 1 year, got {return_period}.")
     bbox = _bbox(bbox)
+    if method is None:
+        method = "hand" if dem is not None else "terrain"
+    _check(method in ("terrain", "hand", "band"),
+           f"method {method!r} is not one of ['band', 'hand', 'terrain'].")
     names = _river_names(river)
-    if dem is not None:
+    if method == "terrain":
+        _check(dem is None, "method='terrain' uses the shipped terrain; drop dem, or pass method='hand'.")
+        from hazards.floods import riverine_flood_terrain
+
+        layer = riverine_flood_terrain(river, return_period=return_period, bbox=bbox, seed=seed,
+                                       max_distance_km=max_distance_km, river_km2=river_km2)
+        prov = json.loads(layer.attrs["provenance"])
+        prov.update(generator="hazards.generators.riverine_flood", via=prov["generator"])
+        layer.attrs["provenance"] = json.dumps(prov, sort_keys=True, default=str)
+        return layer
+    if method == "hand":
+        _check(dem is not None, "method='hand' needs a dem (e.g. hazards.tables.dem_path()).")
         return _hand_flood(
             names, river, dem=dem, return_period=return_period, bbox=bbox, seed=seed,
             stage_m_10yr=stage_m_10yr, stage_growth=stage_growth, max_distance_km=max_distance_km,
@@ -754,11 +788,37 @@ def flash_flood(
     bbox: Sequence[float] = FLASH_FLOOD_BBOX,
     resolution: float = DEFAULT_RESOLUTION,
     seed: int = 0,
+    method: str = "storm-cells",
+    rainfall: str | None = None,
+    curve_number: float | None = None,
+    pond_m_ref: float = 1.5,
+    rain_scale: float = 1.0,
+    normal_drained: float = 0.0,
+    max_relief_m: float | None = None,
 ) -> xr.DataArray:
-    """Event rainfall depth [mm] of an extreme storm made of a few convective cells.
+    """Event rainfall depth [mm] of an extreme storm made of a few convective cells, or (with
+    ``method="terrain"``) the flood depth [m] that rain makes on the terrain.
 
     Parameters
     ----------
+    method
+        ``"storm-cells"`` (default): the storm's rainfall [mm] on a ``resolution`` grid.
+        ``"terrain"``: that rainfall (or the named ``rainfall`` table) regridded onto the DEM's
+        grid, turned into runoff, routed and ponded: depth [m], see
+        :func:`hazards.floods.rain_flood`.
+    rainfall
+        ``"terrain"`` only: the name of a rainfall table for ``hazards.climate.rainfall_field``;
+        None uses this function's storm cells.
+    curve_number, pond_m_ref, rain_scale, max_relief_m
+        ``"terrain"`` only: passed to :func:`hazards.floods.rain_flood` (SCS curve number, None
+        for its terrain-based default; ponding height [m] of a 1,000 km2 reach; factor on the
+        rainfall; local relief [m] above which no water ponds).
+    normal_drained
+        ``"terrain"`` with a ``rainfall`` table only: the share of the July-September normal
+        rainfall (``hazards.climate.normals_field("rain_jas")``) that drains away without
+        flooding (drains, canals, fields, evaporation over the season); only the rain above it
+        runs off. 0 (default) lets all rain run off. A planning assumption: a landscape copes
+        with its normal monsoon, and floods come from the excess.
     return_period
         Return period T [years], > 1, of the storm-centre (point) rainfall depth.
     centres
@@ -780,7 +840,8 @@ def flash_flood(
     Returns
     -------
     xarray.DataArray
-        Rainfall depth [mm], ``kind="flash-flood"``, on an EPSG:4326 grid.
+        Rainfall depth [mm], ``kind="flash-flood"``, on an EPSG:4326 grid; with
+        ``method="terrain"`` flood depth [m] on the DEM's grid over ``bbox``.
 
     Raises
     ------
@@ -821,7 +882,31 @@ def flash_flood(
     _check(return_period > 1, f"return_period must be > 1 year, got {return_period}.")
     _check(shape in ("gaussian", "exponential"), f"shape {shape!r} is not one of ['exponential', 'gaussian'].")
     _check(gumbel_scale_mm > 0, f"gumbel_scale_mm must be > 0, got {gumbel_scale_mm}.")
+    _check(method in ("storm-cells", "terrain"), f"method {method!r} is not one of ['storm-cells', 'terrain'].")
+    _check(rainfall is None or method == "terrain", "rainfall (a rainfall table) needs method='terrain'.")
     bbox = _bbox(bbox)
+    _check(0.0 <= normal_drained < 2.0, f"normal_drained must be in [0, 2), got {normal_drained}.")
+    if method == "terrain" and rainfall is not None:
+        from hazards import climate
+        from hazards.floods import rain_flood
+        from hazards.terrain import terrain
+
+        if not normal_drained:
+            return rain_flood(str(rainfall), bbox=bbox, seed=seed, curve_number=curve_number,
+                              pond_m_ref=pond_m_ref, rain_scale=rain_scale, max_relief_m=max_relief_m)
+        # Only the rain above what a normal monsoon brings floods: drains, canals, fields and
+        # evaporation take a normal season's rain (``normal_drained`` x the July-September normal).
+        win = terrain().window(bbox)
+        event = climate.rainfall_field(str(rainfall), transform=win.transform, shape=win.shape, seed=seed)
+        normal = climate.normals_field("rain_jas", transform=win.transform, shape=win.shape)
+        excess = np.clip(event * rain_scale - normal_drained * normal, 0.0, None)
+        layer = rain_flood(excess, bbox=bbox, seed=seed, curve_number=curve_number, pond_m_ref=pond_m_ref,
+                           max_relief_m=max_relief_m)
+        prov = json.loads(layer.attrs.get("provenance", "{}"))
+        prov.update(rainfall={"rainfall_table": str(rainfall)}, rain_scale=rain_scale,
+                    normal_drained=normal_drained)
+        layer.attrs["provenance"] = json.dumps(prov, sort_keys=True, default=str)
+        return layer
     grid = _output_grid(bbox, resolution)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 23]))
     if centres is None:
@@ -851,6 +936,18 @@ def flash_flood(
     point_mm = gumbel_loc_mm + gumbel_scale_mm * _gumbel_variate(return_period)
     _check(point_mm > 0, f"the {return_period}-year point depth is {point_mm:.1f} mm; raise gumbel_loc_mm.")
     rain = field * (point_mm / float(at_centre))
+    if method == "terrain":
+        from hazards.floods import rain_flood
+        from hazards.terrain import terrain
+
+        # the storm's rainfall, sampled (nearest cell) onto the terrain window of the bbox
+        ter = terrain()
+        win = ter.window(bbox)
+        row, col = grid.rowcol(ter.lon[win.c0:win.c1][None, :], ter.lat[win.r0:win.r1][:, None])
+        inside = (row >= 0) & (row < grid.rows) & (col >= 0) & (col < grid.cols)
+        on_terrain = np.where(inside, rain[np.clip(row, 0, grid.rows - 1), np.clip(col, 0, grid.cols - 1)], 0.0)
+        return rain_flood(on_terrain, bbox=bbox, seed=seed, curve_number=curve_number,
+                          pond_m_ref=pond_m_ref, rain_scale=rain_scale, max_relief_m=max_relief_m)
     return _layer(
         rain.round(1), grid, units="mm", kind="flash-flood", name="rainfall",
         provenance={
@@ -904,12 +1001,13 @@ def heatwave(
     anomaly_degc: float = 5.0,
     relative_humidity: float | np.ndarray | None = None,
     dem: str | Path | xr.DataArray | None = None,
-    t_ref_degc: float = 43.0,
-    lat_gradient_k_per_deg: float = 0.5,
+    t_ref_degc: float | None = None,
+    lat_gradient_k_per_deg: float | None = None,
     lapse_rate_k_per_km: float = 6.5,
-    coastal_cooling_k: float = 9.0,
-    coast_scale_km: float = 60.0,
+    coastal_cooling_k: float | None = None,
+    coast_scale_km: float | None = None,
     daily_sd_k: float = 1.0,
+    pattern_sd: float = 0.35,
     bbox: Sequence[float] = HEATWAVE_BBOX,
     resolution: float = DEFAULT_RESOLUTION,
     seed: int = 0,
@@ -919,25 +1017,25 @@ def heatwave(
     Parameters
     ----------
     days
-        Length of the run [days], >= 1.
+        Length of the run [days], 1-60.
     anomaly_degc
-        Mean anomaly of daily maximum temperature over the run [K], before spatial modulation.
+        Mean anomaly of daily maximum temperature over the run [K] above the normal of the
+        hottest month, before spatial modulation.
     relative_humidity
         Afternoon relative humidity [%] (a number or an array of the grid's shape). Given, the
         output is the run's mean daily heat index instead of temperature.
     dem
-        Ground elevation [m] (GeoTIFF path or layer) for the lapse-rate term; the output is then
-        on the DEM's own grid. None takes every cell at sea level.
-    t_ref_degc
-        Climatological June daily maximum at sea level and 30 N, away from the coast [degC].
-    lat_gradient_k_per_deg
-        Cooling per degree of latitude northward [K/degree].
+        Ground elevation [m] (GeoTIFF path or layer); the output is then on the DEM's own grid.
+        None uses the shipped GLOBE DEM resampled to the bbox grid for the lapse-rate term.
+    t_ref_degc, lat_gradient_k_per_deg, coastal_cooling_k, coast_scale_km
+        Deprecated and ignored (the analytic baseline they tuned is replaced by station
+        normals); accepted so that old scenarios still load, with a warning.
     lapse_rate_k_per_km
-        Cooling with elevation [K/km]; 6.5 is the standard atmosphere's.
-    coastal_cooling_k, coast_scale_km
-        Sea-breeze cooling at the coast [K], decaying exponentially inland with this scale [km].
+        Cooling with elevation [K/km]; 6.5 is the standard atmosphere's (ICAO 1993).
     daily_sd_k
         Standard deviation of day-to-day weather noise [K].
+    pattern_sd
+        Relative spatial variability of the anomaly (smooth, ~200 km; 0: uniform).
     bbox, resolution, seed
         Grid extent [degrees], spacing [degrees] and seed (anomaly pattern, daily noise).
 
@@ -949,55 +1047,65 @@ def heatwave(
     Raises
     ------
     HazardError
-        ``days`` < 1, humidity outside 0-100 %, an unreadable DEM.
+        ``days`` outside 1-60, humidity outside 0-100 %, an unreadable DEM.
 
     Notes
     -----
-    Baseline (a climatological June daily maximum):
-    ``T0 = t_ref - g (lat - 30) - Gamma z - c exp(-d_coast / L)``, with the standard-atmosphere
-    lapse rate Gamma = 6.5 K/km (ICAO 1993), a weak northward gradient g and sea-breeze cooling
-    of the Makran and Sindh coast (distance to a built-in coastline). With the defaults it gives
-    about 43 degC at Jacobabad, 41 at Lahore, 38 at Islamabad, 32 at Quetta (with elevation) and
-    37-38 at Karachi, near their June normals. Each day d of the run adds ``A S(x) w_d + e_d(x)``:
-    a seeded smooth pattern S (mean 1, +-25 %, ~150 km), a bell-shaped time envelope w_d with
-    mean 1, and seeded smooth weather noise e_d. The output is the mean over the run, of
-    temperature or, with humidity, of the NWS heat index (Rothfusz 1990).
+    Baseline: the normal mean daily maximum of the hottest month (May or June; July in the
+    northern mountains) at ~30 PMD stations (``data/climate/stations_normals.csv``), reduced to
+    sea level with the lapse rate, spread by inverse-distance weighting and lifted to the ground
+    elevation (:func:`hazards.climate.normals_field`): about 44.6 degC at Jacobabad, 35.5 at
+    Karachi, 36 at Quetta, 25-28 at Murree. Each day d of the run adds
+    ``A S(x) w_d + e_d(x)``: a seeded smooth pattern S (mean 1, sd ``pattern_sd``, clipped to
+    0-2, ~200 km), a bell-shaped envelope w_d with mean 1, and seeded smooth weather noise e_d
+    (~80 km). The output is the mean over the run, of temperature or, with humidity, of the NWS
+    heat index (Rothfusz 1990).
 
-    Defaults: 6 days at 5 K above normal, the threshold of the heat wave duration index of
-    Frich et al. (2002) (more than 5 consecutive days with a daily maximum over 5 K above
-    normal). For context, in the June 2015 Karachi heatwave maximum temperatures of 41-45 degC
-    (up to about 8 K above normal) over about 5 days, with humid sea air, killed over 1,200
-    people (Ghumman & Horney 2016; Government of Pakistan 2015).
+    Defaults: 6 days at +5 K. The Pakistan Meteorological Department describes a heat wave as
+    day temperatures 5 degC above normal for three or more days (Dr Muhammad Afzaal, PMD, in Dawn,
+    16-May-2024, dawn.com/news/1833994) or for at least five consecutive days (chief
+    meteorologist Dr S. Sarfaraz, timesofkarachi.pk, "heatwave ruled out for Pakistan at the
+    moment"); PMD's May 2024 advisories forecast 4-6 degC above normal in Sindh, 6-8 in the
+    severe phase (Dawn, 16-May-2024). Because ~90 % of Sindh has a hottest-month normal of
+    40 degC or more, a province-wide +5 K run puts 65-95 % of Sindh's land cells (seed-dependent;
+    seed 0: 64 %) at a run-mean of 45 degC or more; the coast and the Kirthar hills stay cooler.
+    Lower ``anomaly_degc`` or raise ``pattern_sd`` for a more local event.
 
-    Limits: a climatological sketch, +-3 K against station normals; no land-surface, urban heat
-    island, wind or night-time temperature; the heat index regression is fitted up to about
+    Limits: ~30 stations, many normals marked unverified in the table; IDW between stations
+    misses local effects (coastal sea breeze beyond Karachi/Badin, urban heat islands); no wind,
+    night-time temperature or soil moisture; the heat index regression is fitted up to about
     150 degF (66 degC) and extrapolates beyond.
 
     References
     ----------
     ICAO (1993). Manual of the ICAO Standard Atmosphere, Doc 7488/3 (lapse rate 6.5 K/km).
-    Frich, P. et al. (2002). Observed coherent changes in climatic extremes during the second
-    half of the twentieth century. Climate Research 19, 193-212.
+    Shepard, D. (1968). A two-dimensional interpolation function for irregularly-spaced data.
+    Proc. 23rd ACM National Conference, 517-524.
     Rothfusz, L. P. (1990). The heat index equation. NWS Southern Region Technical Attachment
     SR 90-23.
     Steadman, R. G. (1979). The assessment of sultriness, part I. Journal of Applied Meteorology
     18, 861-873.
-    Ghumman, U., Horney, J. (2016). Characterizing the impact of extreme heat on mortality,
-    Karachi, Pakistan, June 2015. Prehospital and Disaster Medicine 31(3), 263-266.
-    Government of Pakistan, Ministry of Climate Change (2015). Technical report on Karachi heat
-    wave, June 2015.
     """
+    from hazards import climate
+
     days = int(days)
     _check(days >= 1, f"days must be >= 1, got {days}.")
     _check(days <= 60, f"days must be <= 60 (a run of hot days), got {days}.")
+    _check(pattern_sd >= 0, f"pattern_sd must be >= 0, got {pattern_sd}.")
+    ignored = {k: v for k, v in (("t_ref_degc", t_ref_degc), ("lat_gradient_k_per_deg", lat_gradient_k_per_deg),
+                                 ("coastal_cooling_k", coastal_cooling_k), ("coast_scale_km", coast_scale_km))
+               if v is not None}
+    if ignored:
+        log.warning("heatwave: %s ignored; the baseline now comes from station normals "
+                    "(data/climate/stations_normals.csv). Remove them from the scenario.", sorted(ignored))
     bbox = _bbox(bbox)
     if dem is not None:
         grid, elev, _ = _load_dem(dem, bbox)
-        z = np.where(elev > 0, elev, 0.0)
+        z = np.where(np.isfinite(elev) & (elev > 0), elev, 0.0)
     else:
         grid = _output_grid(bbox, resolution)
         elev = None
-        z = 0.0
+        z = None
     rh = None
     if relative_humidity is not None:
         rh = np.asarray(relative_humidity, dtype=float)
@@ -1006,14 +1114,11 @@ def heatwave(
                f"relative_humidity must be a number or an array of shape {grid.shape}; got {rh.shape}.")
 
     dy, dx = grid.pixel_km()
-    coast = _polyline_distance_km(_COAST, grid)
-    lat = grid.lat
-    baseline = (t_ref_degc - lat_gradient_k_per_deg * (lat - 30.0) - lapse_rate_k_per_km * z / 1000.0
-                - coastal_cooling_k * np.exp(-coast / coast_scale_km))
-    baseline = np.broadcast_to(baseline, grid.shape)
+    baseline = climate.normals_field("tmax", transform=grid.transform, shape=grid.shape, dem=z,
+                                     crs=grid.crs, lapse_rate_k_per_km=lapse_rate_k_per_km)
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 29]))
-    pattern = np.clip(1.0 + 0.25 * _smooth_noise(rng, grid.shape, 150.0 / min(dy, dx)), 0.3, 1.7)
+    pattern = np.clip(1.0 + pattern_sd * _smooth_noise(rng, grid.shape, 200.0 / min(dy, dx)), 0.0, 2.0)
     envelope = np.sin(np.pi * (np.arange(days) + 0.5) / days) + 0.5
     envelope /= envelope.mean()
     total = np.zeros(grid.shape)
@@ -1033,19 +1138,17 @@ def heatwave(
         name="heat_index" if rh is not None else "tmax",
         provenance={
             "generator": "hazards.generators.heatwave",
-            "method": "climatological baseline (latitude, lapse rate 6.5 K/km, coast) + seeded "
+            "method": "station normals of the hottest month's daily maximum (IDW, lapse rate) + seeded "
                       "anomaly, mean over the run" + ("; NWS heat index (Rothfusz 1990)" if rh is not None else ""),
             "measure": "heat index" if rh is not None else "daily maximum temperature",
+            "normals": "data/climate/stations_normals.csv",
             "days": days,
             "anomaly_degc": anomaly_degc,
             "relative_humidity": None if rh is None else (float(rh) if rh.ndim == 0 else "array"),
-            "dem": _dem_label(dem),
-            "t_ref_degc": t_ref_degc,
-            "lat_gradient_k_per_deg": lat_gradient_k_per_deg,
+            "dem": _dem_label(dem) if dem is not None else "shipped GLOBE DEM (lapse rate)",
             "lapse_rate_k_per_km": lapse_rate_k_per_km,
-            "coastal_cooling_k": coastal_cooling_k,
-            "coast_scale_km": coast_scale_km,
             "daily_sd_k": daily_sd_k,
+            "pattern_sd": pattern_sd,
             "bbox": list(bbox),
             "resolution": resolution if dem is None else "the DEM's own grid",
             "seed": seed,
@@ -1079,19 +1182,17 @@ def _polyline_distance_km(line: np.ndarray, grid: _Grid) -> np.ndarray:
 # drought
 # --------------------------------------------------------------------------------------------
 
-#: Illustrative monsoon-season (July-September) mean rainfall: a base plus two exponential
-#: cores, the north-east Punjab / Potohar maximum and the Thar arm of the monsoon
-#: (lon, lat, amplitude [mm], e-folding distance [km]). Within a factor of two of station
-#: normals (Lahore ~460 mm, Islamabad ~460 vs ~790, Karachi ~80 vs ~130, Jacobabad ~100 vs ~80).
-_MONSOON_BASE_MM = 15.0
-_MONSOON_CORES = ((74.5, 33.0, 750.0, 300.0), (70.5, 24.5, 200.0, 250.0))
-
-
 def _monsoon_climatology(grid: _Grid) -> tuple[np.ndarray, np.ndarray]:
-    """(mean seasonal rainfall [mm], coefficient of variation) of every cell."""
-    mean = np.full(grid.shape, _MONSOON_BASE_MM)
-    for lon0, lat0, amp, scale in _MONSOON_CORES:
-        mean = mean + amp * np.exp(-_haversine_km(grid.lon, grid.lat, lon0, lat0) / scale)
+    """(July-September normal rainfall [mm], coefficient of variation) of every cell.
+
+    The normal is the station table's July-September rainfall spread by IDW
+    (:func:`hazards.climate.normals_field`), floored at 5 mm; the CV is a planning curve,
+    ``0.25 + 0.5 exp(-mu / 200 mm)``: about 0.3 in the wet north-east, 0.6-0.7 in the arid south.
+    """
+    from hazards import climate
+
+    mean = np.maximum(climate.normals_field("rain_jas", transform=grid.transform, shape=grid.shape,
+                                            crs=grid.crs), 5.0)
     cv = 0.25 + 0.5 * np.exp(-mean / 200.0)
     return mean, cv
 
@@ -1102,6 +1203,7 @@ def drought(
     spread: float = 1.0,
     output: str = "spi",
     correlation_km: float = 120.0,
+    inside_pakistan: bool = True,
     bbox: Sequence[float] = DROUGHT_BBOX,
     resolution: float = DEFAULT_RESOLUTION,
     seed: int = 0,
@@ -1120,13 +1222,17 @@ def drought(
         ``"spi"`` (SPI [index]) or ``"rainfall"`` (seasonal rainfall [mm]).
     correlation_km
         Distance [km] at which the correlation of the deficit field falls to 1/e.
+    inside_pakistan
+        True (default): cells outside the shipped province outlines (India, Iran, Afghanistan,
+        the sea) are NaN, so the event stays in Pakistan.
     bbox, resolution, seed
         Grid extent [degrees], spacing [degrees] and seed of the deficit field.
 
     Returns
     -------
     xarray.DataArray
-        SPI [index] (clipped to +-3.5) or rainfall [mm], ``kind="drought"``.
+        SPI [index] (clipped to +-3.5) or rainfall [mm], ``kind="drought"``; NaN outside
+        Pakistan unless ``inside_pakistan=False``.
 
     Raises
     ------
@@ -1137,23 +1243,24 @@ def drought(
     -----
     The SPI of McKee et al. (1993): seasonal rainfall is gamma-distributed at each cell, and the
     SPI is the standard-normal quantile of the season's rainfall under that distribution,
-    ``SPI = Phi^-1(G(P; alpha, beta))``. The climatology is an illustrative July-September mean
-    ``mu(x)`` (a base plus a north-east Punjab and a Thar core; see ``_MONSOON_CORES``) with a
-    coefficient of variation ``CV = 0.25 + 0.5 exp(-mu / 200 mm)`` (0.3 in the wet north-east,
-    0.6-0.7 in the arid south-west); gamma shape ``alpha = 1/CV^2``, scale ``mu / alpha``.
+    ``SPI = Phi^-1(G(P; alpha, beta))``. The climatology is the July-September normal ``mu(x)``
+    of ~30 PMD stations (``data/climate/stations_normals.csv``, IDW; many rows marked
+    unverified) with a planning coefficient of variation ``CV = 0.25 + 0.5 exp(-mu / 200 mm)``;
+    gamma shape ``alpha = 1/CV^2``, scale ``mu / alpha``.
 
-    The season's rainfall is a seeded deficit field applied to the mean:
+    The season's rainfall is a seeded deficit field applied to the normal:
     ``P = mu (1 - deficit) exp(s xi - s^2/2)``, with ``xi`` a smooth standard-normal field and
-    ``s = spread * sqrt(ln(1 + CV^2))``, so that with ``deficit=0, spread=1`` rainfall has the
-    climatological mean and variability and the SPI over the domain is roughly standard normal;
-    the default 50 % deficit gives a mean SPI of about -1.1 ("moderately" to "severely dry" in
-    McKee's classes), like the 1999-2002 drought in Sindh and Balochistan. Because the SPI is
-    standardized, it depends on the climatology only through the CV.
+    ``s = spread * sqrt(ln(1 + CV^2))``. With ``deficit=0, spread=1`` the SPI over the domain
+    is roughly standard normal; the default 50 % deficit gives a mean SPI of about -1.1
+    ("moderately" to "severely dry" in McKee's classes). For scale: PMD's National Drought
+    Monitoring Centre reported July-August 2018 rainfall 30.4 % below normal over Pakistan, with
+    moderate to severe drought in Tharparkar and most of Sindh (Drought Alert II, 6-Sep-2018,
+    reliefweb.int/report/pakistan/pmd-national-drought-monitoring-centre-drought-alert-ii-6th-september-2018).
 
-    Limits: one season, no record: the gamma parameters come from the illustrative climatology,
-    not from fitting 30 years of station or gridded rainfall as an operational SPI does;
-    no zero-rainfall probability (McKee's q), so extremely arid cells may be too dry; the SPI
-    says nothing about temperature, soil moisture or groundwater (compare SPEI).
+    Limits: one season, no record: the gamma parameters come from station normals and a
+    planning CV, not from fitting 30 years of rainfall as an operational SPI does; no
+    zero-rainfall probability (McKee's q); the SPI says nothing about temperature, soil moisture
+    or groundwater (compare SPEI).
 
     References
     ----------
@@ -1161,6 +1268,8 @@ def drought(
     duration to time scales. 8th Conference on Applied Climatology, AMS, 179-184.
     Thom, H. C. S. (1958). A note on the gamma distribution. Monthly Weather Review 86, 117-122.
     """
+    from hazards import climate
+
     _check(deficit < 1, f"deficit must be < 1 (a fraction of normal rainfall), got {deficit}.")
     _check(spread >= 0, f"spread must be >= 0, got {spread}.")
     _check(output in ("spi", "rainfall"), f"output {output!r} is not one of ['rainfall', 'spi'].")
@@ -1175,13 +1284,21 @@ def drought(
     rain = mean * (1.0 - deficit) * np.exp(s * xi - 0.5 * s * s)
     alpha = 1.0 / (cv * cv)
     spi = np.clip(special.ndtri(np.clip(special.gammainc(alpha, rain * alpha / mean), 1e-12, 1 - 1e-12)), -3.5, 3.5)
+    if inside_pakistan:
+        inside = climate.pakistan_mask(grid.transform, grid.shape, grid.crs)
+        _check(bool(inside.any()), f"bbox {tuple(bbox)} has no cell inside Pakistan; move it, or set "
+                                   "inside_pakistan=false.")
+        rain = np.where(inside, rain, np.nan)
+        spi = np.where(inside, spi, np.nan)
     prov = {
         "generator": "hazards.generators.drought",
-        "method": "SPI (McKee et al. 1993) of a seeded seasonal deficit field under a gamma climatology",
+        "method": "SPI (McKee et al. 1993) of a seeded seasonal deficit field under a gamma climatology "
+                  "from station July-September normals (data/climate/stations_normals.csv)",
         "output": output,
         "deficit": deficit,
         "spread": spread,
         "correlation_km": correlation_km,
+        "inside_pakistan": inside_pakistan,
         "season": "July-September (monsoon)",
         "bbox": list(bbox),
         "resolution": resolution,

@@ -1,4 +1,4 @@
-"""The tables the project ships in ``data/``: districts of the 2023 census, settlement anchors,
+"""The tables the project ships in ``data/``: districts of the 2023 census, rivers,
 the base geography (district and province outlines, the GLOBE elevation raster).
 
 Nothing here reads ``../shared``: the embedded demo must work on a user's clone alone.
@@ -111,12 +111,6 @@ def districts() -> pd.DataFrame:
     if table.district_id.duplicated().any():
         raise DataFileError(f"{data_dir() / 'districts.csv'}: duplicate district_id values.")
     return table
-
-
-@functools.cache
-def anchors() -> pd.DataFrame:
-    """Settlement anchor points inside each district (``district_id``, ``lon``, ``lat``)."""
-    return _read("district_anchors.csv", ["district_id", "lon", "lat"])
 
 
 @functools.cache

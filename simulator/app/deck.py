@@ -1,9 +1,11 @@
 """The map's pydeck layers: households binned to hexagons (server-side: no household location
 reaches the browser), districts as symbols, a choropleth or declared areas, rivers, labels,
-and the view that frames them. Nothing here imports Streamlit."""
+the province and district outlines beneath them all (no tile server needed), and the view that
+frames them. Nothing here imports Streamlit."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -139,6 +141,68 @@ def district_tip(row: Mapping[str, Any], lang: str, extra: str = "") -> str:
 
 MAX_SYMBOL_RADIUS_M = 25_000.0
 DECLARED_RGB = {1: (253, 174, 97), 2: (244, 109, 67), 3: (165, 0, 38)}
+
+
+#: Douglas-Peucker tolerances [degrees] of the outlines sent to the browser. The shipped file is
+#: already simplified to about 200 m; these (about 300 and 450 m) keep the deck light, as it is
+#: sent again after every policy change: about 100 KB of provinces and 300 KB of districts.
+OUTLINE_TOLERANCE = {"provinces": 0.003, "districts": 0.004}
+#: Outline colours (RGBA) and widths [pixels]: provinces darker and thicker than districts.
+PROVINCE_LINE, PROVINCE_WIDTH_PX = [85, 85, 85, 230], 1.6
+DISTRICT_LINE, DISTRICT_WIDTH_PX = [150, 150, 150, 170], 0.7
+#: Layer ids of the outlines (the app's browser test looks for them).
+OUTLINE_IDS = ("district-outlines", "province-outlines")
+
+
+def outline_paths(geometries, tolerance: float = 0.0) -> list[list[list[float]]]:
+    """The boundary lines of polygons as paths of [lon, lat] rounded to 3 decimals (~110 m):
+    an edge two polygons share is drawn once, and lines are simplified by ``tolerance``
+    [degrees] (0: not at all)."""
+    import shapely
+
+    geoms = np.asarray(geometries, dtype=object)
+    geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+    if not len(geoms):
+        return []
+    lines = shapely.line_merge(shapely.union_all(shapely.boundary(geoms)))
+    parts = shapely.get_parts(lines)
+    if tolerance > 0:
+        parts = shapely.simplify(parts, tolerance, preserve_topology=True)
+    out = []
+    for part in parts:
+        xy = shapely.get_coordinates(part).round(3)
+        keep = np.r_[True, (np.diff(xy, axis=0) != 0).any(axis=1)]  # drop repeats after rounding
+        if keep.sum() >= 2:
+            out.append(xy[keep].tolist())
+    return out
+
+
+@functools.cache
+def shipped_outline_paths(level: str) -> list[list[list[float]]]:
+    """:func:`outline_paths` of the shipped ``provinces`` or ``districts``
+    (:func:`hazards.tables.outlines`), computed once per process. Do not modify the result."""
+    from hazards import tables as data
+
+    return outline_paths(data.outlines(level).geometry.values, OUTLINE_TOLERANCE[level])
+
+
+def outline_layers(district_paths: list | None = None) -> list:
+    """District outlines (thin) and province outlines (thicker) as two ``PathLayer``s, to lie
+    beneath every other layer. ``district_paths`` (from :func:`outline_paths` of a user's
+    boundaries) replace the shipped districts; provinces are always the shipped ones, so
+    :data:`hazards.tables.BOUNDARY_ATTRIBUTION` must be shown with the map."""
+    import pydeck as pdk
+
+    districts = shipped_outline_paths("districts") if district_paths is None else district_paths
+    provinces = shipped_outline_paths("provinces")
+    common = {"get_path": "path", "width_units": pdk.types.String("pixels"), "pickable": False,
+              "joint_rounded": True, "cap_rounded": True}
+    return [
+        pdk.Layer("PathLayer", data=[{"path": p} for p in districts], id=OUTLINE_IDS[0],
+                  get_color=DISTRICT_LINE, get_width=DISTRICT_WIDTH_PX, **common),
+        pdk.Layer("PathLayer", data=[{"path": p} for p in provinces], id=OUTLINE_IDS[1],
+                  get_color=PROVINCE_LINE, get_width=PROVINCE_WIDTH_PX, **common),
+    ]
 
 
 def hex_layer(hexes: pd.DataFrame, lang: str, palette: np.ndarray | None = None):

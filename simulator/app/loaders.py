@@ -290,6 +290,29 @@ def cached_hazard_image(key: str, ramp: style.HazardStyle, _layer: xr.DataArray)
     return style.png_data_url(rgba), bounds, style.visible_bounds(rgba, bounds)
 
 
+# --- the map's outlines -----------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_outline_paths(key: str, _light) -> list:
+    """District outline paths of a user's boundaries (``key``: a hash of their geometries),
+    shared between reruns and pages, never modified."""
+    return deck.outline_paths(_light.geometry.values)
+
+
+def outline_layers(light=None) -> list:
+    """The map's province and district outlines (:func:`simulator.app.deck.outline_layers`):
+    districts from ``light`` (a user's boundaries simplified for the map) when given, else
+    the shipped ones. Show :data:`hazards.tables.BOUNDARY_ATTRIBUTION` with them."""
+    paths = None
+    if light is not None:
+        import shapely
+
+        key = hashlib.sha1(b"".join(shapely.to_wkb(light.geometry.values)), usedforsecurity=False)
+        paths = cached_outline_paths(key.hexdigest(), light)
+    return deck.outline_layers(paths)
+
+
 # --- downloads ------------------------------------------------------------------------------------
 
 

@@ -62,6 +62,7 @@ def build_deck(cur: Current, *, hazard: bool = True, households: bool = True, di
     palette = styles[0].count_palette if styles else style.COUNT_PALETTES["warm"]
     if districts and light is not None:
         layers.insert(0, deck.choropleth_layer(light, figures, lg))
+    layers[:0] = loaders.outline_layers(light)  # beneath everything: Pakistan without a tile server
     layers.append(deck.river_layer())
     hexes = cur.hexes
     if households and len(hexes):
@@ -122,6 +123,7 @@ def show_map(cur: Current, *, height: int = MAP_HEIGHT_PX, toggles: bool = False
     if not cur.cfg.planner:
         note += " " + T("map_note_minister", k=cur.k)
     st.caption(note)
+    st.caption(data.BOUNDARY_ATTRIBUTION)  # ODbL: wherever the shipped outlines are drawn
 
 
 HEADLINES = (

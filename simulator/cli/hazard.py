@@ -14,22 +14,17 @@ from typing import Any
 
 import typer
 
+from hazards import generators
 from hazards.errors import HazardError, MadadError
 from simulator.cli.common import command_group, fail
 
 #: Each kind's own parameters (besides bbox, resolution and seed), for the help text. Kept as
 #: text so that ``madad --help`` does not import numpy, scipy and xarray; a test checks it
 #: against :func:`hazards.generators.parameters`.
+#: Each kind's generator parameters (besides bbox, resolution and seed), for --help.
 KIND_PARAMETERS = {
-    "riverine-flood": "river, return_period, width_km_10yr, depth_m_10yr, dem, stage_m_10yr, "
-                      "stage_growth, max_distance_km, snap_km, sea_level_m",
-    "flash-flood": "return_period, centres, n_cells, radius_km, shape, gumbel_loc_mm, gumbel_scale_mm",
-    "heatwave": "days, anomaly_degc, relative_humidity, dem, t_ref_degc, lat_gradient_k_per_deg, "
-                "lapse_rate_k_per_km, coastal_cooling_k, coast_scale_km, daily_sd_k",
-    "drought": "deficit, spread, output, correlation_km",
-    "earthquake": "magnitude, lon, lat, depth_km, measure, mechanism, strike_deg, dip_deg, vs30, residuals",
-    "cyclone": "track, landfall, delta_p_hpa, rmax_km, holland_b, translation_ms, surface_factor, "
-               "air_density, decay_inland, track_jitter_km",
+    kind: ", ".join(n for n in generators.parameters(kind) if n not in ("bbox", "resolution", "seed"))
+    for kind in generators.GENERATORS
 }
 
 

@@ -1,10 +1,12 @@
-"""The pictures of the brief: the map of the hazard and the households it reaches, and the bar
-chart of the federal-provincial split (PNG bytes, matplotlib's Agg renderer, no display).
+"""The pictures of the brief: the map of the hazard and the households it reaches, on the
+shipped province and district outlines, and the bar chart of the federal-provincial split (PNG
+bytes, matplotlib's Agg renderer, no display, no network).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,9 @@ from simulator.publish.tables import district_table
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
-__all__ = ["FEDERAL_COLOUR", "PROVINCIAL_COLOUR", "map_figure"]
+__all__ = ["FEDERAL_COLOUR", "PROVINCIAL_COLOUR", "map_axes", "map_figure"]
+
+log = logging.getLogger("madad.publish")
 
 #: Colours of the brief: federal, provincial (Okabe-Ito blue and orange), text grey.
 FEDERAL_COLOUR = "#0072B2"
@@ -29,6 +33,10 @@ PROVINCIAL_COLOUR = "#E69F00"
 _HAZARD_LABELS = {"m": "flood depth", "mm": "rainfall", "m/s": "wind speed", "degC": "temperature",
                   "g": "peak ground acceleration", ("earthquake", "index"): "shaking intensity (MMI)",
                   ("drought", "index"): "SPI drought index"}
+#: Base geography of the map: land, province outlines (thicker), district outlines (thin).
+LAND_COLOUR = "#f5f3ec"
+PROVINCE_OUTLINE = {"color": "#4d4d4d", "linewidth": 0.9}
+DISTRICT_OUTLINE = {"color": "#b0b0b0", "linewidth": 0.35}
 #: Colour maps by kind (drought reversed: the driest is darkest).
 _CMAPS = {"riverine-flood": "Blues", "flash-flood": "Blues", "cyclone": "PuBu", "earthquake": "Reds",
           "heatwave": "YlOrRd", "drought": "YlOrBr_r"}
@@ -151,6 +159,43 @@ def _draw_hazard(ax, layer: xr.DataArray | None, xs: list[float], ys: list[float
     return image
 
 
+def _outline_lines(geometries):
+    """Every ring of some polygons as a list of (n, 2) lon/lat arrays (for a LineCollection)."""
+    import shapely
+
+    rings = shapely.get_parts(shapely.boundary(np.asarray(geometries, dtype=object)))
+    rings = shapely.get_parts(rings)  # MultiLineStrings of polygons with holes or parts
+    return [shapely.get_coordinates(r) for r in rings]
+
+
+def _draw_outlines(ax, *, districts: bool, land: bool = True) -> bool:
+    """The shipped province outlines (with a light land fill) and, when ``districts``, district
+    outlines, beneath the hazard and the footprint (zorder < 1). Returns False (and draws
+    nothing) when the shipped boundaries cannot be read."""
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    from hazards.errors import DataFileError
+
+    try:
+        provinces = data.outlines("provinces")
+        shipped = data.outlines("districts") if districts else None
+    except (DataFileError, ImportError, OSError) as exc:
+        log.warning("map drawn without province and district outlines: %s", exc)
+        return False
+    if land:
+        import shapely
+
+        polys = shapely.get_parts(provinces.geometry.values)
+        shells = [shapely.get_coordinates(shapely.get_exterior_ring(p)) for p in polys]
+        ax.add_collection(PolyCollection(shells, facecolor=LAND_COLOUR, edgecolor="none", zorder=0.3))
+    if shipped is not None:
+        ax.add_collection(LineCollection(_outline_lines(shipped.geometry.values), zorder=0.6,
+                                         capstyle="round", joinstyle="round", **DISTRICT_OUTLINE))
+    ax.add_collection(LineCollection(_outline_lines(provinces.geometry.values), zorder=0.7,
+                                     capstyle="round", joinstyle="round", **PROVINCE_OUTLINE))
+    return True
+
+
 def _draw_boundaries(fig, ax, run, bounds, key: str) -> None:
     """District polygons, those with ``key`` households shaded, with their colour scale."""
     layer_gdf = district_layer(run, boundaries=bounds)
@@ -217,12 +262,18 @@ def _circle_legend(fig, key: str, biggest: int, scale: float) -> None:
                handletextpad=0.6, handleheight=biggest_pt, handlelength=biggest_pt)
 
 
-def _draw_inset(inset, table: pd.DataFrame, extent: _Extent) -> None:
-    """Pakistan with the map's window in red."""
+def _draw_inset(inset, table: pd.DataFrame, extent: _Extent, outlines: bool) -> None:
+    """Pakistan (its provinces, or its district points without outlines) with the map's
+    window in red."""
+    from matplotlib.collections import LineCollection
     from matplotlib.patches import Rectangle
 
     x0, y0, x1, y1 = data.PAKISTAN_BBOX
-    inset.scatter(table.lon, table.lat, s=1.2, color="#8c8c8c", linewidths=0)
+    if outlines:
+        inset.add_collection(LineCollection(_outline_lines(data.outlines("provinces").geometry.values),
+                                            color="#6e6e6e", linewidth=0.35))
+    else:
+        inset.scatter(table.lon, table.lat, s=1.2, color="#8c8c8c", linewidths=0)
     inset.add_patch(Rectangle((extent.x0, extent.y0), extent.x1 - extent.x0, extent.y1 - extent.y0,
                               fill=False, edgecolor="#c00000", linewidth=0.9))
     inset.set_xlim(x0, x1)
@@ -234,8 +285,10 @@ def _draw_inset(inset, table: pd.DataFrame, extent: _Extent) -> None:
     inset.set_title("Pakistan: map area in red", fontsize=6.5, pad=2)
 
 
-def map_figure(run: Any, *, boundaries: Any = None, size: tuple[float, float] = (7.0, 5.2)) -> bytes:
-    """The brief's map as PNG bytes: the hazard raster and paid households by district.
+def map_figure(run: Any, *, boundaries: Any = None, size: tuple[float, float] = (7.0, 5.2),
+               outlines: bool = True) -> bytes:
+    """The brief's map as PNG bytes: the hazard raster and paid households by district, on the
+    province and district outlines.
 
     Parameters
     ----------
@@ -246,12 +299,23 @@ def map_figure(run: Any, *, boundaries: Any = None, size: tuple[float, float] = 
         at their points, sized by paid households (affected households when nobody is paid).
     size : (float, float), default (7.0, 5.2)
         Figure size [inches].
+    outlines : bool, default True
+        Draw the shipped province outlines, and the shipped district outlines unless
+        ``boundaries`` replace them, beneath the hazard (with
+        :data:`hazards.tables.BOUNDARY_ATTRIBUTION` in the map's corner, as ODbL requires).
 
     Returns
     -------
     bytes
-        A PNG at 200 dpi (matplotlib's Agg renderer; no display, no basemap).
+        A PNG at 200 dpi (matplotlib's Agg renderer; no display, no basemap, no network).
     """
+    return _png(map_axes(run, boundaries=boundaries, size=size, outlines=outlines)[0])
+
+
+def map_axes(run: Any, *, boundaries: Any = None, size: tuple[float, float] = (7.0, 5.2),
+             outlines: bool = True):
+    """(matplotlib Figure, map Axes) of :func:`map_figure`, before it is written as a PNG (its
+    ``transData`` places a lon/lat on the picture)."""
     from matplotlib.figure import Figure
 
     run = load_run(run)
@@ -271,9 +335,14 @@ def map_figure(run: Any, *, boundaries: Any = None, size: tuple[float, float] = 
     extent = _Extent(xs, ys, size)
 
     bounds = boundaries_frame(boundaries)
+    drawn = outlines and _draw_outlines(ax, districts=bounds is None)
+    if drawn:
+        ax.text(0.995, 0.006, data.BOUNDARY_ATTRIBUTION, transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=4.8, color="#444444", zorder=6,
+                bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
     if bounds is not None:
         _draw_boundaries(fig, ax, run, bounds, key)
-    else:
+    elif not drawn:  # no outlines: district points give the picture its places
         ax.scatter(table.lon, table.lat, s=6, color="#9a9a9a", zorder=2, linewidths=0)
     for _, line in data.rivers().groupby("river"):
         ax.plot(line.lon, line.lat, color="#5b8fd6", linewidth=0.8, alpha=0.7, zorder=2)
@@ -289,8 +358,8 @@ def map_figure(run: Any, *, boundaries: Any = None, size: tuple[float, float] = 
     _hazard_colorbar(fig, cax, image, layer)
     if circles:
         _circle_legend(fig, key, biggest, scale)
-    _draw_inset(inset, table, extent)
-    return _png(fig)
+    _draw_inset(inset, table, extent, outlines=drawn)
+    return fig, ax
 
 
 def _split_chart(provinces: pd.DataFrame, size: tuple[float, float] = (7.0, 2.3)) -> bytes:

@@ -1,5 +1,9 @@
 """Districts as a map layer: the plan's figures on district points or boundary polygons, written
 as GeoPackage or GeoJSON (EPSG:4326).
+
+Polygons come from the boundaries the caller gives: a user's official file, or the shipped
+2023 outlines (:func:`shipped_boundaries`); a file written from the shipped ones carries
+:data:`hazards.tables.BOUNDARY_ATTRIBUTION` as its layer description (ODbL).
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hazards.errors import ExportError
+from hazards.errors import ExportError, MadadError
 from simulator.plans.build import FIGURES
 from simulator.publish.runs import Run, load_run
 from simulator.publish.tables import district_table
@@ -17,7 +21,33 @@ from simulator.publish.tables import district_table
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-__all__ = ["boundaries_frame", "district_layer", "write_geo"]
+__all__ = ["attribution", "boundaries_frame", "district_layer", "shipped_boundaries", "write_geo"]
+
+
+def shipped_boundaries() -> gpd.GeoDataFrame:
+    """The shipped district outlines (``data/boundaries/pakistan_admin_2023.gpkg``, 156 districts
+    including AJK and Gilgit-Baltistan), read as a user's file is: ``district_id``, ``name``,
+    ``geometry``. Credit them with :data:`hazards.tables.BOUNDARY_ATTRIBUTION`."""
+    from hazards import tables as data
+    from simulator.registry import boundaries as boundaries_mod
+
+    return boundaries_mod.load_boundaries(data.boundaries_path(), layer="districts",
+                                          name_column="district")
+
+
+def attribution(boundaries: Any) -> str | None:
+    """:data:`hazards.tables.BOUNDARY_ATTRIBUTION` when ``boundaries`` (a path or a frame read by
+    ``load_boundaries``) are the shipped file, else None (a user's file: their own terms)."""
+    from hazards import tables as data
+
+    source = boundaries if isinstance(boundaries, str | Path) else getattr(boundaries, "attrs", {}).get("source")
+    if not source:
+        return None
+    try:
+        shipped = Path(source).resolve() == data.boundaries_path().resolve()
+    except (OSError, ValueError, MadadError):
+        return None
+    return data.BOUNDARY_ATTRIBUTION if shipped else None
 
 
 def boundaries_frame(boundaries: Any) -> gpd.GeoDataFrame | None:
@@ -84,11 +114,16 @@ def district_layer(run: Any, *, boundaries: Any = None) -> gpd.GeoDataFrame:
 
 
 def write_geo(run: Run, path: Path, *, fmt: str, boundaries: Any) -> Path:
+    """Write :func:`district_layer` as a GeoPackage (layer ``districts``) or GeoJSON; polygons
+    from the shipped boundaries carry their attribution as the layer's description (GeoJSON's
+    ``description`` member, the GeoPackage's ``gpkg_contents.description``)."""
     layer = district_layer(run, boundaries=boundaries)
+    credit = attribution(boundaries) if boundaries is not None else None
+    options = {"layer_options": {"DESCRIPTION": credit}} if credit else {}
     if path.exists():
         path.unlink()  # a GeoPackage would otherwise gain a layer, a GeoJSON fail to write
     if fmt == "gpkg":
-        layer.to_file(path, driver="GPKG", layer="districts")
+        layer.to_file(path, driver="GPKG", layer="districts", **options)
     else:
-        layer.to_file(path, driver="GeoJSON")
+        layer.to_file(path, driver="GeoJSON", **options)
     return path

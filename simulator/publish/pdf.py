@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hazards.tables import BOUNDARY_ATTRIBUTION
 from simulator import __version__
 from simulator.plans.agencies import agencies, involved_provinces, paid_by_province
 from simulator.publish.figures import _hazard_label, _image, _split_chart, map_figure
@@ -261,9 +262,11 @@ def _overview(run: Run, map_png: bytes, st: dict, *, boundaries: Any) -> list:
         hazard += f" (the first of {len(run.hazards)} hazard layers)"
     key = "households paid" if plan["totals"]["paid_households"] else "affected households"
     how = "shaded district boundaries" if boundaries is not None else "circles at district points (area proportional)"
+    lines = ("dark grey lines are provinces, light grey lines districts; " if boundaries is None
+             else "dark grey lines are provinces; ")
     story.append(Paragraph(
-        f"Map: modelled {_esc(hazard)} and {key} by district ({how}); blue lines are rivers. "
-        "A modelled footprint, not an observed map.", st["small"]))
+        f"Map: modelled {_esc(hazard)} and {key} by district ({how}); {lines}blue lines are rivers. "
+        f"A modelled footprint, not an observed map. {_esc(BOUNDARY_ATTRIBUTION)}.", st["small"]))
     story.append(PageBreak())
     return story
 

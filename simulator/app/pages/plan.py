@@ -112,20 +112,24 @@ def render(cur: Current) -> None:
                              y_label=T("pkr_million_axis"), color="#D55E00")
         else:
             st.caption(T("no_ceilings"))
+    # National breakdowns (programmes, tiers, statuses): a minister sees "< k" for a small count.
+    def count(v: int) -> str:
+        return f"< {cur.k}" if not cur.cfg.planner and 0 < v < cur.k else text.fmt_count(v)
+
     with tabs[3]:
         progs = pd.DataFrame([{T("col_programme"): p["name"], T("col_owner"): T(p["owner"]),
                                T("col_expansion"): T("exp_" + p["expansion"]),
-                               T("col_entitled"): text.fmt_count(p["entitled_households"])}
+                               T("col_entitled"): count(p["entitled_households"])}
                               for p in cur.plan["programmes"]])
         st.dataframe(progs, hide_index=True)
-        tiers = pd.DataFrame([{T("col_tier"): T(k), T("col_households"): text.fmt_count(v)}
+        tiers = pd.DataFrame([{T("col_tier"): T(k), T("col_households"): count(v)}
                               for k, v in zip(("tier_none", "tier_affected", "tier_severe", "tier_displaced"),
                                               cur.plan["tiers"].values(), strict=False)])
         st.dataframe(tiers, hide_index=True)
     with tabs[4]:
         show_registry_report(cur.plan["registry"])
         status = pd.DataFrame([{T("col_status"): T("st_" + k) if ("st_" + k) in text.LABELS["en"] else k,
-                                T("col_households"): text.fmt_count(v)}
+                                T("col_households"): count(v)}
                                for k, v in cur.plan["status_counts"].items()])
         st.dataframe(status, hide_index=True)
     with tabs[5]:

@@ -1,0 +1,216 @@
+"""The Map page in a real browser: the deck.gl map Streamlit sends carries the province and
+district outlines (so Pakistan shows without a tile server), the browser draws them, and the
+boundaries' ODbL attribution is on the page.
+
+Reuses the Chromium helpers of ``tests/test_browser.py`` (skips when Chromium is absent). The
+deck's JSON is read from the websocket frames Streamlit sends (DevTools ``Network`` events), as
+the browser received it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from test_browser import (
+    CHROMIUM_FLAGS,
+    HOUSEHOLDS,
+    PAGE_STATE,
+    ROOT,
+    DevTools,
+    chromium_path,
+    free_port,
+    stop,
+    wait_for,
+)
+
+from hazards.tables import BOUNDARY_ATTRIBUTION
+from simulator.app import deck
+
+#: The start of the deck's JSON (compact_deck sorts its keys).
+DECK_START = b'{"initialViewState"'
+
+
+@pytest.fixture
+def browser_exe() -> str:
+    """Chromium's path (skips as ``tests/test_browser.py`` does when it is not installed)."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium is not installed (`apt-get install -y chromium`; `make test` installs it)")
+    pytest.importorskip("websockets", reason="websockets (a Streamlit dependency) drives Chromium")
+    return path
+
+
+class RecordingDevTools(DevTools):
+    """:class:`DevTools` that keeps the events (websocket frames...) it reads between replies."""
+
+    def __enter__(self) -> RecordingDevTools:
+        super().__enter__()
+        self.events: list[dict] = []
+        return self
+
+    def call(self, method: str, **params):
+        self.n += 1
+        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv(timeout=60))
+            if msg.get("id") == self.n:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            if msg.get("method"):
+                self.events.append(msg)
+
+    def decks(self) -> list[dict]:
+        """Every deck.gl JSON Streamlit has sent so far, oldest first."""
+        found = []
+        for event in self.events:
+            if event["method"] != "Network.webSocketFrameReceived":
+                continue
+            frame = event["params"]["response"]
+            raw = (base64.b64decode(frame["payloadData"]) if frame.get("opcode") == 2
+                   else frame["payloadData"].encode())
+            start = raw.find(DECK_START)
+            if start >= 0:
+                text = raw[start:].decode("utf-8", errors="replace")
+                found.append(json.JSONDecoder().raw_decode(text)[0])
+        return found
+
+
+@contextlib.contextmanager
+def app_in_chromium(chromium: str, tmp_path):
+    """(DevTools of a page, the app's base URL): ``streamlit run app.py`` on the small demo
+    registry, minister's role, no boundary file, and Chromium with the Network domain on."""
+    port, debug_port = free_port(), free_port()
+    env = dict(os.environ, MADAD_DEMO_HOUSEHOLDS=str(HOUSEHOLDS), MADAD_CONFIG="",
+               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    for name in ("MADAD_ROLE", "MADAD_BOUNDARIES", "MADAD_REGISTRY"):
+        env.pop(name, None)
+    server = browser = None
+    log = (tmp_path / "streamlit.log").open("wb")
+    try:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        browser = subprocess.Popen(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}",
+             f"--remote-debugging-port={debug_port}", "--window-size=1400,1100", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        wait_for(lambda: urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok",
+                 60, "the Streamlit server")
+        tabs = wait_for(lambda: json.load(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json", timeout=2)),
+                        30, "Chromium's DevTools endpoint")
+        page = next(t for t in tabs if t.get("type") == "page")
+        with RecordingDevTools(page["webSocketDebuggerUrl"]) as tools:
+            tools.call("Emulation.setDeviceMetricsOverride", width=1400, height=1100, deviceScaleFactor=1,
+                       mobile=False)
+            tools.call("Network.enable")
+            yield tools, base
+    finally:
+        stop(browser)
+        stop(server)
+        log.close()
+
+
+def screen(lon: float, lat: float, view: dict, size: tuple[int, int]) -> tuple[int, int]:
+    """(column, row) of a lon/lat on a deck.gl canvas of ``size`` (width, height) [CSS pixels]
+    showing ``view`` (web Mercator: the world is 512 * 2**zoom pixels wide)."""
+    scale = 512 * 2 ** view["zoom"]
+
+    def world(lo: float, la: float) -> tuple[float, float]:
+        y = math.log(math.tan(math.pi / 4 + math.radians(la) / 2))
+        return (lo + 180) / 360 * scale, (1 - y / math.pi) / 2 * scale
+
+    (x, y), (cx, cy) = world(lon, lat), world(view["longitude"], view["latitude"])
+    return round(size[0] / 2 + x - cx), round(size[1] / 2 + y - cy)
+
+
+def border_share(image: np.ndarray, view: dict, shift: float = 0.0) -> float:
+    """Share of points every 0.1 degree along the shipped Sindh-Balochistan border, inside the
+    canvas, with the province outline's dark grey within 3 pixels."""
+    import shapely
+
+    from hazards import tables as data
+
+    provinces = data.outlines("provinces").set_index("province_code").geometry
+    border = shapely.intersection(provinces["SD"].boundary, provinces["BA"].buffer(0.01))
+    rows, cols = image.shape[:2]
+    found = []
+    for line in shapely.get_parts(border):
+        for d in np.arange(0.05, line.length, 0.1):
+            p = line.interpolate(d)
+            c, r = screen(p.x + shift, p.y, view, (cols, rows))
+            if 3 <= c < cols - 3 and 3 <= r < rows - 3:
+                near = image[r - 3:r + 4, c - 3:c + 4].reshape(-1, 3)
+                spread = near.max(axis=1) - near.min(axis=1)
+                found.append(bool(((spread <= 10) & (near.max(axis=1) < 150)).any()))
+    assert len(found) > 20, len(found)
+    return float(np.mean(found))
+
+
+CANVAS_BOX = """(() => {
+  const c = document.querySelector('[data-testid="stDeckGlJsonChart"] canvas');
+  if (!c) return null;
+  c.scrollIntoView({block: 'center'});
+  const r = c.getBoundingClientRect();
+  return {x: r.x, y: r.y, width: r.width, height: r.height};
+})()"""
+
+
+def test_map_page_draws_outlines_and_credits_them(browser_exe, tmp_path):
+    with app_in_chromium(browser_exe, tmp_path) as (tools, base):
+        tools.call("Page.navigate", url=base + "/map")
+
+        def rendered():
+            state = tools.evaluate(PAGE_STATE)
+            done = (state and state["deckCanvas"] and state["deckWidth"] > 0 and not state["running"]
+                    and BOUNDARY_ATTRIBUTION in state["text"] and tools.decks())
+            return state if done else None
+
+        state = wait_for(rendered, 120, "the Map page's deck.gl canvas and the attribution", interval=0.5)
+        time.sleep(2)  # let deck.gl draw its first frames
+        box = tools.evaluate(CANVAS_BOX)
+        time.sleep(0.5)
+        box = tools.evaluate(CANVAS_BOX)
+        shot = tools.call("Page.captureScreenshot", format="png",
+                          clip={**box, "scale": 1})
+        sent = tools.decks()[-1]
+    assert not state["exception"]
+    assert "Map" in state["text"]
+
+    layers = {layer["id"]: layer for layer in sent["layers"]}
+    order = [layer["id"] for layer in sent["layers"]]
+    assert order[:2] == list(deck.OUTLINE_IDS), order  # beneath the hazard, hexagons and symbols
+    assert order.index("province-outlines") < min(order.index(i) for i in order if i.startswith("hazard-"))
+    districts, provinces = (layers[i]["data"] for i in deck.OUTLINE_IDS)
+    assert len(districts) > 1000 and len(provinces) > 100  # paths of the shipped outlines
+    lons = np.array([xy[0] for p in provinces for xy in p["path"]])
+    lats = np.array([xy[1] for p in provinces for xy in p["path"]])
+    assert 60.5 < lons.min() < 62 and 77 < lons.max() < 78 and 23.5 < lats.min() < 24.5 and 36.5 < lats.max() < 37.5
+    size = len(json.dumps(sent, separators=(",", ":")))  # as compact_deck writes it
+    assert size < 3 * 1024 * 1024, size
+
+    # The browser drew them: the province lines' dark grey lies along the Sindh-Balochistan
+    # border where the view state puts it on the canvas.
+    from PIL import Image
+
+    png = tmp_path / "madad-map.png"
+    png.write_bytes(base64.b64decode(shot["data"]))
+    with Image.open(png) as im:
+        image = np.asarray(im.convert("RGB")).astype(int)
+    share = border_share(image, sent["initialViewState"])
+    assert share > 0.6, share
