@@ -306,13 +306,15 @@ def rainfall_field(name: str, *, transform: Affine, shape: tuple[int, int], seed
 
 
 def pakistan_mask(transform: Affine, shape: tuple[int, int], crs: str = "EPSG:4326") -> np.ndarray:
-    """Boolean grid, True for cells whose centre lies inside the shipped province outlines
+    """Boolean grid, True for cells that touch the shipped province outlines
     (:func:`hazards.tables.outlines`, 2023 frame incl. AJK and GB; OSM, ODbL)."""
     from rasterio.features import rasterize
 
     provinces = tables.outlines("provinces")
     if not _is_geographic(crs):
         provinces = provinces.to_crs(crs)
+    # all_touched: a cell on the border or the coast counts, so no household inside Pakistan
+    # falls on a masked cell.
     burnt = rasterize(((geom, 1) for geom in provinces.geometry), out_shape=tuple(shape),
-                      transform=transform, fill=0, dtype="uint8")
+                      transform=transform, fill=0, dtype="uint8", all_touched=True)
     return burnt.astype(bool)

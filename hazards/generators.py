@@ -1008,6 +1008,7 @@ def heatwave(
     coast_scale_km: float | None = None,
     daily_sd_k: float = 1.0,
     pattern_sd: float = 0.35,
+    inside_pakistan: bool = True,
     bbox: Sequence[float] = HEATWAVE_BBOX,
     resolution: float = DEFAULT_RESOLUTION,
     seed: int = 0,
@@ -1036,6 +1037,9 @@ def heatwave(
         Standard deviation of day-to-day weather noise [K].
     pattern_sd
         Relative spatial variability of the anomaly (smooth, ~200 km; 0: uniform).
+    inside_pakistan
+        True (default): cells outside Pakistan (the shipped province outlines) are NaN, so the
+        event sits inside Pakistan; False keeps the whole bbox.
     bbox, resolution, seed
         Grid extent [degrees], spacing [degrees] and seed (anomaly pattern, daily noise).
 
@@ -1133,6 +1137,11 @@ def heatwave(
                     float(np.nanmax(out)))
     if elev is not None:
         out = np.where(np.isfinite(elev), out, np.nan)
+    if inside_pakistan:
+        inside = climate.pakistan_mask(grid.transform, grid.shape, grid.crs)
+        _check(bool(inside.any()), f"bbox {tuple(bbox)} has no cell inside Pakistan; move it, or set "
+                                   "inside_pakistan=false.")
+        out = np.where(inside, out, np.nan)
     return _layer(
         out.round(2), grid, units="degC", kind="heatwave",
         name="heat_index" if rh is not None else "tmax",
@@ -1148,6 +1157,7 @@ def heatwave(
             "dem": _dem_label(dem) if dem is not None else "shipped GLOBE DEM (lapse rate)",
             "lapse_rate_k_per_km": lapse_rate_k_per_km,
             "daily_sd_k": daily_sd_k,
+            "inside_pakistan": inside_pakistan,
             "pattern_sd": pattern_sd,
             "bbox": list(bbox),
             "resolution": resolution if dem is None else "the DEM's own grid",

@@ -99,8 +99,8 @@ class HazardSpec(_Strict):
     affected: Literal["share", "tier"] = Field(
         "share",
         description="with an impact function, who is affected: 'share' (each household at the "
-        "function's share for its intensity: a seeded draw per household, whose expectation is "
-        "the expected count) or 'tier' (every household at or above the affected tier)",
+        "function's share for its intensity: a seeded draw per household; a weighted row counts "
+        "its expected number) or 'tier' (every household at or above the affected tier)",
     )
     source: str | None = Field(None, description="where the library's tiers or footprint comes from (a citation); shown in the plan's assumptions")
 

@@ -51,22 +51,30 @@ def test_uniform_draws_are_per_household_and_uniform():
     assert not np.array_equal(full, uniform_draws(np.arange(200_000), 5, "rain"))
 
 
-def test_share_rule_affects_the_expected_share_and_tier_rule_everyone():
-    hh = _households()
-    cols = engine.household_columns(hh)
-    layer = _flat(1.0)  # depth-damage at 1 m: kacha 0.721, pakka 0.5 + ... (data/impact)
-    share = engine.evaluate(_scenario(impact="flood_depth_damage"), cols, [layer])
-    tier = engine.evaluate(_scenario(impact="flood_depth_damage", affected="tier"), cols, [layer])
+def test_share_rule_counts_expected_households_and_tier_rule_everyone():
+    """A weighted row counts w x share households (rounded up or down), split from the rest; a
+    row of one household is drawn; the tier rule affects everyone above the tier."""
     from hazards import impact
 
-    expected = impact.load("flood_depth_damage").share(np.ones(len(hh)), housing=cols["housing"])
-    at_tier = tier.tier > 0
-    got = (share.tier > 0)[at_tier].mean()
-    want = expected[at_tier].mean()
-    assert abs(got - want) < 0.01, (got, want)
-    assert at_tier.mean() > 0.99  # 1 m is at or above every housing type's affected tier
-    # every household affected under the share rule is affected under the tier rule
-    assert not ((share.tier > 0) & ~at_tier).any()
+    hh = _households()
+    cols = engine.household_columns(hh)
+    layer = _flat(1.0)  # 1 m: at or above every housing type's affected tier (data/impact)
+    share = impact.load("flood_depth_damage").share(np.ones(len(hh)), housing=cols["housing"])
+    tier = engine.evaluate(_scenario(impact="flood_depth_damage", affected="tier"), cols, [layer])
+    assert (tier.tier > 0).all() and tier.row is None
+    weighted = engine.evaluate(_scenario(impact="flood_depth_damage"), cols, [layer])
+    affected = weighted.weight[weighted.tier > 0]
+    expected = cols["weight"] * share
+    counts = np.bincount(weighted.row, weights=(weighted.tier > 0) * weighted.weight, minlength=len(hh))
+    assert (np.abs(counts - expected) < 1).all()  # floor or ceil of the expected count
+    assert abs(affected.sum() - expected.sum()) < 0.01 * expected.sum()
+    # households are conserved: each split row's parts add up to its weight
+    np.testing.assert_array_equal(np.bincount(weighted.row, weights=weighted.weight, minlength=len(hh)),
+                                  cols["weight"])
+    ones = dict(cols, weight=np.ones(len(hh), dtype=np.int64))
+    drawn = engine.evaluate(_scenario(impact="flood_depth_damage"), ones, [layer])
+    assert drawn.row is None  # one household per row: affected or not, never split
+    assert abs((drawn.tier > 0).mean() - share.mean()) < 0.01
 
 
 def test_affected_rule_needs_an_impact_function():

@@ -10,6 +10,7 @@ test's tmp folder.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -130,9 +131,11 @@ def chromium():
     return path
 
 
-def test_demo_renders_in_chromium(chromium, tmp_path):
-    expected = plans.run(scenario.load(ROOT / "scenarios" / "indus-flood-demo.yaml"),
-                          base=ROOT / "scenarios", households=HOUSEHOLDS).plan["totals"]
+@contextlib.contextmanager
+def app_in_chromium(chromium: str, tmp_path, devtools=None):
+    """(DevTools of a page, the app's base URL): ``streamlit run app.py`` on the small demo
+    registry, minister's role, no boundary file, and Chromium on a blank page; both stopped
+    after. ``devtools`` is the :class:`DevTools` class to connect with."""
     port, debug_port = free_port(), free_port()
     env = dict(os.environ, MADAD_DEMO_HOUSEHOLDS=str(HOUSEHOLDS), MADAD_CONFIG="",
                STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
@@ -150,7 +153,6 @@ def test_demo_renders_in_chromium(chromium, tmp_path):
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok",
                  60, "the Streamlit server")
-
         browser = subprocess.Popen(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}",
              f"--remote-debugging-port={debug_port}", "--window-size=1400,1100", "about:blank"],
@@ -159,30 +161,37 @@ def test_demo_renders_in_chromium(chromium, tmp_path):
         tabs = wait_for(lambda: json.load(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json", timeout=2)),
                         30, "Chromium's DevTools endpoint")
         page = next(t for t in tabs if t.get("type") == "page")
-        with DevTools(page["webSocketDebuggerUrl"]) as tools:
+        with (devtools or DevTools)(page["webSocketDebuggerUrl"]) as tools:
             tools.call("Emulation.setDeviceMetricsOverride", width=1400, height=1100, deviceScaleFactor=1,
                        mobile=False)
-            tools.call("Page.navigate", url=base + "/")
-            amount = f"PKR {expected['amount_pkr']:,}"
-
-            def rendered():
-                state = tools.evaluate(PAGE_STATE)
-                done = (state and state["deckCanvas"] and state["deckWidth"] > 0 and amount in state["text"]
-                        and not state["running"])
-                return state if done else None
-
-            state = wait_for(rendered, 120, f"the deck.gl map canvas and {amount}", interval=0.5)
-            time.sleep(2)  # let deck.gl draw its first frames before the screenshot
-            shot = tools.call("Page.captureScreenshot", format="png")
-        assert not state["exception"]
-        text = state["text"]
-        assert "Madad" in text
-        assert f"{expected['affected_households']:,}" in text
-        assert "PKR" in text and "billion" in text
-        out = tmp_path / "madad-summary.png"
-        out.write_bytes(base64.b64decode(shot["data"]))
-        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
+            yield tools, base
     finally:
         stop(browser)
         stop(server)
         log.close()
+
+
+def test_demo_renders_in_chromium(chromium, tmp_path):
+    expected = plans.run(scenario.load(ROOT / "scenarios" / "indus-flood-demo.yaml"),
+                          base=ROOT / "scenarios", households=HOUSEHOLDS).plan["totals"]
+    with app_in_chromium(chromium, tmp_path) as (tools, base):
+        tools.call("Page.navigate", url=base + "/")
+        amount = f"PKR {expected['amount_pkr']:,}"
+
+        def rendered():
+            state = tools.evaluate(PAGE_STATE)
+            done = (state and state["deckCanvas"] and state["deckWidth"] > 0 and amount in state["text"]
+                    and not state["running"])
+            return state if done else None
+
+        state = wait_for(rendered, 120, f"the deck.gl map canvas and {amount}", interval=0.5)
+        time.sleep(2)  # let deck.gl draw its first frames before the screenshot
+        shot = tools.call("Page.captureScreenshot", format="png")
+    assert not state["exception"]
+    text = state["text"]
+    assert "Madad" in text
+    assert f"{expected['affected_households']:,}" in text
+    assert "PKR" in text and "billion" in text
+    out = tmp_path / "madad-summary.png"
+    out.write_bytes(base64.b64decode(shot["data"]))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000

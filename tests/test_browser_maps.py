@@ -13,25 +13,17 @@ import base64
 import contextlib
 import json
 import math
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 
 import numpy as np
 import pytest
 from test_browser import (
-    CHROMIUM_FLAGS,
-    HOUSEHOLDS,
     PAGE_STATE,
-    ROOT,
     DevTools,
     chromium_path,
-    free_port,
-    stop,
     wait_for,
 )
+from test_browser import app_in_chromium as browser_app
 
 from hazards.tables import BOUNDARY_ATTRIBUTION
 from simulator.app import deck
@@ -88,42 +80,10 @@ class RecordingDevTools(DevTools):
 
 @contextlib.contextmanager
 def app_in_chromium(chromium: str, tmp_path):
-    """(DevTools of a page, the app's base URL): ``streamlit run app.py`` on the small demo
-    registry, minister's role, no boundary file, and Chromium with the Network domain on."""
-    port, debug_port = free_port(), free_port()
-    env = dict(os.environ, MADAD_DEMO_HOUSEHOLDS=str(HOUSEHOLDS), MADAD_CONFIG="",
-               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    for name in ("MADAD_ROLE", "MADAD_BOUNDARIES", "MADAD_REGISTRY"):
-        env.pop(name, None)
-    server = browser = None
-    log = (tmp_path / "streamlit.log").open("wb")
-    try:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        browser = subprocess.Popen(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}",
-             f"--remote-debugging-port={debug_port}", "--window-size=1400,1100", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        wait_for(lambda: urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok",
-                 60, "the Streamlit server")
-        tabs = wait_for(lambda: json.load(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json", timeout=2)),
-                        30, "Chromium's DevTools endpoint")
-        page = next(t for t in tabs if t.get("type") == "page")
-        with RecordingDevTools(page["webSocketDebuggerUrl"]) as tools:
-            tools.call("Emulation.setDeviceMetricsOverride", width=1400, height=1100, deviceScaleFactor=1,
-                       mobile=False)
-            tools.call("Network.enable")
-            yield tools, base
-    finally:
-        stop(browser)
-        stop(server)
-        log.close()
+    """:func:`test_browser.app_in_chromium` with the frames recorded (DevTools ``Network`` on)."""
+    with browser_app(chromium, tmp_path, devtools=RecordingDevTools) as (tools, base):
+        tools.call("Network.enable")
+        yield tools, base
 
 
 def screen(lon: float, lat: float, view: dict, size: tuple[int, int]) -> tuple[int, int]:

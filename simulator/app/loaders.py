@@ -241,7 +241,8 @@ def cached_plan(key: str, _scn: Scenario, _source: RegistrySource, _library: Sce
     result, seconds = cached_result(key, _scn, _source, _library)
     reg = registry_of(_scn, _source)
     hit = result.households["tier"].cat.codes.to_numpy() > 0
-    hexes = deck.hex_bins(reg.households["lon"].to_numpy()[hit], reg.households["lat"].to_numpy()[hit],
+    rows = reg.households if result.rows is None else reg.households.iloc[result.rows]
+    hexes = deck.hex_bins(rows["lon"].to_numpy()[hit], rows["lat"].to_numpy()[hit],
                           weights=result.households["weight"].to_numpy()[hit])
     return result.plan, hexes, seconds
 

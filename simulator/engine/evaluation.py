@@ -29,7 +29,7 @@ import pandas as pd
 
 from hazards import sampling
 from simulator.engine import budget, dedup, financing, payouts, targeting
-from simulator.engine.overlay import overlay_all
+from simulator.engine.overlay import affected_counts, overlay_all
 
 #: Who delivers a household's payment.
 PAYER = ("none", "federal", "provincial", "federal+provincial")
@@ -124,6 +124,9 @@ class EngineResult:
     sub: dict[str, np.ndarray] = field(default_factory=dict)  # columns over affected_index
     programme_households: dict[str, int] = field(default_factory=dict)
     duplicates: dict[str, int] = field(default_factory=dict)  # affected provincial duplicates removed
+    #: The registry row of each result row, when weighted rows were split into an affected part
+    #: and an unaffected rest (:func:`_expected_counts`); None when rows are the registry's.
+    row: np.ndarray | None = None
 
     def _full(self, name: str, dtype) -> np.ndarray:
         out = np.zeros(len(self.tier), dtype=dtype)
@@ -171,6 +174,30 @@ class EngineResult:
 # ---------------------------------------------------------------------------------------------
 # The steps of evaluate
 # ---------------------------------------------------------------------------------------------
+
+
+def _expected_counts(cols, tier, where, intensity, share, seed):
+    """Who is affected under an impact function's share (:func:`overlay.affected_counts`).
+
+    A row whose every household or none is affected keeps its tier or drops to 0. A weighted
+    row of which only part is affected (a synthetic row standing for w households, ``0 < n <
+    w``) is split: the row keeps ``n`` households at its tier, and a copy appended at the end
+    holds the other ``w - n`` households, not affected. Returns the columns, tier, status and
+    intensity (extended when rows were split) and the registry row of each row (None if none
+    was split).
+    """
+    n = affected_counts(tier, share, cols["weight"], seed)
+    weight = cols["weight"]
+    tier = np.where(n > 0, tier, 0).astype(np.int8)
+    split = np.flatnonzero((n > 0) & (n < weight))
+    if not split.size:
+        return cols, tier, where, intensity, None
+    cols = {k: np.concatenate([v, v[split]]) for k, v in cols.items()}
+    cols["weight"][split] = n[split]
+    cols["weight"][len(tier):] = weight[split] - n[split]
+    intensity = {k: np.concatenate([v, v[split]]) for k, v in intensity.items()}
+    row = np.concatenate([np.arange(len(tier)), split])
+    return cols, np.concatenate([tier, np.zeros(split.size, np.int8)]), np.concatenate([where, where[split]]), intensity, row
 
 
 def _rows(cols: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
@@ -402,7 +429,10 @@ def evaluate(
     """
     stage = on_stage or (lambda name: None)
 
-    intensity, tier, where = overlay_all(scn, layers, cols)
+    intensity, tier, where, share = overlay_all(scn, layers, cols)
+    row = None
+    if share is not None:
+        cols, tier, where, intensity, row = _expected_counts(cols, tier, where, intensity, share, scn.seed)
     stage("overlay")
 
     duplicate = cols["duplicate"]
@@ -432,5 +462,6 @@ def evaluate(
         entitled=entitled, federal=federal, provincial=provincial, funded=funded,
         left_out_by=left_out_by, duplicates=duplicates,
     )
+    result.row = row
     stage("results")
     return result

@@ -44,6 +44,9 @@ def hazard_tiers(
         int8 0-3.
     where : numpy.ndarray
         int8 overlay status (``hazards.sampling.INSIDE``, ``OUTSIDE``, ``NODATA``).
+    share : numpy.ndarray or None
+        An impact function under ``affected: share``: its share at each household's intensity
+        where the tier is > 0 (1 elsewhere); None otherwise.
     """
     if isinstance(source, pd.DataFrame):
         from hazards.admin import admin_intensity
@@ -59,18 +62,19 @@ def hazard_tiers(
             rng = np.random.default_rng(np.random.SeedSequence([seed, 31, len(spec.label)]))
             tier = (rng.random(n) < share).astype(np.int8)
             intensity = declared.share_affected.astype(np.float32)
-        return intensity, tier, where
+        return intensity, tier, where, None
     values, where = sampling.sample(source, cols["lon"], cols["lat"])
+    share = None
     if spec.impact is not None:
         from hazards import impact
 
         function = impact.load(spec.impact)
         tier = function.tier(values, housing=cols["housing"]).astype(np.int8)
         if getattr(spec, "affected", "share") == "share":
-            tier = _share_draw(tier, values, cols["housing"], function, seed, spec.label)
+            share = _shares(tier, values, cols["housing"], function)
     else:
         tier = targeting.tiers(values, spec.tier_thresholds())
-    return values, tier, where
+    return values, tier, where, share
 
 
 def uniform_draws(index: np.ndarray, seed: int, label: str) -> np.ndarray:
@@ -90,26 +94,36 @@ def uniform_draws(index: np.ndarray, seed: int, label: str) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-def _share_draw(tier, values, housing, function, seed: int, label: str) -> np.ndarray:
-    """Keep a household's tier with probability the impact function's share at its intensity.
-
-    Only households at or above the affected tier are drawn (a share below the tier's threshold
-    does not make anyone affected). Over many households the count affected is the expected
-    count, sum of shares; each household's draw is fixed by the seed (:func:`uniform_draws`).
-    """
+def _shares(tier, values, housing, function) -> np.ndarray:
+    """The impact function's share at each household's intensity where its tier is > 0 (a share
+    below the affected tier's threshold makes no one affected), 1 elsewhere."""
+    out = np.ones(len(tier))
     at = np.flatnonzero(tier > 0)
-    if not at.size:
-        return tier
-    share = np.asarray(function.share(values[at], housing=housing[at]), dtype=np.float64)
-    lost = uniform_draws(at, seed, label) >= share
-    out = tier.copy()
-    out[at[lost]] = 0
+    if at.size:
+        out[at] = np.asarray(function.share(values[at], housing=housing[at]), dtype=np.float64)
+    return out
+
+
+def affected_counts(tier: np.ndarray, share: np.ndarray, weight: np.ndarray, seed: int) -> np.ndarray:
+    """Households affected in each row: ``floor(weight x share + u)`` where the tier is > 0.
+
+    ``u`` is the row's uniform number (:func:`uniform_draws`), so a row of one household is
+    affected with probability ``share`` (a seeded draw), and a weighted row standing for ``w``
+    households counts ``floor(w share)`` or ``ceil(w share)`` of them, whose expectation is the
+    expected count ``w share`` exactly (stochastic rounding).
+    """
+    out = np.zeros(len(tier), dtype=np.int64)
+    at = np.flatnonzero(tier > 0)
+    if at.size:
+        w = weight[at].astype(np.int64)
+        n = np.floor(w * share[at] + uniform_draws(at, seed, "affected")).astype(np.int64)
+        out[at] = np.clip(n, 0, w)
     return out
 
 
 def overlay_all(
     scn, sources: list, cols: dict[str, np.ndarray]
-) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray | None]:
     """Overlay every hazard of a scenario and combine them into one tier per household.
 
     Parameters
@@ -131,18 +145,24 @@ def overlay_all(
     where : numpy.ndarray
         int8: ``INSIDE`` if inside any hazard, else ``NODATA`` if on nodata of any, else
         ``OUTSIDE``.
+    share : numpy.ndarray or None
+        With impact functions under ``affected: share``: the chance [0-1] that a household at
+        ``tier`` > 0 is affected, ``1 - prod(1 - share_h)`` over the hazards that reach it
+        (independent hazards; a hazard under a tier rule counts 1); None when no hazard has a
+        share. :func:`affected_counts` turns it into households.
 
     Raises
     ------
     ScenarioError
         ``max_intensity`` with admin tables, impact functions or mixed units.
     """
-    intensity, tier_list, status_list = {}, [], []
+    intensity, tier_list, status_list, share_list = {}, [], [], []
     for spec, source in zip(scn.hazards, sources, strict=True):
-        values, tier_h, where = hazard_tiers(spec, source, cols, scn.seed)
+        values, tier_h, where, share_h = hazard_tiers(spec, source, cols, scn.seed)
         intensity[spec.label] = values
         status_list.append(where)
         tier_list.append(tier_h)
+        share_list.append(share_h)
     if scn.combine == "max_tier" or len(sources) == 1:
         tier = np.maximum.reduce(tier_list) if len(tier_list) > 1 else tier_list[0]
     else:
@@ -162,4 +182,10 @@ def overlay_all(
         inside_any |= where == sampling.INSIDE
         nodata_any |= where == sampling.NODATA
     where = np.where(inside_any, sampling.INSIDE, np.where(nodata_any, sampling.NODATA, sampling.OUTSIDE))
-    return intensity, tier, where.astype(np.int8)
+    share = None
+    if any(s is not None for s in share_list):
+        missed = np.ones(len(tier))
+        for tier_h, share_h in zip(tier_list, share_list, strict=True):
+            missed *= np.where(tier_h > 0, 1.0 - (1.0 if share_h is None else share_h), 1.0)
+        share = 1.0 - missed
+    return intensity, tier, where.astype(np.int8), share

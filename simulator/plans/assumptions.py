@@ -68,9 +68,9 @@ def assumptions(
         if spec.impact is not None:
             rule = (
                 "each household at or above the affected tier is affected with the function's "
-                "share at its intensity (a seeded draw per household; in expectation the "
-                "function's expected count; for a weighted synthetic row the draw decides for "
-                "all the households it stands for)"
+                "share at its intensity (a seeded draw per household; a weighted synthetic row "
+                "counts its expected number, its households times the share, rounded up or down "
+                "at random so that the expectation is exact)"
                 if spec.affected == "share"
                 else "every household at or above the affected tier is affected (declared rule)"
             )

@@ -136,16 +136,18 @@ def members(
     cols = engine.household_columns(households)
     provinces = households["province_code"].cat.categories
     districts = households["district_id"].cat.categories
-    weight = cols["weight"].astype(np.float64)
-    totals = np.bincount(cols["district"], weights=weight, minlength=len(districts))
+    totals = np.bincount(cols["district"], weights=cols["weight"].astype(np.float64), minlength=len(districts))
     rows, shares = [], {}
     for seed in seeds:
         res = _member(scn, seed, cols, base)
+        at = slice(None) if res.row is None else res.row  # weighted rows may be split
+        province, district = cols["province"][at], cols["district"][at]
+        weight = res.weight.astype(np.float64)
         paid = (res.status == targeting.PAID) * weight
-        by_prov = np.bincount(cols["province"], weights=paid, minlength=len(provinces))
+        by_prov = np.bincount(province, weights=paid, minlength=len(provinces))
         rows.append({"seed": seed, "paid_households": int(paid.sum()),
                      **{str(p): int(v) for p, v in zip(provinces, by_prov, strict=True)}})
-        affected = np.bincount(cols["district"], weights=(res.tier > 0) * weight, minlength=len(districts))
+        affected = np.bincount(district, weights=(res.tier > 0) * weight, minlength=len(districts))
         shares[seed] = np.divide(affected, totals, out=np.zeros_like(affected), where=totals > 0)
         if on_member:
             on_member(seed)
@@ -246,6 +248,6 @@ def format_report(report: dict) -> str:
             model = f"P10 {m['p10']:.1%}  P50 {m['p50']:.1%}  P90 {m['p90']:.1%}"
             fact = f"fact {c['fact']:.1%}"
         verdict = "met" if c["met"] else "MISSED"
-        lines.append(f"- {c['figure']}: {model}; {fact}; target {c['target']}: {verdict} "
-                     f"in {c['met_in']}/{c['members']} seeds")
+        parts = [model, fact, f"target {c['target']}: {verdict} in {c['met_in']}/{c['members']} seeds"]
+        lines.append(f"- {c['figure']}: " + "; ".join(p for p in parts if p))
     return "\n".join(lines)

@@ -41,12 +41,13 @@ class RunResult:
 
     scenario: Scenario
     plan: dict
-    households: pd.DataFrame
+    households: pd.DataFrame  #: one row per engine result row (a split weighted row twice)
     hazards: list[xr.DataArray]
     quarantine: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     inputs: dict[str, dict] = field(default_factory=dict)
     library: Scenario | None = None  #: the library scenario this run's policy started from
+    rows: np.ndarray | None = None  #: registry row of each household row (None: the same rows)
 
     @property
     def hazard(self) -> xr.DataArray | None:
@@ -162,7 +163,16 @@ def compute(scn: Scenario, households: pd.DataFrame, layers: list | xr.DataArray
     layers = [layers] if isinstance(layers, xr.DataArray | pd.DataFrame) else layers
     cols = engine.household_columns(households)
     res = engine.evaluate(scn, cols, layers)
+    if res.row is not None:  # weighted rows split into an affected part and the rest
+        cols = {k: v[res.row] for k, v in cols.items()}
+        cols["weight"] = res.weight
     return res, cols
+
+
+def result_rows(households: pd.DataFrame, res) -> pd.DataFrame:
+    """The registry rows behind each row of an engine result (the split rows of a weighted
+    registry repeated; see :attr:`simulator.engine.EngineResult.row`)."""
+    return households if res.row is None else households.iloc[res.row].reset_index(drop=True)
 
 
 class _Clock:
@@ -237,7 +247,7 @@ def assemble(
         res, cols = compute(scn, reg.households, layers)
     with clock.stage("plan_s"):
         the_plan = build_plan(scn, res, cols, reg, layers, library=library)
-        table = result_table(reg.households, res)
+        table = result_table(result_rows(reg.households, res), res)
     return RunResult(
         scenario=scn,
         plan=the_plan,
@@ -247,6 +257,7 @@ def assemble(
         timings=timings,
         inputs=inputs,
         library=library,
+        rows=res.row,
     )
 
 
@@ -262,7 +273,7 @@ def build_plan(scn: Scenario, res, cols, reg: registry.Registry, layers: list, *
         scn=scn,
         registry_report=reg.report.to_dict(),
         assumptions=assumptions_mod.assumptions(scn, layers, households=reg.households, changes=changes),
-        tehsil=reg.households["tehsil_id"],
+        tehsil=result_rows(reg.households, res)["tehsil_id"],
     )
     the_plan["scenario"]["title"] = policy.edited_title(scn.title, changes)
     the_plan["policy"] = policy.record(library, scn, changes)
