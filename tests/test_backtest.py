@@ -84,23 +84,35 @@ def test_affected_rule_needs_an_impact_function():
 
 def test_footprint_check_reports_every_target(tmp_path):
     from simulator import scenario as scenario_mod
+    from simulator.publish.backtest import write_backtest_xlsx
 
     scn = scenario_mod.load(ROOT / "scenarios" / "indus-flood-demo.yaml")
     hh = _households(20_000)
-    extent = tmp_path / "unosat_flood_extent_2022_by_district.csv"
-    ids = hh["district_id"].cat.categories
-    extent.write_text("district_id,pct_area_flooded\n" + "".join(f"{d},{i % 7}\n" for i, d in enumerate(ids)))
-    report = backtest.footprint_check(scn, hh, event="2022", seeds=[1, 2], facts_dir=tmp_path,
-                                      base=ROOT / "scenarios")
+    report = backtest.footprint_check(scn, hh, event="2022", seeds=[1, 2], base=ROOT / "scenarios")
     figures = [c["figure"] for c in report["checks"]]
     assert figures[0].startswith("caseload") and any("Spearman" in f for f in figures)
     assert {"PB's share of households paid", "KP's share of households paid"} <= set(figures)
     for check in report["checks"]:
         assert check["model"]["p10"] <= check["model"]["p50"] <= check["model"]["p90"]
-        assert 0 <= check["met_in"] <= 2
+        assert 0 <= check["met_in"] <= 2 and check["source"]
     json.dumps(report)
     text = backtest.format_report(report)
     assert "fact 2,759,601" in text and "2 seeds" in text
+    import openpyxl
+
+    book = openpyxl.load_workbook(write_backtest_xlsx(report, tmp_path / "bt.xlsx"))
+    rows = list(book["backtest"].iter_rows(values_only=True))
+    assert rows[2][:2] == ("figure", "p10") and rows[3][4] == 2_759_601
+    assert len(rows) == 3 + len(report["checks"])
+
+
+def test_facts_table_has_a_source_on_every_row():
+    facts = backtest.read_facts()
+    assert facts.source.str.len().min() > 10
+    ev = backtest.event_record("2022", facts)
+    assert ev.caseload == 2_759_601 and ev.provinces["SD"] == 1_810_129
+    assert len(ev.extent) == 156 and ev.extent["sd_badin"] > 50
+    assert backtest.event_record("2010", facts).caseload == 1_620_000
 
 
 def test_footprint_check_errors_name_the_fix(tmp_path):
@@ -109,6 +121,39 @@ def test_footprint_check_errors_name_the_fix(tmp_path):
     scn = scenario_mod.load(ROOT / "scenarios" / "indus-flood-demo.yaml")
     hh = _households(5_000)
     with pytest.raises(DataFileError, match="--facts"):
-        backtest.footprint_check(scn, hh, event="2022", seeds=[1], facts_dir=tmp_path, base=ROOT / "scenarios")
+        backtest.footprint_check(scn, hh, event="2022", seeds=[1], facts=tmp_path / "none.csv",
+                                 base=ROOT / "scenarios")
+    (tmp_path / "bad.csv").write_text("event,value\n2022,1\n")
+    with pytest.raises(DataFileError, match="columns"):
+        backtest.footprint_check(scn, hh, event="2022", seeds=[1], facts=tmp_path / "bad.csv")
     with pytest.raises(ScenarioError, match="2010"):
-        backtest.footprint_check(scn, hh, event="1992", seeds=[1], facts_dir=tmp_path)
+        backtest.footprint_check(scn, hh, event="1992", seeds=[1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, event, caseload, extra", [
+    # 2022-style: README's 20-seed P50 2.28 M, Sindh 62.0 %, Spearman 0.76 (5 seeds here)
+    ("monsoon-flood-2022-style", "2022", (2_070_000, 2_550_000), {"sindh": (0.585, 0.72), "rho": 0.72}),
+    # 2010-style: README's P50 1.98 M against the Watan card's 1.62 M
+    ("indus-riverine-2010-style", "2010", (1_700_000, 2_025_000), {}),
+])
+def test_library_footprints_stay_credible(name, event, caseload, extra):
+    """Pinned: a change that moves the library scenarios away from the record fails here."""
+    from simulator import scenario as scenario_mod
+    from simulator.plans.orchestrator import load_registry
+
+    path = ROOT / "scenarios" / f"{name}.yaml"
+    scn = scenario_mod.load(path)
+    reg, _ = load_registry(scn, base=path.parent)
+    report = backtest.footprint_check(scn, reg.households, event=event,
+                                      seeds=[scn.seed + i for i in range(5)], base=path.parent)
+    checks = {c["figure"]: c for c in report["checks"]}
+    p50 = checks["caseload (households paid)"]["model"]["p50"]
+    assert caseload[0] <= p50 <= caseload[1], p50
+    if "sindh" in extra:
+        sd = checks["Sindh's share of households paid"]["model"]["p50"]
+        assert extra["sindh"][0] <= sd <= extra["sindh"][1], sd
+        assert checks["KP's share of households paid"]["model"]["p10"] > 0.05
+        assert checks["PB's share of households paid"]["model"]["p10"] > 0.05
+        rho = next(c for f, c in checks.items() if f.startswith("Spearman"))["model"]["p50"]
+        assert rho >= extra["rho"], rho

@@ -9,10 +9,9 @@ members), and compares what the engine gives with what happened:
 - each district's share of households affected with the share of its area that satellites saw
   flooded (Spearman rank correlation over the districts of the four provinces).
 
-The event figures with a single number are constants here, each with its source. The district
-flood extents are a table the user points to (``facts_dir``): UNOSAT's VIIRS extent of
-25-31 August 2022 summarised by district (``unosat_flood_extent_2022_by_district.csv``:
-``district_id``, ``pct_area_flooded``). The repository does not ship it.
+The facts come from ``data/events/facts.csv`` (one fact per row with its source; built by
+``data/build_events.py``): families paid and their provincial split, and each district's share
+of area that UNOSAT's VIIRS extent of 25-31 August 2022 saw flooded.
 
 Limits: the caseload compared is the plan's paid households under the scenario's policy, while
 the facts are families paid under the programme of the time (BISP's 2022 flood relief; the 2010
@@ -51,27 +50,57 @@ class Event:
     caseload_source: str
     provinces: dict[str, int] = field(default_factory=dict)  # families paid by province code
     provinces_source: str = ""
-    extent_file: str | None = None  # district flood-extent table, in facts_dir
+    extent: pd.Series | None = None  # % of each district's area flooded, by district_id
+    extent_source: str = ""
 
 
-EVENTS = {
-    "2022": Event(
-        name="2022 monsoon floods",
-        caseload=2_759_601,
-        caseload_source="BISP Flood Relief Cash Assistance: families identified through the NSER "
-        "(urdupoint, 23 Sep 2022)",
-        provinces={"SD": 1_810_129, "PB": 322_717, "KP": 299_725, "BA": 209_051, "GB": 461},
-        provinces_source="BISP flood relief paid by 18 Oct 2022, by province: 2,642,083 families "
-        "(urdupoint, 20 Oct 2022)",
-        extent_file="unosat_flood_extent_2022_by_district.csv",
-    ),
-    "2010": Event(
-        name="2010 Indus floods",
-        caseload=1_620_000,
-        caseload_source="Citizens' Damage Compensation Programme Phase I (Watan card): PKR 20,000 "
-        "to 1.62 M families (cdcp.nadra.gov.pk)",
-    ),
-}
+#: The events the back-test knows, and the metric that is their caseload.
+NAMES = {"2022": ("2022 monsoon floods", "families_identified"),
+         "2010": ("2010 Indus floods", "families_paid")}
+
+
+def facts_path() -> Path:
+    """``data/events/facts.csv`` of the shipped tables (``$MADAD_DATA`` moves it)."""
+    from hazards.tables import data_dir
+
+    return data_dir() / "events" / "facts.csv"
+
+
+def read_facts(path: Path | None = None) -> pd.DataFrame:
+    """The facts table: ``event``, ``level``, ``area``, ``metric``, ``value``, ``source``..."""
+    path = Path(path) if path is not None else facts_path()
+    if not path.exists():
+        raise DataFileError(f"{path}: missing. It ships as data/events/facts.csv; restore it with "
+                            "`git checkout -- data/events/facts.csv` or point --facts at a table in its format.")
+    table = pd.read_csv(path, dtype={"event": str})
+    need = ["event", "level", "area", "metric", "value", "source"]
+    absent = [c for c in need if c not in table.columns]
+    if absent:
+        raise DataFileError(f"{path}: columns {absent} are missing; a facts table has {need} (see data/events/README.md).")
+    return table
+
+
+def event_record(name: str, facts: pd.DataFrame) -> Event:
+    """The record of event ``name`` ("2022" or "2010") from a facts table."""
+    if name not in NAMES:
+        raise ScenarioError(f"event {name!r} is not one of {sorted(NAMES)}.")
+    title, caseload_metric = NAMES[name]
+    rows = facts[facts.event == name]
+    national = rows[(rows.level == "national") & (rows.metric == caseload_metric)]
+    if national.empty:
+        raise DataFileError(f"the facts table has no national {caseload_metric} for {name}.")
+    paid = rows[(rows.level == "province") & (rows.metric == "families_paid")]
+    flooded = rows[(rows.level == "district") & (rows.metric == "pct_area_flooded")]
+    return Event(
+        name=title,
+        caseload=int(float(national.value.iloc[0])),
+        caseload_source=str(national.source.iloc[0]),
+        provinces={str(a): int(float(v)) for a, v in zip(paid.area, paid.value, strict=True)},
+        provinces_source=str(paid.source.iloc[0]) if len(paid) else "",
+        extent=flooded.set_index("area")["value"].astype(float) if len(flooded) else None,
+        extent_source=str(flooded.source.iloc[0]) if len(flooded) else "",
+    )
+
 
 #: The targets a credible footprint meets (issue 11): caseload within 25 %, Sindh's share
 #: within 10 points, every province with > 10 % of the caseload above 5 %, Spearman >= 0.7.
@@ -80,29 +109,6 @@ SINDH_POINTS = 10.0
 BIG_PROVINCE_SHARE = 0.10
 BIG_PROVINCE_FLOOR = 0.05
 MIN_SPEARMAN = 0.7
-
-
-def default_facts_dir() -> Path | None:
-    """``../shared/data/events`` beside the repository, when it exists (developers' machines)."""
-    here = Path(__file__).resolve().parents[3] / "shared" / "data" / "events"
-    return here if here.is_dir() else None
-
-
-def read_extent(facts_dir: Path, event: Event) -> pd.Series | None:
-    """Flooded share of area [%] by ``district_id`` from the event's extent table, or None."""
-    if event.extent_file is None:
-        return None
-    path = Path(facts_dir) / event.extent_file
-    if not path.exists():
-        raise DataFileError(
-            f"{path}: missing. Point --facts at the folder holding {event.extent_file} "
-            "(UNOSAT's 2022 flood extent by district, columns district_id and pct_area_flooded)."
-        )
-    table = pd.read_csv(path)
-    for column in ("district_id", "pct_area_flooded"):
-        if column not in table.columns:
-            raise DataFileError(f"{path}: column {column!r} is missing; it needs district_id and pct_area_flooded.")
-    return table.set_index("district_id")["pct_area_flooded"].astype(float)
 
 
 def _member(scn: Scenario, seed: int, cols: dict, base: Path | None):
@@ -166,7 +172,7 @@ def footprint_check(
     *,
     event: str,
     seeds: list[int],
-    facts_dir: Path | None = None,
+    facts: Path | None = None,
     base: Path | None = None,
     on_member: Callable[[int], None] | None = None,
 ) -> dict:
@@ -176,9 +182,7 @@ def footprint_check(
     compared with and its source, the target and whether the median meets it (and in how many
     members it is met).
     """
-    if event not in EVENTS:
-        raise ScenarioError(f"event {event!r} is not one of {sorted(EVENTS)}.")
-    ev = EVENTS[event]
+    ev = event_record(event, read_facts(facts))
     by_prov, by_district = members(scn, households, seeds, base=base, on_member=on_member)
     pct = lambda v: {q: round(float(np.percentile(v, p)), 4) for q, p in (("p10", 10), ("p50", 50), ("p90", 90))}  # noqa: E731
     paid = by_prov["paid_households"].to_numpy(dtype=float)
@@ -210,27 +214,43 @@ def footprint_check(
                     "target": f"above {BIG_PROVINCE_FLOOR:.0%} (the province had over {BIG_PROVINCE_SHARE:.0%} of the caseload)",
                     "met_in": int((s > BIG_PROVINCE_FLOOR).sum()),
                 })
-    facts_dir = facts_dir or default_facts_dir()
-    if ev.extent_file and facts_dir is not None:
-        extent = read_extent(facts_dir, ev)
+    if ev.extent is not None:
+        extent = ev.extent
         prov_of = households.drop_duplicates("district_id").set_index("district_id")["province_code"].astype(str)
         ids = [d for d in by_district.index if prov_of.get(d) in FOUR_PROVINCES and d in extent.index]
         rho = np.array([_spearman(by_district.loc[ids, s].to_numpy(), extent.loc[ids].to_numpy()) for s in seeds])
         checks.append({
             "figure": f"Spearman: district share of households affected vs flooded share of area ({len(ids)} districts)",
-            "model": pct(rho), "fact": None,
-            "source": "UNOSAT FL20220808PAK VIIRS flood extent 25-31 Aug 2022 by district",
+            "model": pct(rho), "fact": None, "source": ev.extent_source,
             "target": f">= {MIN_SPEARMAN}",
             "met_in": int((rho >= MIN_SPEARMAN).sum()),
         })
     for check in checks:
         check["members"] = len(seeds)
         check["met"] = check["met_in"] * 2 >= len(seeds)
+        fact, p50 = check["fact"], check["model"]["p50"]
+        if fact is None:
+            check["gap"] = None
+        elif check["figure"].startswith("caseload"):
+            check["gap"] = round(p50 / fact - 1.0, 4)  # relative
+        else:
+            check["gap"] = round(p50 - fact, 4)  # share points
     return {
         "scenario": scn.name, "event": ev.name, "seeds": list(seeds),
         "households": int(households["weight"].sum()) if "weight" in households else len(households),
         "checks": checks,
     }
+
+
+def report_table(report: dict) -> pd.DataFrame:
+    """The report as a table: one row per figure, P10/P50/P90, the fact, the gap of the median
+    (relative for the caseload, in share points for shares), the target, how many members met
+    it, and the fact's source."""
+    return pd.DataFrame([{
+        "figure": c["figure"], "p10": c["model"]["p10"], "p50": c["model"]["p50"], "p90": c["model"]["p90"],
+        "fact": c["fact"], "gap": c["gap"], "target": c["target"],
+        "met": f"{c['met_in']}/{c['members']}", "source": c["source"],
+    } for c in report["checks"]])
 
 
 def format_report(report: dict) -> str:
@@ -240,13 +260,13 @@ def format_report(report: dict) -> str:
         m = c["model"]
         if c["figure"].startswith("caseload"):
             model = f"P10 {m['p10']:,.0f}  P50 {m['p50']:,.0f}  P90 {m['p90']:,.0f}"
-            fact = f"fact {c['fact']:,}"
+            fact = f"fact {c['fact']:,} (median {c['gap']:+.0%})"
         elif c["fact"] is None:
             model = f"P10 {m['p10']:.2f}  P50 {m['p50']:.2f}  P90 {m['p90']:.2f}"
             fact = ""
         else:
             model = f"P10 {m['p10']:.1%}  P50 {m['p50']:.1%}  P90 {m['p90']:.1%}"
-            fact = f"fact {c['fact']:.1%}"
+            fact = f"fact {c['fact']:.1%} (median {c['gap'] * 100:+.1f} points)"
         verdict = "met" if c["met"] else "MISSED"
         parts = [model, fact, f"target {c['target']}: {verdict} in {c['met_in']}/{c['members']} seeds"]
         lines.append(f"- {c['figure']}: " + "; ".join(p for p in parts if p))
