@@ -17,8 +17,8 @@ from simulator.engine import targeting
 
 
 def hazard_tiers(
-    spec, source, cols: dict[str, np.ndarray], seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    spec, source, cols: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Intensity, tier and overlay status of one hazard for every household.
 
     Parameters
@@ -28,12 +28,10 @@ def hazard_tiers(
     source
         A raster layer (xarray, sampled at ``cols["lon"]``/``cols["lat"]`` [degrees]), or an
         admin table (pandas, see :mod:`hazards.admin`): then a declared ``severity`` is the tier,
-        and a declared ``share_affected`` alone makes each household of the district affected
-        with that probability (a seeded draw per household and hazard).
+        and a declared ``share_affected`` is the share of the district's households affected
+        (alone, at the ``affected`` tier), counted as for an impact function's share.
     cols
         Household columns (``lon``, ``lat``, ``district``, ``housing``).
-    seed
-        The scenario's seed, for the draws of ``share_affected``.
 
     Returns
     -------
@@ -52,17 +50,17 @@ def hazard_tiers(
         from hazards.admin import admin_intensity
 
         declared = admin_intensity(source, cols["district"])
-        n = len(cols["district"])
         where = np.where(declared.declared, sampling.INSIDE, sampling.OUTSIDE).astype(np.int8)
+        share = None
+        if declared.share_affected is not None:
+            share = np.nan_to_num(declared.share_affected, nan=0.0).astype(np.float64)
         if declared.severity is not None:
             tier = declared.severity.astype(np.int8)
             intensity = tier.astype(np.float32)
         else:
-            share = np.nan_to_num(declared.share_affected, nan=0.0)
-            rng = np.random.default_rng(np.random.SeedSequence([seed, 31, len(spec.label)]))
-            tier = (rng.random(n) < share).astype(np.int8)
+            tier = (share > 0).astype(np.int8)
             intensity = declared.share_affected.astype(np.float32)
-        return intensity, tier, where, None
+        return intensity, tier, where, share
     values, where = sampling.sample(source, cols["lon"], cols["lat"])
     share = None
     if spec.impact is not None:
@@ -158,7 +156,7 @@ def overlay_all(
     """
     intensity, tier_list, status_list, share_list = {}, [], [], []
     for spec, source in zip(scn.hazards, sources, strict=True):
-        values, tier_h, where, share_h = hazard_tiers(spec, source, cols, scn.seed)
+        values, tier_h, where, share_h = hazard_tiers(spec, source, cols)
         intensity[spec.label] = values
         status_list.append(where)
         tier_list.append(tier_h)

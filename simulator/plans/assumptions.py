@@ -61,7 +61,8 @@ def assumptions(
             out.append(
                 f"Hazard {spec.label}: declared districts ({spec.admin_table}); a declared severity "
                 "applies to every household of the district, a declared share affected to that "
-                "share of its households, drawn at random with the scenario's seed." + basis
+                "share of its households (a seeded draw per household; a weighted synthetic row "
+                "counts its expected number)." + basis
             )
             continue
         units = layer.attrs.get("units", "")
