@@ -288,6 +288,12 @@ class BoundarySpec(_Strict):
     name_column: str | None = None
 
 
+class Ensemble(_Strict):
+    """Members over the seeds of the modelled hazards: the plan reports P10/P50/P90."""
+
+    members: int = Field(ge=2, le=200, description="members: the scenario's seed and the next members-1 seeds")
+
+
 class Scenario(_Strict):
     """A scenario: hazards, registry, policy, dedup, cost-sharing and budgets, with assumptions."""
 
@@ -308,12 +314,18 @@ class Scenario(_Strict):
     budget: Budget = Budget()
     nser_update: NserUpdate | None = None
     boundaries: BoundarySpec | None = None
+    ensemble: Ensemble | None = Field(
+        None, description="run the modelled hazards over several seeds and report P10/P50/P90 "
+        "ranges; the plan's tables are the scenario's own seed (the member paid from)")
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         labels = [h.label for h in self.hazards]
         if len(set(labels)) != len(labels):
             raise ValueError("hazards need distinct names (add name: to each)")
+        if self.ensemble is not None and not any(h.generator is not None for h in self.hazards):
+            raise ValueError("ensemble needs a modelled hazard (generator:); a file or a declared "
+                             "table gives the same footprint for every seed")
         return self
 
 

@@ -114,6 +114,11 @@ def run(
         f"paid {t['paid_households']:,}; amount PKR {t['amount_pkr']:,} "
         f"(federal {t['federal_pkr']:,}, provincial {t['provincial_pkr']:,})"
     )
+    if res.plan.get("ensemble"):
+        from simulator.plans.ensemble import likely
+
+        for metric, label in (("paid_households", "households paid"), ("amount_pkr", "amount")):
+            typer.echo(f"{label}: {likely(res.plan['ensemble'], metric)}")
     rep = res.plan["registry"]
     if rep["rows_quarantined"]:
         typer.echo(f"quarantined registry rows: {rep['rows_quarantined']:,} (see quarantine.csv)")

@@ -31,7 +31,6 @@ import pandas as pd
 
 from hazards.errors import DataFileError, ScenarioError
 from simulator import engine
-from simulator.engine import targeting
 from simulator.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -111,14 +110,6 @@ BIG_PROVINCE_FLOOR = 0.05
 MIN_SPEARMAN = 0.7
 
 
-def _member(scn: Scenario, seed: int, cols: dict, base: Path | None):
-    from simulator.plans.orchestrator import build_hazards
-
-    member = scn.model_copy(update={"seed": seed})
-    layers, _ = build_hazards(member, base=base)
-    return engine.evaluate(member, cols, layers)
-
-
 def members(
     scn: Scenario,
     households: pd.DataFrame,
@@ -127,7 +118,8 @@ def members(
     base: Path | None = None,
     on_member: Callable[[int], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the scenario once per seed over one registry; only the modelled hazards change.
+    """Run the scenario once per seed over one registry; only the modelled hazards change
+    (:func:`simulator.plans.ensemble.member_figures`).
 
     Returns
     -------
@@ -137,27 +129,25 @@ def members(
         Districts (index ``district_id``) x seeds: the share of the district's households
         affected (tier > 0), in [0, 1].
     """
+    from simulator.plans.ensemble import member_figures
+    from simulator.plans.orchestrator import build_hazards
+
     if not any(spec.generator is not None for spec in scn.hazards):
         raise ScenarioError(f"{scn.name} has no modelled hazard: its seeds would all give the same footprint.")
     cols = engine.household_columns(households)
-    provinces = households["province_code"].cat.categories
+    layers, _ = build_hazards(scn, base=base)
     districts = households["district_id"].cat.categories
-    totals = np.bincount(cols["district"], weights=cols["weight"].astype(np.float64), minlength=len(districts))
-    rows, shares = [], {}
-    for seed in seeds:
-        res = _member(scn, seed, cols, base)
-        at = slice(None) if res.row is None else res.row  # weighted rows may be split
-        province, district = cols["province"][at], cols["district"][at]
-        weight = res.weight.astype(np.float64)
-        paid = (res.status == targeting.PAID) * weight
-        by_prov = np.bincount(province, weights=paid, minlength=len(provinces))
-        rows.append({"seed": seed, "paid_households": int(paid.sum()),
-                     **{str(p): int(v) for p, v in zip(provinces, by_prov, strict=True)}})
-        affected = np.bincount(district, weights=(res.tier > 0) * weight, minlength=len(districts))
-        shares[seed] = np.divide(affected, totals, out=np.zeros_like(affected), where=totals > 0)
-        if on_member:
-            on_member(seed)
-    return pd.DataFrame(rows).set_index("seed"), pd.DataFrame(shares, index=pd.Index(districts, name="district_id"))
+    figures = member_figures(scn, cols, layers, seeds, n_districts=len(districts), on_member=on_member)
+    province_of = households.drop_duplicates("district_id").set_index("district_id")["province_code"].astype(str)
+    codes = province_of.reindex(districts).to_numpy()
+    paid = figures["paid_households"]
+    rows = [{"seed": seed, "paid_households": int(round(paid[i].sum())),
+             **{str(p): int(round(paid[i, codes == p].sum())) for p in households["province_code"].cat.categories}}
+            for i, seed in enumerate(seeds)]
+    totals = figures["households"]
+    share = np.divide(figures["affected_households"], totals, out=np.zeros_like(totals), where=totals > 0)
+    return (pd.DataFrame(rows).set_index("seed"),
+            pd.DataFrame(share.T, index=pd.Index(districts, name="district_id"), columns=seeds))
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:

@@ -248,6 +248,15 @@ def assemble(
     with clock.stage("plan_s"):
         the_plan = build_plan(scn, res, cols, reg, layers, library=library)
         table = result_table(result_rows(reg.households, res), res)
+    if scn.ensemble is not None:
+        from simulator.plans import ensemble
+
+        with clock.stage("ensemble_s"):
+            hh = reg.households
+            the_plan["ensemble"] = ensemble.summary(
+                scn, engine.household_columns(hh), layers, hh["district_id"].cat.categories,
+                hh.drop_duplicates("district_id").set_index("district_id")["province_code"],
+            )
     return RunResult(
         scenario=scn,
         plan=the_plan,

@@ -253,6 +253,14 @@ def _overview(run: Run, map_png: bytes, st: dict, *, boundaries: Any) -> list:
 
     plan = run.plan
     story: list[Any] = [Spacer(1, 5), _headline_tiles(plan, st), Spacer(1, 6)]
+    if plan.get("ensemble"):
+        from simulator.plans.ensemble import likely
+
+        e = plan["ensemble"]
+        story += [Paragraph(_esc(f"{label}: {likely(e, metric)}"), st["body"])
+                  for metric, label in (("affected_households", "Households affected"),
+                                        ("paid_households", "Households paid"), ("amount_pkr", "Amount"))]
+        story.append(Paragraph(_esc(e["note"]), st["body"]))
     story += [Paragraph(s, st["body"]) for s in _narrative(plan)]
     story += [Spacer(1, 4), _image(map_png, _WIDTH_MM * mm)]
     layer = run.hazards[0] if run.hazards else None

@@ -150,7 +150,9 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
         status counts, a sign-off block to fill in and the responsible agencies),
         ``policy-changes`` (only for an edited policy: each change, the library value and the
         value used), ``provinces``, ``districts``, ``cost-sharing``, ``dedup-budget``,
-        ``instalments``, ``assumptions``; PKR number formats and frozen header rows.
+        ``instalments``, ``assumptions``, ``ensemble`` (with ``ensemble:`` in the scenario: P10,
+        P50 and P90 over the members, national, by province and district); PKR number formats
+        and frozen header rows.
     """
     path = Path(path)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
@@ -177,7 +179,22 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
             _sheet(writer, "nser-update", pd.DataFrame(update["districts"]))
             _sheet(writer, "nser-update-provinces", pd.DataFrame(update["provinces"]))
             _sheet(writer, "nser-update-assumptions", pd.DataFrame({"assumption": update["assumptions"]}))
+        if plan.get("ensemble"):
+            _sheet(writer, "ensemble", ensemble_table(plan["ensemble"]))
+            for row in writer.sheets["ensemble"].iter_rows(min_row=2, min_col=3, max_col=6):
+                for cell in row[1:]:
+                    cell.number_format = PKR_FORMAT if str(row[0].value).endswith("_pkr") else COUNT_FORMAT
     return path
+
+
+def ensemble_table(block: dict) -> pd.DataFrame:
+    """The plan's ensemble block as one table: level, area, metric, P10, P50, P90."""
+    rows = [{"level": "national", "area": "Pakistan", "metric": m, **r} for m, r in block["national"].items()]
+    for level, key in (("province", "province_code"), ("district", "district_id")):
+        for item in block[level + "s"]:
+            rows.extend({"level": level, "area": item[key], "metric": m, **item[m]}
+                        for m in block["national"])
+    return pd.DataFrame(rows, columns=["level", "area", "metric", "p10", "p50", "p90"])
 
 
 def _district_columns(plan: dict) -> list[str]:

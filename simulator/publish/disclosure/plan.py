@@ -204,5 +204,17 @@ def suppress_plan(
             entry["amount_pkr"] = None
     report = _report(sys, out, k=int(k), min_width=min_width, upper=upper)
     report["columns"] = columns
+    ensemble = plan.get("ensemble")
+    if ensemble:
+        # Ranges over members are not protected by the tables' equations: publish the national
+        # ones and each province's, with a household range under k hidden, and no districts.
+        ensemble["districts"] = []
+        for item in ensemble["provinces"]:
+            counts = [item[m][q] for m in item if m.endswith("_households") for q in item[m]]
+            if any(0 < v < k for v in counts):
+                for m in [m for m in item if m != "province_code"]:
+                    item[m] = dict.fromkeys(item[m])
+        report["rules"].append("Ensemble ranges: national and provincial only; a province with a "
+                               "household range under k is hidden.")
     plan["disclosure"] = report
     return plan

@@ -1,0 +1,107 @@
+"""Ensembles: a scenario's modelled hazards over several seeds, summarised as P10/P50/P90.
+
+The members share the registry and the policy; only the modelled hazards' seed changes (member
+0 is the scenario's own seed, whose plan and payout list are the exact ones). Each member runs
+the engine once; the figures kept per member are households affected, households paid and PKR
+paid, nationally, by province and by district. A file or a declared table is the same for every
+member. Used by the plan (:func:`summary`) and the back-test (:func:`member_figures`).
+
+Percentiles are over members (numpy's linear interpolation): with 20 members P10 lies between
+the 2nd and 3rd lowest. They describe the spread of the modelled hazard alone, not the
+uncertainty of the registry, the policy or the impact functions (see ``madad sensitivity``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from hazards import generators
+from simulator import engine
+from simulator.engine import targeting
+from simulator.scenario import Scenario
+
+#: The figures each member keeps.
+METRICS = ("affected_households", "paid_households", "amount_pkr")
+PERCENTILES = (("p10", 10), ("p50", 50), ("p90", 90))
+
+
+def member_layers(scn: Scenario, layers: list, seed: int) -> list:
+    """The hazard sources of the member with ``seed``: modelled hazards regenerated with it,
+    files and declared tables as given."""
+    return [generators.generate(spec.kind, seed=seed, **dict(spec.generator)) if spec.generator is not None
+            else layer for spec, layer in zip(scn.hazards, layers, strict=True)]
+
+
+def member_figures(
+    scn: Scenario,
+    cols: dict[str, np.ndarray],
+    layers: list,
+    seeds: list[int],
+    *,
+    n_districts: int | None = None,
+    on_member: Callable[[int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Per member, per district: households, affected, paid and PKR.
+
+    Returns arrays of shape (members, districts) under ``households``, and under each of
+    :data:`METRICS`, with districts indexed by the registry's district codes (``cols["district"]``;
+    ``n_districts`` columns, default the highest code + 1).
+    """
+    if n_districts is None:
+        n_districts = int(cols["district"].max()) + 1 if len(cols["district"]) else 0
+    out = {m: np.zeros((len(seeds), n_districts)) for m in ("households", *METRICS)}
+    for i, seed in enumerate(seeds):
+        member = scn.model_copy(update={"seed": seed})
+        res = engine.evaluate(member, cols, member_layers(scn, layers, seed))
+        district = cols["district"] if res.row is None else cols["district"][res.row]
+        weight = res.weight.astype(np.float64)
+        out["households"][i] = np.bincount(district, weights=weight, minlength=n_districts)
+        out["affected_households"][i] = np.bincount(district, weights=(res.tier > 0) * weight, minlength=n_districts)
+        out["paid_households"][i] = np.bincount(district, weights=(res.status == targeting.PAID) * weight,
+                                                minlength=n_districts)
+        out["amount_pkr"][i] = np.bincount(district, weights=res.amount_pkr.astype(np.float64), minlength=n_districts)
+        if on_member:
+            on_member(seed)
+    return out
+
+
+def _ranges(values: np.ndarray) -> dict:
+    """P10/P50/P90 of each column of (members, areas) values; one dict per area."""
+    q = np.percentile(values, [p for _, p in PERCENTILES], axis=0).round().astype(np.int64)
+    return [{name: int(q[j, a]) for j, (name, _) in enumerate(PERCENTILES)} for a in range(values.shape[1])]
+
+
+def summary(scn: Scenario, cols: dict[str, np.ndarray], layers: list, district_ids: pd.Index,
+            province_of: pd.Series) -> dict:
+    """The plan's ``ensemble`` block: members, seeds, and P10/P50/P90 of each metric nationally,
+    by province and by district (districts with any affected household in any member)."""
+    seeds = [scn.seed + i for i in range(scn.ensemble.members)]
+    figures = member_figures(scn, cols, layers, seeds, n_districts=len(district_ids))
+    provinces = sorted(set(province_of.astype(str)))
+    prov_index = np.array([provinces.index(str(province_of.get(d, ""))) if str(province_of.get(d, "")) in provinces
+                           else -1 for d in district_ids])
+    block = {"members": len(seeds), "seeds": seeds, "member_in_tables": scn.seed,
+             "note": "P10/P50/P90 over the members (the modelled hazards' seeds); the plan's tables "
+                     f"are the member with seed {scn.seed}, from which the payout list is drawn.",
+             "national": {}, "provinces": [], "districts": []}
+    for metric in METRICS:
+        block["national"][metric] = _ranges(figures[metric].sum(axis=1, keepdims=True))[0]
+    by_prov = {m: np.stack([figures[m][:, prov_index == k].sum(axis=1) for k in range(len(provinces))], axis=1)
+               for m in METRICS}
+    for k, code in enumerate(provinces):
+        block["provinces"].append({"province_code": code, **{m: _ranges(by_prov[m][:, [k]])[0] for m in METRICS}})
+    hit = figures["affected_households"].max(axis=0) > 0
+    for a in np.flatnonzero(hit):
+        block["districts"].append({"district_id": str(district_ids[a]),
+                                   **{m: _ranges(figures[m][:, [a]])[0] for m in METRICS}})
+    return block
+
+
+def likely(block: dict, metric: str) -> str:
+    """One line for a headline figure: "likely between A and B (median C)"."""
+    r = block["national"][metric]
+    fmt = (lambda v: f"PKR {v:,}") if metric.endswith("_pkr") else (lambda v: f"{v:,}")
+    return f"likely between {fmt(r['p10'])} and {fmt(r['p90'])} (median {fmt(r['p50'])}, {block['members']} members)"

@@ -1,0 +1,62 @@
+"""Ensembles: a scenario's modelled hazards over several seeds, P10/P50/P90 in every output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+from simulator import plans, scenario
+from simulator.publish import disclosure, pdf, xlsx
+from simulator.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def run():
+    raw = scenario.load(ROOT / "scenarios" / "indus-flood-demo.yaml").model_dump(mode="json", exclude_none=True)
+    raw["ensemble"] = {"members": 5}
+    return plans.run(Scenario.model_validate(raw), base=ROOT / "scenarios", households=20_000)
+
+
+def test_plan_reports_ranges_and_its_own_member(run):
+    e = run.plan["ensemble"]
+    assert e["members"] == 5 and e["seeds"][0] == run.scenario.seed == e["member_in_tables"]
+    for metric, r in e["national"].items():
+        assert r["p10"] <= r["p50"] <= r["p90"], metric
+    # the plan's tables are member 0: its totals lie within the members' range
+    paid = run.plan["totals"]["paid_households"]
+    lo, hi = e["national"]["paid_households"]["p10"], e["national"]["paid_households"]["p90"]
+    assert lo * 0.8 <= paid <= hi * 1.2
+    sd = next(p for p in e["provinces"] if p["province_code"] == "SD")
+    assert sd["paid_households"]["p50"] > 0
+    assert {d["district_id"] for d in e["districts"]} >= {"sd_sukkur"}
+
+
+def test_ranges_in_the_xlsx_the_pdf_and_a_published_plan(run, tmp_path):
+    book = openpyxl.load_workbook(xlsx.write_xlsx(run.plan, tmp_path / "plan.xlsx"))
+    rows = list(book["ensemble"].iter_rows(values_only=True))
+    assert rows[0] == ("level", "area", "metric", "p10", "p50", "p90")
+    assert any(r[:3] == ("national", "Pakistan", "paid_households") for r in rows)
+    assert any(r[0] == "district" for r in rows)
+    text = " ".join(page.extract_text() for page in PdfReader(pdf.write_pdf(run, tmp_path / "brief.pdf")).pages)
+    assert "Households paid: likely between" in " ".join(text.split())
+    published = disclosure.suppress_plan(run.plan, 10)
+    assert published["ensemble"]["districts"] == []
+    for item in published["ensemble"]["provinces"]:
+        for metric, r in item.items():
+            if metric.endswith("_households") and r["p10"] is not None:
+                assert all(v == 0 or v >= 10 for v in r.values())
+
+
+def test_ensemble_needs_a_modelled_hazard():
+    with pytest.raises(ValueError, match="ensemble needs a modelled hazard"):
+        Scenario.model_validate({
+            "name": "t", "title": "t", "ensemble": {"members": 3},
+            "hazards": [{"kind": "riverine-flood", "file": "x.tif", "threshold": 0.5}],
+            "policy": {"programmes": [{"name": "p", "owner": "federal", "expansion": "all_affected",
+                                       "transfer": {"by_tier_pkr": {"affected": 1}}}]},
+        })
