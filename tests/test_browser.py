@@ -104,6 +104,11 @@ class DevTools:
                 if "error" in msg:
                     raise RuntimeError(f"{method}: {msg['error']}")
                 return msg.get("result", {})
+            if msg.get("method"):
+                self.on_event(msg)
+
+    def on_event(self, msg: dict) -> None:
+        """An event (not a reply) read while waiting for a reply; ignored here."""
 
     def evaluate(self, expression: str):
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)

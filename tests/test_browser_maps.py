@@ -50,17 +50,8 @@ class RecordingDevTools(DevTools):
         self.events: list[dict] = []
         return self
 
-    def call(self, method: str, **params):
-        self.n += 1
-        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv(timeout=60))
-            if msg.get("id") == self.n:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            if msg.get("method"):
-                self.events.append(msg)
+    def on_event(self, msg: dict) -> None:
+        self.events.append(msg)
 
     def decks(self) -> list[dict]:
         """Every deck.gl JSON Streamlit has sent so far, oldest first."""

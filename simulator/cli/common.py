@@ -20,3 +20,11 @@ def fail(problem: object, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``error: problem`` on stderr and exit with ``code`` (2: bad input)."""
     typer.secho(f"error: {problem}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
+
+
+def write_json(report: dict, path) -> None:
+    """Write a command's report as indented JSON to ``path`` and say so."""
+    import json
+
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    typer.echo(f"wrote {path}")

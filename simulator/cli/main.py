@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from hazards.errors import MadadError
-from simulator.cli.common import EXIT_BAD_INPUT, command_group, fail
+from simulator.cli.common import EXIT_BAD_INPUT, command_group, fail, write_json
 from simulator.cli.exchange import exchange_app
 from simulator.cli.hazard import hazard_app
 
@@ -211,8 +211,7 @@ def backtest(
         fail(exc)
     typer.echo(backtest_mod.format_report(report))
     if json_out is not None:
-        json_out.write_text(json.dumps(report, indent=2) + "\n")
-        typer.echo(f"wrote {json_out}")
+        write_json(report, json_out)
     if xlsx is not None:
         from simulator.publish.backtest import write_backtest_xlsx
 
@@ -252,8 +251,7 @@ def sensitivity(
         fail(exc)
     typer.echo(sensitivity_mod.format_sensitivity(report))
     if json_out is not None:
-        json_out.write_text(json.dumps(report, indent=2) + "\n")
-        typer.echo(f"wrote {json_out}")
+        write_json(report, json_out)
 
 
 @app.command("export")
