@@ -155,7 +155,8 @@ def generate(
     lat: float | None = typer.Option(None, help="Latitude in degrees, with --lon."),
     depth: float | None = typer.Option(None, help="Hypocentral depth in km (earthquake)."),
     dem: Path | None = typer.Option(
-        None, help="DEM GeoTIFF in metres (riverine-flood: terrain method; heatwave: lapse rate)."
+        None, help="DEM GeoTIFF in metres (riverine-flood: the waypoint HAND method; heatwave: lapse rate). "
+        "The default terrain method uses the shipped GLOBE DEM's drainage."
     ),
     param: list[str] | None = typer.Option(
         None, "--param", "-p", help="key=value for any parameter of the generator (repeatable)."
@@ -167,11 +168,13 @@ def generate(
 
     Example: madad hazard generate riverine-flood --river indus --river chenab -T 100 --out flood.tif
 
-    Example: madad hazard generate riverine-flood --dem ../shared/data/dem_globe_30arcsec_pakistan.tif --bbox "67.5,24.5,69,26.5" --out hand.tif
+    Example: madad hazard generate riverine-flood --dem data/dem/dem_globe_30arcsec_pakistan.tif -p method=hand --bbox "67.5,24.5,69,26.5" --out hand.tif
 
     Example: madad hazard generate earthquake --magnitude 7.6 --lon 73.59 --lat 34.49 --depth 26 -p measure=mmi --out kashmir_mmi.tif
 
     Example: madad hazard generate heatwave -p days=7 -p relative_humidity=60 --out heat.tif
+
+    Example: madad hazard generate flash-flood -p method=terrain -p rainfall=monsoon_2022 -p max_relief_m=30 --out rain_flood.tif
     """
     import numpy as np
 
