@@ -60,3 +60,13 @@ def test_ensemble_needs_a_modelled_hazard():
             "policy": {"programmes": [{"name": "p", "owner": "federal", "expansion": "all_affected",
                                        "transfer": {"by_tier_pkr": {"affected": 1}}}]},
         })
+
+
+def test_app_shows_the_ranges_in_both_languages(run):
+    from simulator.app import widgets
+
+    lines = widgets.ensemble_lines(run.plan, "en")
+    assert len(lines) == 3 and lines[1].startswith("Households paid: likely between")
+    r = run.plan["ensemble"]["national"]["paid_households"]
+    assert f"{r['p10']:,}" in lines[1] and f"{r['p90']:,}" in lines[1]
+    assert widgets.ensemble_lines({"totals": {}}, "en") == []

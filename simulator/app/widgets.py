@@ -179,6 +179,32 @@ def summary_sentence(totals: dict) -> str:
              provincial=text.fmt_pkr_short(totals["provincial_pkr"], lg))
 
 
+def ensemble_lines(plan: dict, lg: str) -> list[str]:
+    """"Likely between ... and ..." for the headline figures of a plan with an ensemble (empty
+    without one; a hidden range is skipped)."""
+    e = plan.get("ensemble")
+    if not e:
+        return []
+    lines = []
+    for metric, label in (("affected_households", "ens_affected"), ("paid_households", "ens_paid"),
+                          ("amount_pkr", "ens_amount")):
+        r = e["national"][metric]
+        if None in r.values():
+            continue
+        fmt = (lambda v: text.fmt_pkr_short(v, lg)) if metric.endswith("_pkr") else text.fmt_count
+        lines.append(T("ens_line", what=T(label), lo=fmt(r["p10"]), hi=fmt(r["p90"]), mid=fmt(r["p50"])))
+    return lines
+
+
+def show_ensemble(plan: dict) -> None:
+    """The ensemble's ranges under the headline figures, with what the tables are."""
+    lines = ensemble_lines(plan, lang())
+    if lines:
+        st.markdown("\n".join(f"- {line}" for line in lines))
+        e = plan["ensemble"]
+        st.caption(T("ens_caption", n=e["members"], seed=e["member_in_tables"]))
+
+
 def table_height(n: int) -> int:
     return min(35 * (n + 1) + 3, 640)
 

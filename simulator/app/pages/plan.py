@@ -11,6 +11,7 @@ from simulator.app import text
 from simulator.app.state import Current, T, current, lang
 from simulator.app.widgets import (
     scenario_heading,
+    show_ensemble,
     show_metrics,
     show_registry_report,
     table_height,
@@ -21,6 +22,7 @@ def render(cur: Current) -> None:
     st.title(T("page_plan"))
     scenario_heading(cur)
     show_metrics(cur.plan["totals"], cur.baseline)
+    show_ensemble(cur.shown)
     plan = cur.shown
     if not cur.cfg.planner:
         hidden = plan.get("disclosure", {}).get("hidden_cells", 0)

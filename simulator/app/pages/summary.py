@@ -7,6 +7,7 @@ import streamlit as st
 from simulator.app.state import PAGE_OBJECTS, Current, T, current
 from simulator.app.widgets import (
     scenario_heading,
+    show_ensemble,
     show_map,
     show_metrics,
     summary_sentence,
@@ -19,6 +20,7 @@ def render(cur: Current) -> None:
     scenario_heading(cur)
     st.markdown(summary_sentence(cur.plan["totals"]))
     show_metrics(cur.plan["totals"], cur.baseline)
+    show_ensemble(cur.shown)
     show_map(cur, key="overview_map")
     cols = st.columns(3)
     cols[0].page_link(PAGE_OBJECTS["map"], label=T("go_map"), icon=":material/map:")
