@@ -68,6 +68,18 @@ NAMED_RIVER_KM2 = 1_000.0
 
 
 def _named_river_cells(t: Terrain, names: list[str], river_km2: float, snap_km: float) -> np.ndarray:
+    """Cached :func:`_find_named_river_cells` (the same for every seed of an ensemble)."""
+    return _named_cached(id(t), tuple(names), float(river_km2), float(snap_km))
+
+
+@functools.lru_cache(maxsize=32)
+def _named_cached(_key: int, names: tuple[str, ...], river_km2: float, snap_km: float) -> np.ndarray:
+    cells = _find_named_river_cells(terrain(), list(names), river_km2, snap_km)
+    cells.setflags(write=False)
+    return cells
+
+
+def _find_named_river_cells(t: Terrain, names: list[str], river_km2: float, snap_km: float) -> np.ndarray:
     """Flat indices of the river cells of the named rivers: drainage cells of >= ``river_km2``
     within ``snap_km`` of the river's waypoint line and downstream of one of its waypoints
     (snapped to the largest drainage within ``snap_km``), so a neighbouring river is not taken."""
