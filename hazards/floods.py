@@ -320,22 +320,8 @@ def default_curve_number(t: Terrain, plain_cn: float = 86.0, upland_cn: float = 
     5 km and ground below 300 m: silty clays of hydrologic soil group C-D, cultivated; TR-55
     table 2-2b row crops C-D 85-91), ``upland_cn`` elsewhere (arid rangeland and bare rock, fair
     to poor cover; TR-55 table 2-2d desert shrub and pinyon-juniper C-D 77-88)."""
-    z = np.nan_to_num(t.elevation, nan=0.0)
-    relief = ndimage.maximum_filter(z, size=5) - ndimage.minimum_filter(z, size=5)
-    plain = (relief < 10.0) & (z < 300.0)
+    plain = (t.relief_m < 10.0) & (np.nan_to_num(t.elevation, nan=0.0) < 300.0)
     return np.where(plain, plain_cn, upland_cn)
-
-
-@functools.cache
-def _relief(key: int) -> np.ndarray:
-    t = terrain()
-    z = np.nan_to_num(t.elevation, nan=0.0)
-    return ndimage.maximum_filter(z, size=5) - ndimage.minimum_filter(z, size=5)
-
-
-def local_relief_m(t: Terrain) -> np.ndarray:
-    """Highest minus lowest ground [m] in the 5 x 5 cells around each cell of the terrain grid."""
-    return _relief(id(t))
 
 
 def _rain_on_grid(rainfall: Any, t: Terrain, win: Window, seed: int) -> tuple[np.ndarray, Any]:
@@ -558,7 +544,7 @@ def rain_flood(
     depth = depth_flat.reshape(t.shape)[win.slices].copy()
     depth[depth < min_depth_m] = 0.0
     if max_relief_m is not None:
-        depth[local_relief_m(t)[win.slices] > max_relief_m] = 0.0
+        depth[t.relief_m[win.slices] > max_relief_m] = 0.0
     depth[t.sea[win.slices]] = np.nan
     total = float(volume.sum())
     log.info("rain_flood: runoff %.3g m3, stored %.3g m3, lost to sea/edge %.3g m3", total, float(stored.sum()), lost)

@@ -340,6 +340,16 @@ def _check(ok: bool, message: str) -> None:
         raise HazardError(message)
 
 
+def _inside_pakistan(grid: _Grid, bbox: Sequence[float], *fields: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``fields`` with NaN outside Pakistan (cells not touching the shipped province outlines)."""
+    from hazards import climate
+
+    inside = climate.pakistan_mask(grid.transform, grid.shape, grid.crs)
+    _check(bool(inside.any()), f"bbox {tuple(bbox)} has no cell inside Pakistan; move it, or set "
+                               "inside_pakistan=false.")
+    return tuple(np.where(inside, f, np.nan) for f in fields)
+
+
 def _layer(values: np.ndarray, grid: _Grid, *, units: str, kind: str, name: str,
            provenance: dict[str, Any]) -> xr.DataArray:
     return make_layer(values, grid.transform, grid.crs, units=units, kind=kind,
@@ -1138,10 +1148,7 @@ def heatwave(
     if elev is not None:
         out = np.where(np.isfinite(elev), out, np.nan)
     if inside_pakistan:
-        inside = climate.pakistan_mask(grid.transform, grid.shape, grid.crs)
-        _check(bool(inside.any()), f"bbox {tuple(bbox)} has no cell inside Pakistan; move it, or set "
-                                   "inside_pakistan=false.")
-        out = np.where(inside, out, np.nan)
+        (out,) = _inside_pakistan(grid, bbox, out)
     return _layer(
         out.round(2), grid, units="degC", kind="heatwave",
         name="heat_index" if rh is not None else "tmax",
@@ -1278,7 +1285,6 @@ def drought(
     duration to time scales. 8th Conference on Applied Climatology, AMS, 179-184.
     Thom, H. C. S. (1958). A note on the gamma distribution. Monthly Weather Review 86, 117-122.
     """
-    from hazards import climate
 
     _check(deficit < 1, f"deficit must be < 1 (a fraction of normal rainfall), got {deficit}.")
     _check(spread >= 0, f"spread must be >= 0, got {spread}.")
@@ -1295,11 +1301,7 @@ def drought(
     alpha = 1.0 / (cv * cv)
     spi = np.clip(special.ndtri(np.clip(special.gammainc(alpha, rain * alpha / mean), 1e-12, 1 - 1e-12)), -3.5, 3.5)
     if inside_pakistan:
-        inside = climate.pakistan_mask(grid.transform, grid.shape, grid.crs)
-        _check(bool(inside.any()), f"bbox {tuple(bbox)} has no cell inside Pakistan; move it, or set "
-                                   "inside_pakistan=false.")
-        rain = np.where(inside, rain, np.nan)
-        spi = np.where(inside, spi, np.nan)
+        rain, spi = _inside_pakistan(grid, bbox, rain, spi)
     prov = {
         "generator": "hazards.generators.drought",
         "method": "SPI (McKee et al. 1993) of a seeded seasonal deficit field under a gamma climatology "

@@ -202,6 +202,15 @@ class Terrain:
         return acc.reshape(self.shape)
 
     @functools.cached_property
+    def relief_m(self) -> np.ndarray:
+        """Local relief [m]: highest minus lowest ground in the 5 x 5 cells (about 4 km) around
+        each cell (NaN elevations count as 0, the sea)."""
+        from scipy import ndimage
+
+        z = np.nan_to_num(self.elevation, nan=0.0)
+        return ndimage.maximum_filter(z, size=5) - ndimage.minimum_filter(z, size=5)
+
+    @functools.cached_property
     def network(self) -> Network:
         """The drainage network behind HAND as a compact tree (see :class:`Network`)."""
         cells = np.unique(self.drain_index[self.drain_index >= 0])
