@@ -1,18 +1,22 @@
-"""Admin-declared hazards: a table of districts with a severity or a share affected.
+"""Admin-declared hazards: a table of districts or tehsils with a severity or a share affected.
 
-This is what NDMA/PDMA calamity notifications give: a list of districts declared
+This is what NDMA/PDMA calamity notifications give: a list of districts (or tehsils) declared
 "calamity-hit", sometimes with a grade, and (from satellite analyses such as UNOSAT's) the share
 of each district's area that was flooded. The engine uses it in place of a raster overlay: every
-household takes the values of its district.
+household takes the values of its tehsil's row if the table has one, else of its district's.
 
-The table is a CSV with a ``district_id`` column (2023 census ids, ``data/districts.csv``) and
-one or both of:
+The table is a CSV with a ``district_id`` column (2023 census ids, ``data/districts.csv``)
+and/or a ``tehsil_id`` column (census tehsil ids, ``data/tehsils.csv``, e.g.
+``sd_dadu__mehar``; the district is then implied), and one or both of:
 
 ``severity``        one of ``none``, ``affected``, ``severely_affected``, ``displaced``
                     (case and spaces/hyphens ignored), or the tier number 0-3
 ``share_affected``  the share of the district affected, in [0, 1] (a fraction, not %)
 
-Other columns are kept (e.g. the notification's date and source). Each district appears once.
+Other columns are kept (e.g. the notification's date and source). Each district appears once
+as a district row (empty ``tehsil_id``), and each tehsil once. A tehsil row applies to the
+households that carry that ``tehsil_id``; households of the district with another or no tehsil
+take the district's row, if any, and are otherwise not declared.
 
 >>> table = read_admin_table("scenarios/calamity_2022.csv")  # doctest: +SKIP
 >>> tiers, shares, declared = admin_intensity(table, households.district_code)  # doctest: +SKIP
@@ -97,21 +101,23 @@ def read_admin_table(path: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     path
-        CSV with ``district_id`` and ``severity`` and/or ``share_affected`` (see the module
-        docstring); other columns are kept.
+        CSV with ``district_id`` and/or ``tehsil_id`` and ``severity`` and/or
+        ``share_affected`` (see the module docstring); other columns are kept.
 
     Returns
     -------
-    One row per district, sorted by ``district_id`` (lower case); ``severity`` as the tier
-    number [int8, 0-3] and ``share_affected`` [float32, 0-1] where given. ``attrs["source"]``
-    names the file.
+    One row per district or tehsil, sorted by ``district_id`` and ``tehsil_id`` (lower case;
+    ``tehsil_id`` is "" on a district row, and a tehsil row's district is filled in);
+    ``severity`` as the tier number [int8, 0-3] and ``share_affected`` [float32, 0-1] where
+    given. ``attrs["source"]`` names the file.
 
     Raises
     ------
     HazardError
-        Missing or unreadable file; no ``district_id`` or neither value column; empty ids;
-        district ids not in ``data/districts.csv`` (up to 10 listed, with close matches);
-        duplicate districts; a severity outside the tiers or a share outside [0, 1].
+        Missing or unreadable file; no id column or neither value column; empty ids; district
+        ids not in ``data/districts.csv`` or tehsil ids not in ``data/tehsils.csv`` (up to 10
+        listed, with close matches); a tehsil given with another district; duplicate districts
+        or tehsils; a severity outside the tiers or a share outside [0, 1].
     """
     path = Path(path)
     if not path.is_file():
@@ -124,42 +130,70 @@ def read_admin_table(path: str | Path) -> pd.DataFrame:
         ) from exc
     table.columns = [str(c).strip().lower() for c in table.columns]
     values = [c for c in ("severity", "share_affected") if c in table.columns]
-    if "district_id" not in table.columns or not values:
+    if not {"district_id", "tehsil_id"} & set(table.columns) or not values:
         raise HazardError(
-            f"{path}: columns {list(table.columns)}; an admin table needs district_id and "
-            "severity (none/affected/severely_affected/displaced or 0-3) and/or share_affected "
-            "(0-1). Rename or add the columns."
+            f"{path}: columns {list(table.columns)}; an admin table needs district_id (or "
+            "tehsil_id) and severity (none/affected/severely_affected/displaced or 0-3) and/or "
+            "share_affected (0-1). Rename or add the columns."
         )
-    ids = table["district_id"].astype("string").str.strip().str.lower()
+    blank = pd.Series([""] * len(table), dtype="string")
+    ids = (table["district_id"].astype("string").str.strip().str.lower()
+           if "district_id" in table.columns else blank)
+    tehsil = (table["tehsil_id"].astype("string").str.strip().str.lower()
+              if "tehsil_id" in table.columns else blank)
+    if (tehsil != "").any():
+        ids = _tehsil_districts(ids, tehsil, path)
     empty = (ids == "").to_numpy(dtype=bool)
     if empty.any():
         raise HazardError(f"{path}: district_id is empty on line(s) {_rows(empty)}; fill it in.")
-    known = data.district_codes()
-    unknown = sorted(set(ids[known.get_indexer(ids) < 0]))
-    if unknown:
-        described = []
-        for name in unknown[:10]:
-            near = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
-            described.append(f"{name!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
-        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-        raise HazardError(
-            f"{path}: {len(unknown)} district id(s) are not 2023 census districts: "
-            f"{', '.join(described)}{more}. Use the ids in data/districts.csv (e.g. 'sd_dadu')."
-        )
-    dup = ids.duplicated(keep=False).to_numpy(dtype=bool)
+    _check_known(ids, data.district_codes(), path, "district id(s) are not 2023 census districts",
+                 "Use the ids in data/districts.csv (e.g. 'sd_dadu').")
+    key = ids + "|" + tehsil
+    dup = key.duplicated(keep=False).to_numpy(dtype=bool)
     if dup.any():
+        listed = sorted(set((ids + tehsil.map(lambda t: f" ({t})" if t else ""))[dup]))[:10]
         raise HazardError(
-            f"{path}: districts listed more than once: {sorted(set(ids[dup]))[:10]} (lines "
-            f"{_rows(dup)}). Keep one row per district."
+            f"{path}: districts or tehsils listed more than once: {listed} (lines "
+            f"{_rows(dup)}). Keep one row per district and one per tehsil."
         )
+    table["tehsil_id"] = tehsil.astype(str)
     table["district_id"] = ids.astype(str)
     if "severity" in values:
         table["severity"] = _parse_severity(table["severity"], path)
     if "share_affected" in values:
         table["share_affected"] = _parse_share(table["share_affected"], path)
-    table = table.sort_values("district_id", kind="stable").reset_index(drop=True)
+    table = table.sort_values(["district_id", "tehsil_id"], kind="stable").reset_index(drop=True)
     table.attrs["source"] = str(path)
     return table
+
+
+def _check_known(ids: pd.Series, known: pd.Index, path: Path, what: str, fix: str) -> None:
+    """Raise naming up to 10 ids not in ``known``, each with its closest match."""
+    unknown = sorted(set(ids[known.get_indexer(ids) < 0]))
+    if not unknown:
+        return
+    described = []
+    for name in unknown[:10]:
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        described.append(f"{name!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+    raise HazardError(f"{path}: {len(unknown)} {what}: {', '.join(described)}{more}. {fix}")
+
+
+def _tehsil_districts(ids: pd.Series, tehsil: pd.Series, path: Path) -> pd.Series:
+    """District ids with those of tehsil rows filled in from ``data/tehsils.csv`` (a given
+    district must be the tehsil's)."""
+    known = data.tehsils().set_index("tehsil_id")["district_id"]
+    given = tehsil[tehsil != ""]
+    _check_known(given, pd.Index(known.index), path, "tehsil id(s) are not census tehsils",
+                 "Use the ids in data/tehsils.csv (e.g. 'sd_dadu__mehar').")
+    implied = tehsil.map(known).fillna("").astype("string")
+    clash = ((tehsil != "") & (ids != "") & (ids != implied)).to_numpy(dtype=bool)
+    if clash.any():
+        raise HazardError(
+            f"{path}: on line(s) {_rows(clash)} the tehsil is not in the row's district_id (see "
+            "data/tehsils.csv). Correct the district or leave it empty.")
+    return ids.where(tehsil == "", implied)
 
 
 def _district_positions(district_codes: object, n: int) -> np.ndarray:
@@ -188,10 +222,17 @@ def _district_positions(district_codes: object, n: int) -> np.ndarray:
     )
 
 
-def admin_intensity(table: pd.DataFrame, district_codes: object) -> AdminIntensity:
-    """Each household's severity tier and share affected, from its district's row in ``table``.
+def has_tehsils(table: pd.DataFrame) -> bool:
+    """Whether an admin table declares any tehsil (its households then need a tehsil code)."""
+    return "tehsil_id" in table.columns and bool((table["tehsil_id"] != "").any())
 
-    Vectorized: one lookup array per column, indexed by the households' district codes.
+
+def admin_intensity(table: pd.DataFrame, district_codes: object, tehsil_codes: np.ndarray | None = None) -> AdminIntensity:
+    """Each household's severity tier and share affected, from its tehsil's row in ``table`` if
+    there is one, else from its district's.
+
+    Vectorized: one lookup array per column over districts and one over tehsils, indexed by the
+    households' codes.
 
     Parameters
     ----------
@@ -201,21 +242,26 @@ def admin_intensity(table: pd.DataFrame, district_codes: object) -> AdminIntensi
         Each household's district: integer positions in ``hazards.tables.district_codes()``
         (-1 for none), a ``pandas.Categorical`` of district ids (as the registry's
         ``district_id`` column), or an array of district ids.
+    tehsil_codes
+        Each household's tehsil: integer positions in ``hazards.tables.tehsil_codes()`` (-1 for
+        none or unknown). Needed only when the table has tehsil rows; without it, households
+        take their district's row only.
 
     Returns
     -------
     AdminIntensity
-        ``severity`` [int8 tier 0-3, 0 where the district is not in the table],
-        ``share_affected`` [float32 fraction, NaN where the district is not in the table] (each
-        None when the table lacks the column), and ``declared`` [bool].
+        ``severity`` [int8 tier 0-3, 0 where not declared], ``share_affected`` [float32
+        fraction, NaN where not declared] (each None when the table lacks the column), and
+        ``declared`` [bool].
     """
     known = data.district_codes()
     n = len(known)
-    pos = known.get_indexer(table["district_id"])
+    rows = table[table["tehsil_id"] == ""] if "tehsil_id" in table.columns else table
+    pos = known.get_indexer(rows["district_id"])
     if (pos < 0).any():
         raise HazardError(
             f"{table.attrs.get('source', 'admin table')}: district ids "
-            f"{list(table['district_id'][pos < 0][:10])} are not in data/districts.csv; read the "
+            f"{list(rows['district_id'][pos < 0][:10])} are not in data/districts.csv; read the "
             "table with read_admin_table()."
         )
     households = _district_positions(district_codes, n)
@@ -223,13 +269,32 @@ def admin_intensity(table: pd.DataFrame, district_codes: object) -> AdminIntensi
     slot = np.where(households >= 0, households, n)
     in_table = np.zeros(n + 1, dtype=bool)
     in_table[pos] = True
+    declared = in_table[slot]
     severity = share = None
     if "severity" in table.columns:
         lut = np.zeros(n + 1, dtype=np.int8)
-        lut[pos] = table["severity"].to_numpy(dtype=np.int8)
+        lut[pos] = rows["severity"].to_numpy(dtype=np.int8)
         severity = lut[slot]
     if "share_affected" in table.columns:
         lut_share = np.full(n + 1, np.nan, dtype=np.float32)
-        lut_share[pos] = table["share_affected"].to_numpy(dtype=np.float32)
+        lut_share[pos] = rows["share_affected"].to_numpy(dtype=np.float32)
         share = lut_share[slot]
-    return AdminIntensity(severity, share, in_table[slot])
+    if has_tehsils(table) and tehsil_codes is not None:
+        tehsil_rows = table[table["tehsil_id"] != ""]
+        m = len(data.tehsil_codes())
+        tpos = data.tehsil_codes().get_indexer(tehsil_rows["tehsil_id"])
+        codes = np.asarray(tehsil_codes, dtype=np.int64)
+        tslot = np.where((codes >= 0) & (codes < m), codes, m)
+        t_in = np.zeros(m + 1, dtype=bool)
+        t_in[tpos] = True
+        at = t_in[tslot]
+        declared = declared | at
+        if severity is not None:
+            t_lut = np.zeros(m + 1, dtype=np.int8)
+            t_lut[tpos] = tehsil_rows["severity"].to_numpy(dtype=np.int8)
+            severity = np.where(at, t_lut[tslot], severity)
+        if share is not None:
+            t_share = np.full(m + 1, np.nan, dtype=np.float32)
+            t_share[tpos] = tehsil_rows["share_affected"].to_numpy(dtype=np.float32)
+            share = np.where(at, t_share[tslot], share)
+    return AdminIntensity(severity, share, declared)

@@ -1,4 +1,4 @@
-"""The tables the project ships in ``data/``: districts of the 2023 census, rivers,
+"""The tables the project ships in ``data/``: districts and tehsils of the 2023 census, rivers,
 the base geography (district and province outlines, the GLOBE elevation raster).
 
 Nothing here reads ``../shared``: the embedded demo must work on a user's clone alone.
@@ -122,3 +122,20 @@ def rivers() -> pd.DataFrame:
 def district_codes() -> pd.Index:
     """Sorted district ids; a household's ``district_code`` is its position here."""
     return pd.Index(districts().district_id)
+
+
+@functools.cache
+def tehsils() -> pd.DataFrame:
+    """The 591 census tehsils (``data/tehsils.csv``): ``district_id``, ``tehsil_id``, ``tehsil``,
+    ``unit_type``, ``households``, sorted by ``district_id`` and ``tehsil_id``.
+
+    Tehsils, talukas, sub-divisions and Balochistan's sub-tehsils, the leaf units below the
+    district. Source: PBS Census 2023 (see data/README.md). The units carry no geometry.
+    """
+    table = _read("tehsils.csv", ["district_id", "tehsil_id", "households"])
+    return table.sort_values(["district_id", "tehsil_id"]).reset_index(drop=True)
+
+
+def tehsil_codes() -> pd.Index:
+    """Sorted tehsil ids (``district__tehsil``); a household's tehsil code is its position here."""
+    return pd.Index(tehsils().tehsil_id)

@@ -491,6 +491,62 @@ def test_admin_table_and_intensity(tmp_path):
         np.testing.assert_array_equal(again.share_affected, got.share_affected)
 
 
+def test_admin_table_by_tehsil(tmp_path):
+    """Tehsil rows (as notified calamity tehsils) apply to households carrying that tehsil; the
+    rest of the district takes the district's row, or nothing."""
+    path = tmp_path / "tehsils.csv"
+    path.write_text(
+        "district_id,tehsil_id,severity,share_affected\n"
+        ",sd_dadu__mehar,displaced,0.8\n"
+        "sd_dadu,sd_dadu__johi,affected,0.3\n"
+        "sd_dadu,,affected,0.1\n"
+        ",sd_badin__matli,severely_affected,0.5\n"
+    )
+    table = read_admin_table(path)
+    assert list(table.district_id) == ["sd_badin", "sd_dadu", "sd_dadu", "sd_dadu"]
+    assert list(table.tehsil_id) == ["sd_badin__matli", "", "sd_dadu__johi", "sd_dadu__mehar"]
+    tehsil = data.tehsil_codes()
+    d = np.array([_code("sd_dadu")] * 4 + [_code("sd_badin")] * 3)
+    t = np.array([tehsil.get_loc("sd_dadu__mehar"), tehsil.get_loc("sd_dadu__johi"),
+                  tehsil.get_loc("sd_dadu__dadu"), -1,
+                  tehsil.get_loc("sd_badin__matli"), tehsil.get_loc("sd_badin__talhar"), -1])
+    got = admin_intensity(table, d, t)
+    np.testing.assert_array_equal(got.severity, [3, 1, 1, 1, 2, 0, 0])
+    np.testing.assert_allclose(got.share_affected, [0.8, 0.3, 0.1, 0.1, 0.5, np.nan, np.nan])
+    np.testing.assert_array_equal(got.declared, [True] * 5 + [False, False])
+    # without tehsil codes only district rows apply
+    np.testing.assert_array_equal(admin_intensity(table, d).declared, [True] * 4 + [False] * 3)
+
+
+def test_tehsil_declaration_through_the_engine(tmp_path):
+    """BISP's 2022 rule was set by notified tehsils: the engine pays only the listed tehsil's
+    households of a district when the table names tehsils."""
+    from simulator import engine, registry
+    from simulator.scenario import Scenario
+
+    hh = registry.validate(registry.generate(20_000, seed=3), source="t").households
+    path = tmp_path / "notified.csv"
+    path.write_text("tehsil_id,severity\nsd_dadu__mehar,affected\n")
+    scn = Scenario.model_validate({
+        "name": "t", "title": "t", "seed": 7,
+        "hazards": [{"name": "notified", "kind": "riverine-flood", "admin_table": str(path)}],
+        "policy": {"programmes": [{"name": "p", "owner": "federal", "expansion": "all_affected",
+                                   "transfer": {"by_tier_pkr": {"affected": 1000}}}]},
+    })
+    layers = [read_admin_table(path)]
+    assert engine.needs_tehsils(layers)
+    with pytest.raises(Exception, match="tehsil codes"):
+        engine.evaluate(scn, engine.household_columns(hh), layers)
+    cols = engine.household_columns(hh, tehsils=True)
+    res = engine.evaluate(scn, cols, layers)
+    rows = res.row if res.row is not None else np.arange(len(hh))
+    affected = res.tier > 0
+    assert affected.any()
+    assert set(hh["tehsil_id"].to_numpy()[rows[affected]]) == {"sd_dadu__mehar"}
+    in_mehar = (hh["tehsil_id"] == "sd_dadu__mehar").to_numpy()
+    assert res.weight[affected].sum() == hh["weight"].to_numpy()[in_mehar].sum()
+
+
 def test_admin_table_with_one_column(tmp_path):
     path = tmp_path / "share.csv"
     path.write_text("district_id,share_affected\nsd_larkana,0.95\n")
@@ -516,7 +572,7 @@ def test_admin_intensity_scales(tmp_path):
     ("district_id,severity\n" + "".join(f"zz_{i:02d},1\n" for i in range(12)),
      r"12 district id\(s\).*'zz_09' and 2 more\. Use the ids"),
     ("district_id,severity\nsd_dadu,1\nsd_badin,2\nSD_DADU,3\n",
-     r"bad\.csv: districts listed more than once: \['sd_dadu'\] \(lines 2, 4\)\. Keep one row"),
+     r"bad\.csv: districts or tehsils listed more than once: \['sd_dadu'\] \(lines 2, 4\)\. Keep one row"),
     ("district_id,severity\nsd_dadu,4\nsd_badin,catastrophic\n",
      r"bad\.csv: severity on line\(s\) 2, 3 is not one of \['none', 'affected', "
      r"'severely_affected', 'displaced'\] or 0-3"),
@@ -526,7 +582,13 @@ def test_admin_intensity_scales(tmp_path):
      r"not a number in \[0, 1\].*\(percentages\? divide by 100\)"),
     ("district_id,share_affected\nsd_dadu,\n", r"share_affected on line\(s\) 2 "),
     ("district_id,pct_area_flooded\nsd_dadu,36\n",
-     r"an admin table needs district_id and severity .* and/or share_affected"),
+     r"an admin table needs district_id \(or tehsil_id\) and severity .* and/or share_affected"),
+    ("tehsil_id,severity\nsd_dadu__meharr,1\n",
+     r"1 tehsil id\(s\) are not census tehsils: 'sd_dadu__meharr' \(did you mean 'sd_dadu__mehar'\?\)"),
+    ("district_id,tehsil_id,severity\nsd_badin,sd_dadu__mehar,1\n",
+     r"on line\(s\) 2 the tehsil is not in the row's district_id"),
+    ("tehsil_id,severity\nsd_dadu__mehar,1\nSD_DADU__MEHAR,2\n",
+     r"districts or tehsils listed more than once: \['sd_dadu \(sd_dadu__mehar\)'\]"),
     ("district_id,severity\n,1\n", r"district_id is empty on line\(s\) 2"),
 ])
 def test_admin_table_errors(tmp_path, body, match):

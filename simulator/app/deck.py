@@ -316,10 +316,26 @@ def choropleth_layer(shapes, districts: pd.DataFrame, lang: str):
     )
 
 
+def _declared_by_district(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per district: its district row, or (where only tehsils are declared) the most
+    severe of its tehsils' rows with ``tehsils`` counting them (tehsils carry no geometry)."""
+    if "tehsil_id" not in table.columns or not (table["tehsil_id"] != "").any():
+        return table
+    whole = table[table["tehsil_id"] == ""]
+    parts = table[(table["tehsil_id"] != "") & ~table["district_id"].isin(whole["district_id"])]
+    agg = {"tehsils": ("tehsil_id", "size")}
+    if "severity" in table.columns:
+        agg["severity"] = ("severity", "max")
+    if "share_affected" in table.columns:
+        agg["share_affected"] = ("share_affected", "max")
+    return pd.concat([whole, parts.groupby("district_id", as_index=False).agg(**agg)], ignore_index=True)
+
+
 def declared_layer(table: pd.DataFrame, districts: pd.DataFrame, lang: str, shapes=None):
     """Admin-declared districts (severity and/or share affected), as polygons or circles."""
     import pydeck as pdk
 
+    table = _declared_by_district(table)
     merged = districts.merge(table, on="district_id", how="inner", suffixes=("", "_declared"))
     rows = []
     for rec in merged.to_dict(orient="records"):
@@ -331,6 +347,8 @@ def declared_layer(table: pd.DataFrame, districts: pd.DataFrame, lang: str, shap
         extra = text(lang, "declared_tip", tier=text(lang, ["tier_none", "tier_affected", "tier_severe", "tier_displaced"][sev]))
         if share is not None:
             extra += "\n" + text(lang, "declared_share", pct=f"{share:.0%}")
+        if rec.get("tehsils"):
+            extra += "\n" + text(lang, "declared_tehsils", n=int(rec["tehsils"]))
         rgb = DECLARED_RGB.get(sev, (200, 200, 200))
         alpha = 170 if share is None else int(60 + 170 * min(max(share, 0.0), 1.0))
         rows.append({"district_id": rec["district_id"], "lon": round(float(rec["lon"]), 4),

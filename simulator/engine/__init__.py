@@ -11,6 +11,7 @@ from simulator.engine.evaluation import (
     EngineResult,
     evaluate,
     household_columns,
+    needs_tehsils,
 )
 
-__all__ = ["EXPANSIONS", "PAYER", "STAGES", "EngineResult", "evaluate", "household_columns"]
+__all__ = ["EXPANSIONS", "PAYER", "STAGES", "EngineResult", "evaluate", "household_columns", "needs_tehsils"]

@@ -39,13 +39,37 @@ STAGES = ("overlay", "duplicates", "targeting_payouts", "dedup", "cost_sharing",
 #: Household columns the steps after the overlay do not need.
 _OVERLAY_ONLY = ("lon", "lat", "housing")
 
-def household_columns(households: pd.DataFrame) -> dict[str, np.ndarray]:
+def needs_tehsils(layers) -> bool:
+    """Whether any hazard layer is an admin table that declares tehsils (the households' tehsil
+    codes are then needed: ``household_columns(..., tehsils=True)``)."""
+    from hazards.admin import has_tehsils
+
+    layers = layers if isinstance(layers, list | tuple) else [layers]
+    return any(isinstance(layer, pd.DataFrame) and has_tehsils(layer) for layer in layers)
+
+
+def tehsil_positions(households: pd.DataFrame) -> np.ndarray:
+    """Each household's position in ``hazards.tables.tehsil_codes()`` [int16], -1 where its
+    ``tehsil_id`` is missing or not a census tehsil."""
+    from hazards import tables
+
+    if "tehsil_id" not in households:
+        return np.full(len(households), -1, np.int16)
+    ids = pd.Categorical(households["tehsil_id"].array, categories=tables.tehsil_codes())
+    return np.asarray(ids.codes).astype(np.int16)
+
+
+def household_columns(households: pd.DataFrame, *, tehsils: bool = False) -> dict[str, np.ndarray]:
     """The engine's view of a validated registry frame: plain numpy columns.
 
     Parameters
     ----------
     households
         Validated (or merged) households, see :mod:`simulator.registry`.
+    tehsils
+        Also give ``tehsil`` codes (:func:`tehsil_positions`), for admin tables that declare
+        tehsils (:func:`needs_tehsils`); off by default, as matching ids costs time on a
+        national registry.
 
     Returns
     -------
@@ -53,9 +77,10 @@ def household_columns(households: pd.DataFrame) -> dict[str, np.ndarray]:
         ``lon``/``lat`` [degrees], ``province`` and ``district`` codes, ``hh_size`` and
         ``children_under5`` [persons], ``pmt_score`` [0-100], flags, ``housing`` (0 kacha,
         1 pakka), ``weight`` [households per row], ``source`` (0 federal, 1 provincial) and
-        ``duplicate``.
+        ``duplicate``; and ``tehsil`` when asked.
     """
     n = len(households)
+    extra = {"tehsil": tehsil_positions(households)} if tehsils else {}
 
     def flag(name: str) -> np.ndarray:
         return households[name].to_numpy(dtype=bool) if name in households else np.zeros(n, bool)
@@ -98,6 +123,7 @@ def household_columns(households: pd.DataFrame) -> dict[str, np.ndarray]:
             if "duplicate_of" in households
             else np.zeros(n, bool)
         ),
+        **extra,
     }
 
 

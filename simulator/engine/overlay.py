@@ -31,7 +31,8 @@ def hazard_tiers(
         and a declared ``share_affected`` is the share of the district's households affected
         (alone, at the ``affected`` tier), counted as for an impact function's share.
     cols
-        Household columns (``lon``, ``lat``, ``district``, ``housing``).
+        Household columns (``lon``, ``lat``, ``district``, ``housing``; ``tehsil`` for an admin
+        table that declares tehsils).
 
     Returns
     -------
@@ -47,9 +48,13 @@ def hazard_tiers(
         where the tier is > 0 (1 elsewhere); None otherwise.
     """
     if isinstance(source, pd.DataFrame):
-        from hazards.admin import admin_intensity
+        from hazards.admin import admin_intensity, has_tehsils
 
-        declared = admin_intensity(source, cols["district"])
+        if has_tehsils(source) and "tehsil" not in cols:
+            raise ScenarioError(
+                f"hazard {spec.label}: its table declares tehsils, but the household columns carry "
+                "no tehsil codes; build them with household_columns(households, tehsils=True).")
+        declared = admin_intensity(source, cols["district"], cols.get("tehsil"))
         where = np.where(declared.declared, sampling.INSIDE, sampling.OUTSIDE).astype(np.int8)
         share = None
         if declared.share_affected is not None:

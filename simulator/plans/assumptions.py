@@ -58,8 +58,12 @@ def assumptions(
     for i, (spec, layer) in enumerate(zip(scn.hazards, layers, strict=True)):
         basis = _basis(spec.source, changes, f"hazards[{i}]")
         if spec.admin_table is not None:
+            tehsils = int((layer["tehsil_id"] != "").sum()) if "tehsil_id" in layer.columns else 0
+            where = (f"declared districts and {tehsils} tehsil(s) ({spec.admin_table}); a tehsil's "
+                     "row applies to the households carrying its tehsil_id, the district's to the "
+                     "rest; " if tehsils else f"declared districts ({spec.admin_table}); ")
             out.append(
-                f"Hazard {spec.label}: declared districts ({spec.admin_table}); a declared severity "
+                f"Hazard {spec.label}: {where}a declared severity "
                 "applies to every household of the district, a declared share affected to that "
                 "share of its households (a seeded draw per household; a weighted synthetic row "
                 "counts its expected number)." + basis

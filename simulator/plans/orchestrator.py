@@ -161,7 +161,7 @@ def result_table(households: pd.DataFrame, res: engine.EngineResult) -> pd.DataF
 def compute(scn: Scenario, households: pd.DataFrame, layers: list | xr.DataArray):
     """Engine results and the engine's columns for validated ``households``."""
     layers = [layers] if isinstance(layers, xr.DataArray | pd.DataFrame) else layers
-    cols = engine.household_columns(households)
+    cols = engine.household_columns(households, tehsils=engine.needs_tehsils(layers))
     res = engine.evaluate(scn, cols, layers)
     if res.row is not None:  # weighted rows split into an affected part and the rest
         cols = {k: v[res.row] for k, v in cols.items()}
@@ -254,7 +254,7 @@ def assemble(
         with clock.stage("ensemble_s"):
             hh = reg.households
             the_plan["ensemble"] = ensemble.summary(
-                scn, engine.household_columns(hh), layers, hh["district_id"].cat.categories,
+                scn, engine.household_columns(hh, tehsils=engine.needs_tehsils(layers)), layers, hh["district_id"].cat.categories,
                 hh.drop_duplicates("district_id").set_index("district_id")["province_code"],
             )
     return RunResult(

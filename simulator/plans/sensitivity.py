@@ -143,7 +143,8 @@ def morris(
     fs = factors(scn)
     problem = {"num_vars": len(fs), "names": [f.name for f in fs], "bounds": [[f.lower, f.upper] for f in fs]}
     X = sample.sample(problem, trajectories, num_levels=4, seed=seed)
-    cols = engine.household_columns(households)
+    # declared tables do not vary with the factors: tehsil codes if any declares tehsils
+    cols = engine.household_columns(households, tehsils=any(h.admin_table is not None for h in scn.hazards))
     u = uniform_draws(np.arange(len(households)), seed, "coverage")
     hazards: dict[tuple, list] = {}
     paid = np.zeros(len(X))

@@ -72,6 +72,13 @@ TOWN_CANDIDATES = 128
 #: placed at its village or town centre (which lies inside).
 MAX_REDRAWS = 8
 KM_PER_DEG = 111.32
+#: Households in the NSER, the registry the synthetic one stands for: 35 M after the 2019-21
+#: door-to-door update (BISP; FACTS.md s.2). The census 2023 counts 38.3 M households.
+NSER_HOUSEHOLDS = 35_000_000
+#: NSER coverage of census households by province. No provincial NSER counts were found, so every
+#: province takes the national coverage, NSER_HOUSEHOLDS / census households (about 91.4 %);
+#: replace an entry here when a province's count is published.
+NSER_COVERAGE_BY_PROVINCE: dict[str, float] = {}
 LOG = logging.getLogger(__name__)
 
 
@@ -96,6 +103,27 @@ def district_counts(households: int, seed: int) -> np.ndarray:
     return rng.multinomial(households, share / share.sum())
 
 
+@functools.cache
+def nser_households() -> np.ndarray:
+    """NSER households per district [int64, order of ``data/districts.csv``]: census 2023
+    households times the province's coverage (:data:`NSER_COVERAGE_BY_PROVINCE`, else the
+    national :data:`NSER_HOUSEHOLDS` / census), apportioned to whole households by the
+    largest-remainder method so that, without provincial figures, they add up to
+    :data:`NSER_HOUSEHOLDS` exactly. The rows of the synthetic registry carry these as weights;
+    the census households it does not hold are the unregistered (:mod:`simulator.plans.unregistered`).
+    """
+    table = data.districts()
+    census = table.households_2023.to_numpy(dtype=np.int64)
+    national = NSER_HOUSEHOLDS / census.sum()
+    coverage = table.province_code.map(NSER_COVERAGE_BY_PROVINCE).fillna(national).to_numpy(dtype=float)
+    quota = census * np.minimum(coverage, 1.0)
+    base = np.floor(quota).astype(np.int64)
+    target = int(round(quota.sum()))
+    order = np.argsort(-(quota - base), kind="stable")
+    base[order[: max(target - int(base.sum()), 0)]] += 1
+    return base
+
+
 def _pseudonyms(index: np.ndarray, seed: int) -> np.ndarray:
     """16-hex-digit pseudonyms: a bijective 64-bit mix (splitmix64) of the row index.
 
@@ -118,24 +146,7 @@ def _pseudonyms(index: np.ndarray, seed: int) -> np.ndarray:
 # --- Where households live: sites, towns and villages inside each district's polygon --------
 
 
-@functools.cache
-def tehsils() -> pd.DataFrame:
-    """The census tehsils (``data/tehsils.csv``): ``district_id``, ``tehsil_id``, ``tehsil``,
-    ``unit_type``, ``households``, sorted by ``district_id`` and ``tehsil_id``.
-
-    Source: PBS Census 2023 (see data/README.md). The units carry no geometry.
-    """
-    path = data.data_dir() / "tehsils.csv"
-    if not path.exists():
-        raise DataFileError(
-            f"{path}: missing. It ships with the repository; restore it with "
-            "`git checkout -- data/tehsils.csv` or rebuild it with data/build_districts.py."
-        )
-    table = pd.read_csv(path)
-    absent = {"district_id", "tehsil_id", "households"} - set(table.columns)
-    if absent:
-        raise DataFileError(f"{path}: columns {sorted(absent)} are missing.")
-    return table.sort_values(["district_id", "tehsil_id"]).reset_index(drop=True)
+tehsils = data.tehsils
 
 
 @functools.cache
@@ -432,10 +443,10 @@ def _generate_district(d: int, count: int, first_index: int, seed: int) -> dict[
     kacha = rng.random(count) < p_kacha
     under5 = rng.binomial(size.astype(np.int64) - 1, P_UNDER_FIVE).astype(np.int16)
 
-    # Each row stands for census households: the district's households_2023 spread over its
-    # rows as evenly as integers allow (at least 1 per row), so that a sample of any size sums
-    # to the census.
-    base, extra = divmod(int(row.households_2023), count) if count else (1, 0)
+    # Each row stands for NSER households: the district's NSER households (census households
+    # times coverage) spread over its rows as evenly as integers allow (at least 1 per row), so
+    # that a sample of any size sums to the NSER.
+    base, extra = divmod(int(nser_households()[d]), count) if count else (1, 0)
     weight = np.full(count, max(base, 1), dtype=np.int32)
     if base >= 1:
         weight[:extra] += 1
@@ -529,9 +540,10 @@ def generate_chunks(
     (about 26.6 % of all, the share of 9.3 M beneficiaries in 35 M NSER households). Provincial
     programme enrolment, female headship, disability and housing are assumptions stated as
     constants in this module.
-    Each row's ``weight`` is the number of census households it stands for (the district's
-    2023 households spread evenly over its rows, at least 1), so plans from a sample are at
-    national scale.
+    Each row's ``weight`` is the number of NSER households it stands for (the district's
+    NSER households, :func:`nser_households`, spread evenly over its rows, at least 1), so
+    plans from a sample are at the NSER's national scale (35 M households; the census's 38.3 M
+    less those the registry misses).
 
     Parameters
     ----------
@@ -547,7 +559,7 @@ def generate_chunks(
     pandas.DataFrame
         Households with the columns of :data:`simulator.registry.schema.COLUMNS`
         (``lon``/``lat`` [degrees], ``hh_size`` and ``children_under5`` [persons], ``pmt_score``
-        [0-100], ``weight`` [census households per row]).
+        [0-100], ``weight`` [NSER households per row]).
 
     Raises
     ------
