@@ -5,7 +5,8 @@ source) and keeps what a back-test needs, one fact per row with its source and c
 
 - 2022: families BISP identified through the NSER and paid (national, by province), the PKR
   paid, people affected (NDMA/NFRCC), and each district's share of area flooded (UNOSAT's VIIRS
-  extent of 25-31 August 2022 over the 2023 district polygons);
+  extent of 25-31 August 2022 over the 2023 district polygons), the districts found notified
+  calamity-hit (``notified`` = 1; partly notified counts) and how many each province notified;
 - 2010: Watan card (CDCP Phase I) families and cards, people affected.
 
 Run from the repository root: ``.venv/bin/python data/build_events.py``. Needs ``../shared``.
@@ -31,6 +32,7 @@ METRICS = {
     ("2022", "people_affected"): "people_affected",
     ("2010", "people_affected"): "people_affected",
     ("2010", "watan_phase1_cards_activated"): "cards_activated",
+    ("2022", "calamity_hit_districts"): "calamity_hit_districts",
 }
 
 
@@ -58,6 +60,11 @@ def main() -> None:
         rows.append({"event": "2022", "level": "district", "area": r["district_id"], "metric": "pct_area_flooded",
                      "value": r["pct_area_flooded"], "unit": "%", "as_of": r["window"],
                      "source": r["source"], "confidence": r["confidence"]})
+    for r in csv.DictReader((EVENTS / "calamity_districts_2022.csv").open()):
+        if r["status"] in ("notified", "partly_notified") and r["district_id"]:
+            rows.append({"event": "2022", "level": "district", "area": r["district_id"], "metric": "notified",
+                         "value": "1", "unit": "flag", "as_of": r["notified_date_or_list"],
+                         "source": r["source"].split("; pct_area_flooded:")[0], "confidence": r["confidence"].split(";")[0].strip()})
     OUT.parent.mkdir(exist_ok=True)
     tmp = OUT.with_suffix(".tmp")
     with tmp.open("w", newline="") as f:

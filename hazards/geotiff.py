@@ -101,7 +101,8 @@ def _units(
     if not stated:
         raise HazardError(
             f"{path}: the raster does not state its units. Pass units= (one of "
-            f"{_UNITS_HINT})."
+            f"{_UNITS_HINT}; in a scenario, `units:` on the hazard; a 0/1 flood extent is "
+            "`units: index` with `threshold: 1`)."
         )
     return canonical_units(stated, str(path))
 

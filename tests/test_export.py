@@ -71,7 +71,7 @@ def test_xlsx_totals_sign_off_and_agencies(run_dir, plan, tmp_path):
     out = export.export(run_dir, "xlsx", tmp_path / "plan.xlsx")
     wb = load_workbook(out)
     assert wb.sheetnames == [
-        "summary", "provinces", "districts", "cost-sharing", "dedup-budget", "instalments", "assumptions"
+        "summary", "provinces", "districts", "cost-sharing", "dedup-budget", "instalments", "assumptions", "unregistered", "ensemble"
     ]
     ws = wb["summary"]
     figures = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(2, ws.max_row + 1)}

@@ -97,7 +97,7 @@ def test_library_scenario_runs_and_reconciles(path, tmp_path):
     from simulator import plans, publish
 
     scn = scenario.load(path)
-    assert scn.modelled_on and "not a reproduction" in scn.modelled_on
+    assert scn.modelled_on and ("not a reproduction" in scn.modelled_on or "observed footprint" in scn.modelled_on)
     assert all(p.source for p in scn.policy.programmes)
     assert not any("FACTS.md" in a or "../shared" in a for a in scn.assumptions)
     res = plans.run(scn, base=path.parent, households=4_000)

@@ -13,6 +13,7 @@ from hazards import tables as data
 from simulator.engine import financing
 from simulator.engine.evaluation import PAYER, EngineResult
 from simulator.engine.targeting import STATUS, TIER_NAMES
+from simulator.plans import unregistered
 
 #: Figures every level of the plan carries (``*_households``/``*_people`` counts, ``*_pkr`` money).
 FIGURES = (
@@ -281,5 +282,6 @@ def build(
         "provinces": provinces.to_dict(orient="records"),
         "districts": districts[districts.affected_households > 0].to_dict(orient="records"),
         "tehsils": tehsils[tehsils.affected_households > 0].to_dict(orient="records"),
+        "unregistered": unregistered.estimate(districts),
         "assumptions": assumptions,
     }

@@ -28,7 +28,8 @@ def _sheet(writer: pd.ExcelWriter, name: str, frame: pd.DataFrame) -> None:
         letter = ws.cell(row=1, column=idx).column_letter
         width = max(len(str(column)), *(len(f"{v:,}") if isinstance(v, int) else len(str(v)) for v in frame[column].head(200))) if len(frame) else len(str(column))
         ws.column_dimensions[letter].width = min(max(10, width + 2), 60)
-        fmt = PKR_FORMAT if column in MONEY else COUNT_FORMAT if column in FIGURES else None
+        money = column in MONEY or "pkr" in str(column).split("_")
+        fmt = PKR_FORMAT if money else COUNT_FORMAT if column in FIGURES or str(column).endswith("_households") else None
         if fmt:
             for cell in ws.iter_rows(min_row=2, min_col=idx, max_col=idx):
                 cell[0].number_format = fmt
@@ -96,7 +97,24 @@ def _summary(plan: dict) -> pd.DataFrame:
         + ([{"figure": "registry rows", "value": plan["registry_rows"]}] if "registry_rows" in plan else [])
         + [{"figure": k, "value": v} for k, v in plan["totals"].items()]
         + [{"figure": f"status: {k}", "value": v} for k, v in plan["status_counts"].items()]
+        + _unregistered_summary(plan)
     )
+
+
+def _unregistered_summary(plan: dict) -> list[dict]:
+    """The unregistered estimate's national figures, labelled as an estimate outside the paid."""
+    block = plan.get("unregistered")
+    if not block:
+        return []
+    t = block["totals"]
+    return [
+        {"figure": "registry coverage of census households", "value": f"{t['coverage']:.1%}"},
+        {"figure": "unregistered households (estimate, not in the figures above)", "value": t["unregistered_households"]},
+        {"figure": "affected unregistered households (estimate)", "value": t["affected_unregistered_households"]},
+        {"figure": "of whom would qualify if registered (estimate)", "value": t["eligible_unregistered_households"]},
+        {"figure": "PKR to pay them if registered (estimate)", "value": t["pkr_if_registered"]},
+        {"figure": "basis of the unregistered estimate", "value": block["basis"]},
+    ]
 
 
 def _policy_changes(plan: dict) -> pd.DataFrame:
@@ -130,7 +148,8 @@ def _number_formats(ws, pkr_suffix: str) -> None:
     """PKR or count formats on column B of an item/value sheet, by the item's name."""
     for row in ws.iter_rows(min_row=2):
         if isinstance(row[1].value, int | float):
-            row[1].number_format = PKR_FORMAT if str(row[0].value).endswith(pkr_suffix) else COUNT_FORMAT
+            name = str(row[0].value)
+            row[1].number_format = PKR_FORMAT if name.endswith(pkr_suffix) or name.startswith("PKR ") else COUNT_FORMAT
 
 
 def write_xlsx(plan: dict, path: str | Path) -> Path:
@@ -179,6 +198,8 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
             _sheet(writer, "nser-update", pd.DataFrame(update["districts"]))
             _sheet(writer, "nser-update-provinces", pd.DataFrame(update["provinces"]))
             _sheet(writer, "nser-update-assumptions", pd.DataFrame({"assumption": update["assumptions"]}))
+        if plan.get("unregistered"):
+            _sheet(writer, "unregistered", pd.DataFrame(plan["unregistered"]["districts"]))
         if plan.get("ensemble"):
             _sheet(writer, "ensemble", ensemble_table(plan["ensemble"]))
             for row in writer.sheets["ensemble"].iter_rows(min_row=2, min_col=3, max_col=6):

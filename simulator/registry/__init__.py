@@ -20,7 +20,7 @@ column                 type      meaning
 ``housing``            category  ``kacha`` (mud/unfired brick) or ``pakka`` (fired brick/concrete)
 ``children_under5``    int16     children under five in the household (optional, default 0)
 ``weight``             int32     households this row stands for (optional, default 1): 1 in a
-                                 real registry; in a synthetic sample, census households per row
+                                 real registry; in a synthetic sample, NSER households per row
 =====================  ========  ==========================================================
 
 Files: GeoParquet (a WKB ``geometry`` point column plus ``lon``/``lat``; plain Parquet with

@@ -94,6 +94,8 @@ def render(cur: Current) -> None:
         raw.update(name=f"custom-{kind}", title=f"Scenario built in the app: {kind.replace('-', ' ')}",
                    modelled_on=None, description="Built in the Madad app.", assumptions=[],
                    hazards=hazards, combine="max_tier")
+        if not any("generator" in h for h in hazards):  # an uploaded footprint has no seeds to vary
+            raw.pop("ensemble", None)
     raw.update(policy)
     library = template if src == "library" else None
     try:

@@ -216,5 +216,17 @@ def suppress_plan(
                     item[m] = dict.fromkeys(item[m])
         report["rules"].append("Ensemble ranges: national and provincial only; a province with a "
                                "household range under k is hidden.")
+    unregistered = plan.get("unregistered")
+    if unregistered:
+        # District estimates scale the district's affected households by census / registry
+        # figures, so they would let a hidden district count be computed back: publish the
+        # national and provincial estimates only, a province with a figure under k hidden.
+        unregistered["districts"] = []
+        for item in unregistered["provinces"]:
+            if any(0 < v < k for m, v in item.items() if m.endswith("_households") and isinstance(v, int)):
+                for m in [m for m in item if m not in ("province_code", "coverage")]:
+                    item[m] = None
+        report["rules"].append("Unregistered estimates: national and provincial only; a province "
+                               "with a figure under k is hidden.")
     plan["disclosure"] = report
     return plan
