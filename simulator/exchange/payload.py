@@ -1,56 +1,38 @@
 """The payload of an exchange package: a Parquet table, refused when it holds raw CNICs.
 
-Raw CNICs never travel: :func:`_payload` refuses a frame with a CNIC-named column or a text
-column holding 13-digit values (``12345-1234567-1`` or ``1234512345671``); pseudonymise first
+Raw CNICs never travel: :func:`_payload` refuses a frame with a CNIC-named column or a column
+holding CNIC-shaped values (``12345-1234567-1``, ``1234512345671``, ``12345 1234567 1``, a
+13-digit integer or float; :mod:`simulator.registry.cnic` decides); pseudonymise first
 (:mod:`simulator.exchange.pseudonym`).
 """
 
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hazards.errors import ExchangeError
-from simulator.registry import CNIC_COLUMN_NAMES
-
-_CNIC_NAME_RE = re.compile(
-    r"^(?:.*[_\s-])?(?:cnic|nic|national_id|nationalid|b_form|bform)(?:[_\s-]?(?:no|num|number))?$",
-    re.IGNORECASE,
-)
-#: A raw CNIC: 13 digits, with or without the dashes of the 5-7-1 layout.
-_CNIC_VALUE_RE = r"^\s*\d{5}-?\d{7}-?\d\s*$"
+from simulator.registry.cnic import cnic_column_names, looks_like_cnic
 
 
 def _cnic_columns(table: pa.Table) -> list[str]:
-    """Columns of ``table`` that hold or are named like raw CNICs, each with the reason."""
+    """Columns of ``table`` that hold or are named like raw CNICs, each with the reason.
+
+    Both tests are :mod:`simulator.registry.cnic`'s: names normalised (``head_CNIC_no``,
+    ``nic no``, ``ID Card``), values of any type (text in every written form, integers and
+    floats of 13 digits, categorical and dictionary columns).
+    """
+    named = set(cnic_column_names(table.column_names))
     found = []
-    for name in table.column_names:
-        if name.lower() in CNIC_COLUMN_NAMES or _CNIC_NAME_RE.match(name):
+    for name in table.column_names:  # loops over columns, each vectorized
+        if name in named:
             found.append(f"{name!r} (its name)")
             continue
-        column = table.column(name)
-        typ = column.type
-        if pa.types.is_dictionary(typ):
-            value_type = typ.value_type
-            arrays = [chunk.dictionary for chunk in column.chunks]
-        else:
-            value_type = typ
-            arrays = list(column.chunks)
-        if not (
-            pa.types.is_string(value_type)
-            or pa.types.is_large_string(value_type)
-            or pa.types.is_string_view(value_type)
-        ):
-            continue
-        hits = sum(
-            int(pc.sum(pc.match_substring_regex(a, _CNIC_VALUE_RE)).as_py() or 0) for a in arrays
-        )
+        hits = int(looks_like_cnic(table.column(name), name=name).sum())
         if hits:
             found.append(f"{name!r} ({hits:,} values of 13 digits)")
     return found

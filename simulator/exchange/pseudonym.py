@@ -331,9 +331,11 @@ def pseudonymise_frame(
         the value).
     KeyRingError
         The frame already has ``id_column``, or still holds another column that looks like a raw
-        identity number (see :data:`simulator.registry.CNIC_COLUMN_NAMES`).
+        identity number: by its name (normalised: ``nic``, ``father_cnic``, ``ID Card``; see
+        :func:`simulator.registry.cnic.cnic_column_names`) or by its values (see
+        :func:`simulator.registry.cnic.looks_like_cnic`).
     """
-    from simulator.registry import CNIC_COLUMN_NAMES
+    from simulator.registry.cnic import cnic_column_names, looks_like_cnic
 
     if cnic_column not in frame.columns:
         raise CnicError(
@@ -345,11 +347,20 @@ def pseudonymise_frame(
             f"the frame already has a {id_column!r} column; drop it or pass id_column= for the "
             "pseudonym column."
         )
-    others = [c for c in frame.columns if c != cnic_column and str(c).lower() in CNIC_COLUMN_NAMES]
+    others = [c for c in cnic_column_names(frame.columns) if c != cnic_column]
     if others:
         raise KeyRingError(
             f"column {others[0]!r} also looks like a raw identity number; pseudonymise it "
             "separately or drop it before pseudonymising."
+        )
+    holding = [
+        c for c in frame.columns  # loops over columns, each vectorized
+        if c != cnic_column and looks_like_cnic(frame[c], name=str(c)).any()
+    ]
+    if holding:
+        raise KeyRingError(
+            f"column {holding[0]!r} also holds values shaped like a CNIC (13 digits); "
+            "pseudonymise it separately or drop it before pseudonymising."
         )
     ids = pseudonymise(frame[cnic_column], key, column=cnic_column)
     out = frame.drop(columns=[cnic_column])

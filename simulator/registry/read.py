@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hazards.errors import RegistryError
-from simulator.registry.schema import COLUMNS, Registry, check_columns
-from simulator.registry.validation import validate
+from simulator.registry.schema import COLUMNS, Registry
+from simulator.registry.validation import check_columns, validate
 
 PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
 
@@ -40,7 +40,9 @@ def read_raw(path: str | Path) -> pd.DataFrame:
     ------
     RegistryError
         The file is missing, unreadable, of an unsupported type, lacks required columns or
-        carries a raw CNIC column.
+        carries a column named like a raw CNIC (names normalised: ``CNIC ``, ``nic_no``,
+        ``id_card``, ... see :func:`simulator.registry.validation.check_columns`). CNIC-shaped
+        values are left to :func:`~simulator.registry.validation.validate` (quarantine).
     """
     path = Path(path)
     if not path.exists():
@@ -50,17 +52,33 @@ def read_raw(path: str | Path) -> pd.DataFrame:
         if suffix in PARQUET_SUFFIXES:
             frame = _read_parquet(path)
         elif suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
         else:
             raise RegistryError(
                 f"{path}: unsupported registry format {suffix!r}; use .parquet (GeoParquet) or .csv."
             )
     except RegistryError:
         raise
+    except UnicodeDecodeError:
+        raise RegistryError(_not_utf8(path)) from None
     except Exception as exc:  # pyarrow / pandas parse errors
         raise RegistryError(f"{path}: cannot be read as a registry ({exc}).") from exc
     check_columns(frame, str(path))
     return frame
+
+
+def _not_utf8(path: Path) -> str:
+    """The message for a registry CSV that is not UTF-8: the line of the first bad byte, the fix."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        where = ""
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        where = f"line {line}: byte 0x{data[exc.start]:02x} is not UTF-8; "
+    return (f"{path}: {where}the registry CSV is not UTF-8 (it is in another encoding, e.g. Latin-1 "
+            "or Windows-1252). Save it as UTF-8 (Excel: Save As 'CSV UTF-8'; or "
+            f"`iconv -f cp1252 -t utf-8 {path.name} > {path.stem}-utf8.csv`) and load it again.")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -125,9 +125,12 @@ def nser_households() -> np.ndarray:
 
 
 def _pseudonyms(index: np.ndarray, seed: int) -> np.ndarray:
-    """16-hex-digit pseudonyms: a bijective 64-bit mix (splitmix64) of the row index.
+    """16-character pseudonyms: a bijective 64-bit mix (splitmix64) of the row index, written
+    as hex digits except the 9th character, whose nibble is written with a letter ``g``-``v``.
 
-    Distinct indices always give distinct ids; the ids carry no personal information.
+    Distinct indices always give distinct ids (each nibble keeps its own symbol); the ids carry
+    no personal information, and no id has more than 8 digits in a row, so a scan for CNICs
+    (13 digits) never flags one.
     """
     key = np.uint64((seed * 0x9E3779B97F4A7C15) % 2**64)
     with np.errstate(over="ignore"):
@@ -140,6 +143,10 @@ def _pseudonyms(index: np.ndarray, seed: int) -> np.ndarray:
     hexed = np.empty((len(z), 16), dtype=np.uint8)
     hexed[:, 0::2] = digits[raw >> 4]
     hexed[:, 1::2] = digits[raw & 15]
+    # The 9th character's nibble as one of 16 letters: at most 8 digits in a row, never a CNIC
+    # (13 digits; simulator.registry.cnic).
+    letters = np.frombuffer(b"ghijklmnopqrstuv", dtype=np.uint8)
+    hexed[:, 8] = letters[raw[:, 4] >> 4]
     return hexed.view("S16").ravel()
 
 

@@ -2,8 +2,13 @@
 
 The steps, in order (each vectorized over the rows, none loops over them):
 
-1. :func:`check_columns` - refuse raw CNIC columns and missing required columns;
-2. :func:`_check_ids` - missing ids, ids shaped like a CNIC;
+1. :func:`check_columns` - refuse columns named like a CNIC
+   (:func:`~simulator.registry.cnic.cnic_column_names`: case, spaces and punctuation do not hide
+   one) and missing required columns;
+2. :func:`_check_ids` - missing ids, ids shaped like a CNIC
+   (:func:`~simulator.registry.cnic.looks_like_cnic`, any dtype: text, integers, floats);
+   :func:`_check_cnic_cells` - any other cell shaped like a CNIC (``tehsil_id``, numbers,
+   columns outside the schema);
 3. :func:`_check_coordinates` - missing, swapped or outside Pakistan's bounding box;
 4. :func:`_check_districts` - unknown districts, province codes that disagree with them;
 5. :func:`_check_ranges` - household size, PMT score, children under five, row weight;
@@ -13,6 +18,12 @@ The steps, in order (each vectorized over the rows, none loops over them):
 
 Rows that break the schema are never dropped silently: they are returned in the quarantine
 table with the file row number and a reason each, and counted in the report.
+
+The validated frame keeps only the schema's columns (:data:`~simulator.registry.schema.COLUMNS`):
+columns outside it are dropped (a note names them), and a row with a CNIC-shaped cell in any
+column is quarantined, so a raw CNIC is never copied into the kept households. The quarantine
+shows the row number, the household id (redacted when it looks like a CNIC) and the reasons,
+never another cell.
 """
 
 from __future__ import annotations
@@ -23,15 +34,17 @@ import numpy as np
 import pandas as pd
 
 from hazards import tables as data
+from hazards.errors import RegistryError
+from simulator.registry.cnic import cnic_column_names, looks_like_cnic, normalise_column_name
 from simulator.registry.schema import (
-    CNIC_PATTERN,
+    COLUMNS,
     FLAGS,
     HOUSING,
     MAX_HH_SIZE,
     Registry,
     ValidationReport,
-    check_columns,
 )
+from simulator.registry.schema import check_columns as _required_columns
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +89,62 @@ def _to_bool(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return truthy, ~(truthy | falsy | missing)
 
 
+def check_columns(frame: pd.DataFrame, source: str) -> None:
+    """Refuse a frame with a column named like a raw CNIC, or lacking a required column.
+
+    Names are normalised first (case, spaces, underscores, punctuation: ``CNIC ``,
+    ``cnic number``, ``nic_no``, ``id_card``, ``father_cnic`` are all refused; see
+    :func:`simulator.registry.cnic.cnic_column_names`); then
+    :func:`simulator.registry.schema.check_columns` checks the required columns.
+
+    Raises
+    ------
+    RegistryError
+        A CNIC-named column (the message gives its normalised and written name and the fix), or
+        a required column missing.
+    """
+    named = cnic_column_names(frame.columns)
+    if named:
+        first = named[0]
+        others = f" (and {[str(c) for c in named[1:]]})" if len(named) > 1 else ""
+        raise RegistryError(
+            f"{source}: column {normalise_column_name(first)!r} looks like a raw CNIC (written "
+            f"{str(first)!r} in the file){others}. Madad never stores raw CNICs: replace it with a "
+            "pseudonymous household_id (a keyed hash held by the data owner, see "
+            "simulator.exchange.pseudonym) and remove the column."
+        )
+    _required_columns(frame, source)
+
+
 def _check_ids(raw: pd.DataFrame, reasons: _Reasons) -> tuple[pd.Series, np.ndarray]:
-    """Stripped ids and which of them look like a CNIC; flags missing and CNIC-shaped ids."""
+    """Stripped ids and which of them look like a CNIC; flags missing and CNIC-shaped ids
+    (judged on the column as stored: text, integers or floats)."""
     ids = raw["household_id"].astype("string").str.strip()
     reasons.flag("missing_household_id", _missing(ids) | (ids == "").fillna(False).to_numpy(dtype=bool))
-    looks_cnic = ids.str.match(CNIC_PATTERN).fillna(False).to_numpy(dtype=bool)
+    looks_cnic = looks_like_cnic(raw["household_id"], name="household_id")
     reasons.flag("id_looks_like_cnic", looks_cnic)
     return ids, looks_cnic
+
+
+def _check_cnic_cells(raw: pd.DataFrame, reasons: _Reasons, notes: list[str]) -> None:
+    """Flags rows with a CNIC-shaped cell in any column but ``household_id``: a schema column
+    gives ``<column>_looks_like_cnic``, a column outside the schema (dropped from the kept
+    frame) ``extra_column_looks_like_cnic``; notes name the extra columns."""
+    extra = [c for c in raw.columns if c not in COLUMNS]
+    for column in raw.columns:  # loops over columns, each vectorized over the rows
+        if column == "household_id":
+            continue
+        hit = looks_like_cnic(raw[column], name=str(column))
+        if column in COLUMNS:
+            reasons.flag(f"{column}_looks_like_cnic", hit)
+        elif hit.any():
+            reasons.flag("extra_column_looks_like_cnic", hit)
+            notes.append(
+                f"column {str(column)!r}: {int(hit.sum()):,} value(s) shaped like a CNIC; those "
+                "rows are quarantined (remove raw CNICs from the file)"
+            )
+    if extra:
+        notes.append(f"columns {[str(c) for c in extra]} are not in the schema: not kept")
 
 
 def _check_coordinates(raw: pd.DataFrame, reasons: _Reasons) -> tuple[np.ndarray, np.ndarray]:
@@ -285,13 +347,15 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
     Raises
     ------
     RegistryError
-        A raw CNIC column, or a required column missing.
+        A column named like a raw CNIC, or a required column missing.
 
     Notes
     -----
     Reason codes: ``missing_<column>``, ``coords_swapped``, ``coords_outside_pakistan``,
     ``unknown_district``, ``province_mismatch``, ``impossible_size``, ``pmt_out_of_range``,
-    ``invalid_<flag>``, ``invalid_housing``, ``id_looks_like_cnic``, ``duplicate_id``.
+    ``invalid_<flag>``, ``invalid_housing``, ``id_looks_like_cnic``, ``<column>_looks_like_cnic``
+    (e.g. ``tehsil_id_looks_like_cnic``; see :mod:`simulator.registry.cnic` for the shapes),
+    ``extra_column_looks_like_cnic`` (a column outside the schema), ``duplicate_id``.
     """
     check_columns(raw, source)
     n = len(raw)
@@ -299,6 +363,7 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
     notes: list[str] = []
 
     ids, looks_cnic = _check_ids(raw, reasons)
+    _check_cnic_cells(raw, reasons, notes)
     lon, lat = _check_coordinates(raw, reasons)
     codes, expected_prov = _check_districts(raw, reasons, notes)
     size, pmt, under5, weight = _check_ranges(raw, reasons, notes)
