@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -21,6 +21,48 @@ TierName = Literal["affected", "severely_affected", "displaced"]
 Category = Literal["female_headed", "disability", "children_under_five"]
 Enrolment = Literal["kafaalat", "prov_uct", "prov_cct"]
 TIER_NAMES = ("none", "affected", "severely_affected", "displaced")
+
+# ---------------------------------------------------------------------------------------------
+# Money bounds. Money is int64 PKR (largest 2**63 - 1, about 9.2e18) and int64 arithmetic wraps
+# silently, so every amount a scenario declares has a ceiling, chosen so that no product or sum
+# the engine forms can leave int64:
+#
+#   one programme, one household   <= MAX_TRANSFER_PKR + MAX_HH_SIZE * MAX_PER_PERSON_PKR
+#                                   = 1e8 + 50 * 1e7 = 6e8                (MAX_HOUSEHOLD_PKR)
+#   one household, all programmes  <= MAX_PROGRAMMES * 6e8 = 1.2e10      (what dedup sums)
+#   one registry row               <= 1.2e10 * 1e6 (the registry's largest row weight) = 1.2e16
+#   a plan                         <= 1.2e10 * MAX_HOUSEHOLDS (1e8) = 1.2e18  (< 2**63 by 7x)
+#
+# and every share product stays small: a federal share or an instalment is amount * basis
+# points // 10_000 and a cost-sharing key amount * numerator // 10**6, each computed as quotient
+# and remainder (simulator.engine.financing), never as the full product. Budgets stay below
+# 2**53 so that comparing int64 running sums with a ceiling held as a float is exact. A plan
+# whose money would still not fit (e.g. a registry whose weights add up to more than
+# MAX_HOUSEHOLDS) is refused by the engine with a message, never wrapped.
+# ---------------------------------------------------------------------------------------------
+
+#: Largest base amount, floor or cap of a transfer [PKR per household]: 4,000 times BISP's 2022
+#: flood relief of PKR 25,000; nothing a cash response pays comes near it.
+MAX_TRANSFER_PKR = 10**8
+#: Largest per-person amount of a transfer [PKR per household member].
+MAX_PER_PERSON_PKR = 10**7
+#: Largest household the registry accepts [persons] (simulator.registry.schema.MAX_HH_SIZE; the
+#: scenario layer sits below the registry, so the number is repeated; a test checks they agree).
+MAX_HH_SIZE = 50
+#: The most one programme can pay one household [PKR].
+MAX_HOUSEHOLD_PKR = MAX_TRANSFER_PKR + MAX_HH_SIZE * MAX_PER_PERSON_PKR
+#: Most programmes in one policy (the library scenarios have one or two).
+MAX_PROGRAMMES = 20
+#: Most households a plan may count, weights included [households]: 2.6 times the 38 million
+#: households of the 2023 census.
+MAX_HOUSEHOLDS = 10**8
+#: Largest budget ceiling [PKR], federal or of one province: about 50 times Pakistan's whole
+#: federal budget (PKR 17.6 trillion in 2025-26), and below 2**53 (9.0e15), so that a ceiling
+#: compared as a float is exact.
+MAX_BUDGET_PKR = 10**15
+#: Largest scenario seed: the generators seed numpy's SeedSequence, which takes non-negative
+#: integers; seeds are kept to 32 bits (ensembles and back-tests add up to a few hundred).
+MAX_SEED = 2**32 - 1
 
 
 class ProvincialRegistry(_Strict):
@@ -154,10 +196,18 @@ class Transfer(_Strict):
     affected household never gets less); tiers below the lowest listed tier get nothing.
     """
 
-    by_tier_pkr: dict[TierName, int] = Field(description="base amount per tier, e.g. {affected: 25000}")
-    per_person_pkr: int = Field(0, ge=0, description="added per household member")
-    floor_pkr: int = Field(0, ge=0, description="minimum paid to an entitled household")
-    cap_pkr: int | None = Field(None, ge=0, description="maximum paid to one household")
+    by_tier_pkr: dict[TierName, Annotated[int, Field(ge=0, le=MAX_TRANSFER_PKR)]] = Field(
+        description=f"base amount per tier [PKR, 0 to {MAX_TRANSFER_PKR:,}], e.g. {{affected: 25000}}"
+    )
+    per_person_pkr: int = Field(
+        0, ge=0, le=MAX_PER_PERSON_PKR, description=f"added per household member [PKR, at most {MAX_PER_PERSON_PKR:,}]"
+    )
+    floor_pkr: int = Field(
+        0, ge=0, le=MAX_TRANSFER_PKR, description=f"minimum paid to an entitled household [PKR, at most {MAX_TRANSFER_PKR:,}]"
+    )
+    cap_pkr: int | None = Field(
+        None, ge=0, le=MAX_TRANSFER_PKR, description=f"maximum paid to one household [PKR, at most {MAX_TRANSFER_PKR:,}]"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Transfer:
@@ -222,7 +272,7 @@ class Instalment(_Strict):
 
 
 class Policy(_Strict):
-    programmes: list[Programme] = Field(min_length=1)
+    programmes: list[Programme] = Field(min_length=1, max_length=MAX_PROGRAMMES)
     instalments: list[Instalment] = [Instalment(share=1.0, day=0)]
     poverty_line_pmt: float = Field(
         32.0, ge=0, le=100, description="PMT at or below which an unpaid affected household counts as poor and missed"
@@ -263,8 +313,10 @@ class CostSharing(_Strict):
 class Budget(_Strict):
     """Ceilings [PKR] on what each government funds; none means no ceiling."""
 
-    federal_pkr: int | None = Field(None, ge=0)
-    provincial_pkr: dict[ProvinceCode, int] = {}
+    federal_pkr: int | None = Field(None, ge=0, le=MAX_BUDGET_PKR, description=f"federal ceiling [PKR, at most {MAX_BUDGET_PKR:,}]")
+    provincial_pkr: dict[ProvinceCode, Annotated[int, Field(ge=0, le=MAX_BUDGET_PKR)]] = Field(
+        {}, description=f"ceiling of each province [PKR, at most {MAX_BUDGET_PKR:,}], e.g. {{SD: 150000000}}"
+    )
     priority: list[Literal["severity", "pmt"]] = ["severity", "pmt"]
 
 
@@ -302,7 +354,7 @@ class Scenario(_Strict):
     modelled_on: str | None = Field(None, description="the event this is modelled on (not a reproduction of)")
     description: str = ""
     assumptions: list[str] = []
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED, description=f"random seed of the modelled hazards and draws, 0 to {MAX_SEED:,}")
     registry: RegistrySpec = RegistrySpec()
     hazards: list[HazardSpec] = Field(min_length=1)
     combine: Literal["max_tier", "max_intensity"] = Field(
@@ -327,6 +379,20 @@ class Scenario(_Strict):
             raise ValueError("ensemble needs a modelled hazard (generator:); a file or a declared "
                              "table gives the same footprint for every seed")
         return self
+
+
+def _bound_hint(loc: tuple[Any, ...]) -> str:
+    """The fix for an amount or seed out of bounds: the range allowed and the named bound."""
+    if loc and loc[0] == "seed":
+        return f"use a seed from 0 to {MAX_SEED:,} (MAX_SEED in simulator/scenario.py)."
+    if loc and loc[0] == "budget":
+        name, bound = "MAX_BUDGET_PKR", MAX_BUDGET_PKR
+    elif "per_person_pkr" in loc:
+        name, bound = "MAX_PER_PERSON_PKR", MAX_PER_PERSON_PKR
+    else:
+        name, bound = "MAX_TRANSFER_PKR", MAX_TRANSFER_PKR
+    return (f"give a whole number of PKR from 0 to {bound:,} ({name} in simulator/scenario.py: "
+            "the bound that keeps every int64 PKR total from overflowing).")
 
 
 def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
@@ -386,6 +452,10 @@ def parse(text: str, *, source: str = "<scenario>") -> Scenario:
                         break
                 allowed = sorted(parent.model_fields) if parent else []
                 msg = f"unknown field; allowed here: {', '.join(allowed)}"
+            elif err["type"] in ("less_than_equal", "greater_than_equal", "int_parsing_size") and any(
+                isinstance(p, str) and (p.endswith("_pkr") or p == "seed") for p in loc
+            ):
+                msg = f"{msg} (got {err.get('input')!r}); {_bound_hint(loc)}"
             lines.append(f"{source}:{line or '?'}: {field}: {msg}")
         raise ScenarioError("\n".join(lines)) from None
 
@@ -395,15 +465,45 @@ def load(path: str | Path) -> Scenario:
     path = Path(path)
     if not path.exists():
         raise ScenarioError(f"{path}: no such scenario file. See scenarios/ for examples.")
-    return parse(path.read_text(encoding="utf-8"), source=str(path))
+    if path.is_dir():
+        raise ScenarioError(f"{path}: a directory, not a scenario file. Give a .yaml file.")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError(
+            f"{path}: line {line}: byte 0x{raw[exc.start]:02x} is not UTF-8 (the file is in "
+            "another encoding, e.g. Latin-1 or Windows-1252). Save it as UTF-8, e.g. "
+            f"`iconv -f cp1252 -t utf-8 {path.name} > fixed.yaml`."
+        ) from None
+    return parse(text.removeprefix("\ufeff"), source=str(path))
 
 
 def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    """Hex SHA-256 of a file, read in 1 MiB blocks; of a directory (a Zarr store), of its tree.
+
+    A directory's digest covers every file under it, in sorted order of relative POSIX path:
+    for each, the path, a NUL byte, the file's size (8 bytes, big-endian) and its bytes. It does
+    not depend on the directory's own name or place, on timestamps or on the listing order.
+    """
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    path = Path(path)
+
+    def feed(file: Path) -> None:
+        with open(file, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+
+    if not path.is_dir():
+        feed(path)
+        return digest.hexdigest()
+    files = sorted(
+        (p.relative_to(path).as_posix(), p) for p in path.rglob("*") if p.is_file()
+    )
+    for rel, file in files:
+        digest.update(rel.encode("utf-8") + b"\0" + file.stat().st_size.to_bytes(8, "big"))
+        feed(file)
     return digest.hexdigest()
 
 

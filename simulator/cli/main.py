@@ -524,7 +524,10 @@ def registry_validate(
     except MadadError as exc:
         fail(exc)
     if quarantine is not None:
-        result.quarantine.to_csv(quarantine, index=False)
+        from simulator.publish.cells import neutralise
+
+        # Quarantined ids and values are raw input: written so no cell can run as a formula.
+        neutralise(result.quarantine).to_csv(quarantine, index=False)
     typer.echo(json.dumps(result.report.to_dict(), indent=2) if as_json else result.report.summary())
     if result.report.rows_quarantined:
         raise typer.Exit(3)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from hazards.errors import ScenarioError
 from simulator.engine import financing
+from simulator.scenario import MAX_BUDGET_PKR
 
 N_PROVINCES = len(financing.PROVINCES)
 
@@ -32,7 +34,21 @@ def priority_key(tier: np.ndarray, pmt: np.ndarray, index: np.ndarray, order: li
     return (key << 32) | index
 
 
-def _within(cost: np.ndarray, ceiling: float) -> np.ndarray:
+def _ceiling(value: int, field: str) -> int:
+    """A budget ceiling as a Python int, refused unless within [0, MAX_BUDGET_PKR]."""
+    if not 0 <= int(value) <= MAX_BUDGET_PKR:
+        raise ScenarioError(
+            f"{field}: PKR {int(value):,} is outside [0, {MAX_BUDGET_PKR:,}] "
+            "(simulator.scenario.MAX_BUDGET_PKR); give a ceiling within it."
+        )
+    return int(value)
+
+
+def _within(cost: np.ndarray, ceiling: float | int) -> np.ndarray:
+    """Whether each household is funded when ``cost`` (in priority order) is drawn against a
+    ceiling: the running sum is int64 (its total is bounded, see financing.check_total) and the
+    ceiling an int, or ``inf`` for none, so the comparison is exact."""
+    financing.check_total(cost, "budget")
     with np.errstate(invalid="ignore"):
         return (np.cumsum(cost) <= ceiling) | (cost == 0)
 
@@ -55,16 +71,19 @@ def apply(
     if provincial_ceilings:
         if rule == "key":
             capacity = financing.pool_capacity(
-                {p: c - N_PROVINCES for p, c in provincial_ceilings.items()}, cost_key
+                {p: _ceiling(c, f"budget.provincial_pkr.{p}") - N_PROVINCES for p, c in provincial_ceilings.items()},
+                cost_key,
             )
             order = np.argsort(key, kind="stable")
             ok_prov[order] = _within(provincial_pkr[order], capacity)
         else:
-            ceiling = np.full(N_PROVINCES, np.inf)
+            # int64 ceilings (no ceiling: int64's largest), so that running sums compare exactly.
+            ceiling = np.full(N_PROVINCES, np.iinfo(np.int64).max, dtype=np.int64)
             for code, value in provincial_ceilings.items():
-                ceiling[financing.PROVINCES.index(code)] = value
+                ceiling[financing.PROVINCES.index(code)] = _ceiling(value, f"budget.provincial_pkr.{code}")
             order = np.lexsort((key, province))
             cost = provincial_pkr[order]
+            financing.check_total(cost, "budget")
             prov_sorted = province[order]
             csum = np.cumsum(cost)
             first = np.searchsorted(prov_sorted, np.arange(N_PROVINCES), side="left")
@@ -75,7 +94,7 @@ def apply(
     if federal_ceiling is not None:
         order = np.argsort(key, kind="stable")
         cost = np.where(ok_prov, federal_pkr, 0)[order]
-        ok_fed[order] = _within(cost, federal_ceiling)
+        ok_fed[order] = _within(cost, _ceiling(federal_ceiling, "budget.federal_pkr"))
     funded = ok_prov & ok_fed
     left_out_by = np.where(~ok_prov, 1, np.where(~ok_fed, 2, 0)).astype(np.int8)
     return funded, left_out_by

@@ -454,6 +454,7 @@ def evaluate(
         Hazards that cannot be combined as the scenario asks.
     """
     stage = on_stage or (lambda name: None)
+    financing.check_households(cols["weight"])  # every sum over households stays inside int64
 
     intensity, tier, where, share = overlay_all(scn, layers, cols)
     row = None

@@ -55,12 +55,18 @@ import pandas as pd
 from hazards import tables as data
 from hazards.errors import DataFileError, ScenarioError
 from simulator.engine import financing
+from simulator.scenario import MAX_HOUSEHOLDS
 
 SCHEMA_VERSION = "1.0"
 LEVELS = ("household", "enumerator", "district", "province", "workload")
 AREAS = ("urban", "rural")
 _COLUMNS = ["item", "level", "province_code", "area", "value", "unit", "basis", "source", "confidence"]
 _PROVINCES = tuple(financing.PROVINCES)
+#: Largest value of one cost item [PKR]: 500 times the costliest item shipped (PKR 20 million), so that
+#: households (at most MAX_HOUSEHOLDS x coverage 2) times a unit cost stays far inside int64.
+MAX_COST_ITEM_PKR = 10**10
+#: Largest workload [households per enumerator] (products with visits stay small).
+MAX_WORKLOAD = 10**6
 
 
 @functools.cache
@@ -118,7 +124,16 @@ def _check_costs(table: pd.DataFrame, where: str) -> pd.DataFrame:
         value = int(row.value)
         if value < 0 or (row.level == "workload" and value == 0):
             raise DataFileError(f"{at}: value {value} must be {'> 0' if row.level == 'workload' else '>= 0'}.")
+        limit = MAX_WORKLOAD if row.level == "workload" else MAX_COST_ITEM_PKR
+        if value > limit:
+            raise DataFileError(
+                f"{at}: value {value:,} is above {limit:,} "
+                f"({'MAX_WORKLOAD households per enumerator' if row.level == 'workload' else 'MAX_COST_ITEM_PKR'} "
+                "in simulator/plans/nser_update.py, the bound that keeps int64 PKR from overflowing); fix the row."
+            )
     table["value"] = table["value"].astype(np.int64)
+    if float(table["value"].astype(np.float64).sum()) > financing.MAX_TOTAL_PKR:
+        raise DataFileError(f"{where}: the cost items add up to more than int64 PKR holds exactly; fix the values.")
     for p in _PROVINCES:
         for area in AREAS:
             n = int(_match(table, "workload", p, area).sum())
@@ -185,12 +200,20 @@ def _base_households(districts: pd.DataFrame, households) -> tuple[np.ndarray, s
     for i, d in enumerate(ids):
         n = households.get(d, 0)
         try:
-            whole = float(n) == int(n) and int(n) >= 0
+            whole = float(n) == int(n) and 0 <= int(n) <= MAX_HOUSEHOLDS
         except (TypeError, ValueError, OverflowError):
             whole = False
         if not whole:
-            raise ScenarioError(f"households[{d!r}] = {n}: must be a whole number >= 0.")
+            raise ScenarioError(
+                f"households[{d!r}] = {n}: must be a whole number >= 0 and at most {MAX_HOUSEHOLDS:,} "
+                "(simulator.scenario.MAX_HOUSEHOLDS)."
+            )
         out[i] = int(n)
+    if int(out.sum()) > MAX_HOUSEHOLDS:
+        raise ScenarioError(
+            f"households: {int(out.sum()):,} in all, more than {MAX_HOUSEHOLDS:,} "
+            "(simulator.scenario.MAX_HOUSEHOLDS); give the households of Pakistan's districts."
+        )
     return out, "given"
 
 
@@ -246,12 +269,16 @@ def _district_costs(
     u = unit.loc[codes]
     cu, cr = u.urban_pkr.to_numpy(np.int64), u.rural_pkr.to_numpy(np.int64)
     wu, wr = u.urban_workload.to_numpy(np.int64), u.rural_workload.to_numpy(np.int64)
-    # Enumerators: ceil(urban / wu + rural / wr), in integers.
+    # Enumerators: ceil(urban / wu + rural / wr), in integers. Visits are at most 2 x
+    # MAX_HOUSEHOLDS and workloads at most MAX_WORKLOAD, so these products are far inside int64;
+    # the PKR products are checked (financing.mul_checked) and refused rather than wrapped.
     enumerators = -(-(urban * wr + rural * wu) // (wu * wr))
     surveyed = visits > 0
-    visit_pkr = urban * cu + rural * cr
-    enumerator_pkr = enumerators * u.enumerator_pkr.to_numpy(np.int64)
+    what = "NSER update cost"
+    visit_pkr = financing.mul_checked(urban, cu, what) + financing.mul_checked(rural, cr, what)
+    enumerator_pkr = financing.mul_checked(enumerators, u.enumerator_pkr.to_numpy(np.int64), what)
     district_fixed = np.where(surveyed, u.district_pkr.to_numpy(np.int64), 0)
+    financing.check_total(np.concatenate([visit_pkr, enumerator_pkr, district_fixed]), what)
     d_total = visit_pkr + enumerator_pkr + district_fixed
     province_idx = np.array([_PROVINCES.index(c) for c in codes], dtype=np.int8)
     d_fed, d_prov = financing.split(
@@ -299,6 +326,7 @@ def _province_costs(
     prov.insert(0, "districts", dist.groupby("province_code").size().reindex(present).astype(np.int64))
     p_fixed = np.array([unit.loc[p, "province_pkr"] for p in present], dtype=np.int64)
     p_idx = np.array([_PROVINCES.index(p) for p in present], dtype=np.int8)
+    financing.check_total(np.concatenate([dist.total_pkr.to_numpy(np.int64), p_fixed]), "NSER update cost")
     f_fed, f_prov = financing.split(p_fixed, p_fixed, p_idx, rule=rule, federal_share=federal_share)
     prov["province_fixed_pkr"] = p_fixed
     prov["total_pkr"] = prov.districts_pkr.to_numpy(np.int64) + p_fixed

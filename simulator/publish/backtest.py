@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from simulator.plans.backtest import report_table
+from simulator.publish.cells import neutral_text, neutralise
 from simulator.publish.tables import COUNT_FORMAT
 
 
@@ -17,13 +18,13 @@ def write_backtest_xlsx(report: dict, path: str | Path) -> Path:
     file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = report_table(report)
+    table = neutralise(report_table(report))  # no text cell can run as a formula
     tmp = path.with_name(f".{path.name}.tmp")
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         table.to_excel(writer, sheet_name="backtest", index=False, startrow=2)
         ws = writer.sheets["backtest"]
-        ws.cell(row=1, column=1, value=f"{report['scenario']} against the {report['event']}, "
-                                       f"{len(report['seeds'])} seeds, {report['households']:,} households")
+        ws.cell(row=1, column=1, value=neutral_text(f"{report['scenario']} against the {report['event']}, "
+                                                    f"{len(report['seeds'])} seeds, {report['households']:,} households"))
         widths = {"A": 60, "B": 14, "C": 14, "D": 14, "E": 14, "F": 10, "G": 40, "H": 8, "I": 80}
         for column, width in widths.items():
             ws.column_dimensions[column].width = width

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from simulator.plans.compare import CHANGED, DIFF_PREFIX, TEXT_WIDTH, compare_runs
+from simulator.publish.cells import neutralise
 from simulator.publish.runs import load_run
 from simulator.publish.tables import COUNT_FORMAT, PKR_FORMAT
 
@@ -81,7 +82,7 @@ def write_compare_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    flat = frame.reset_index()
+    flat = neutralise(frame.reset_index())  # no text cell (a run's label, a title) can run as a formula
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         flat.to_excel(writer, sheet_name="compare", index=False)
         ws = writer.sheets["compare"]

@@ -14,6 +14,7 @@ import pandas as pd
 from hazards import tables as data
 from hazards.errors import ExportError
 from simulator.plans.build import FIGURES
+from simulator.publish.cells import neutralise
 from simulator.publish.runs import Run, load_run, write_households
 
 __all__ = ["COUNT_FORMAT", "PAYOUT_COLUMNS", "PKR_FORMAT", "district_table", "payout_list", "published"]
@@ -177,7 +178,8 @@ def payout_list(run: Any, *, all_households: bool = False) -> pd.DataFrame:
 def write_payouts(run: Run, path: Path, *, fmt: str, all_households: bool) -> Path:
     table = payout_list(run, all_households=all_households)
     if fmt == "csv":
-        table.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        # A household id such as "=cmd|' /C calc'!A0" is written as text, never as a formula.
+        neutralise(table).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     else:
         write_households(table, path)
     return path

@@ -12,6 +12,7 @@ import pandas as pd
 from simulator.plans.agencies import agencies, involved_provinces
 from simulator.plans.build import FIGURES, MONEY
 from simulator.plans.policy import _show as show_value
+from simulator.publish.cells import neutral_text, neutralise
 from simulator.publish.tables import COUNT_FORMAT, PKR_FORMAT, _modelled_on
 
 __all__ = ["SIGN_OFF", "write_xlsx"]
@@ -21,6 +22,9 @@ SIGN_OFF = ("prepared by", "reviewed by", "approved by", "date", "version")
 
 
 def _sheet(writer: pd.ExcelWriter, name: str, frame: pd.DataFrame) -> None:
+    # Text that a spreadsheet would run as a formula (a title "=HYPERLINK(...)") is written
+    # with a leading quote (simulator.publish.cells); numbers stay numbers.
+    frame = neutralise(frame)
     frame.to_excel(writer, sheet_name=name, index=False)
     ws = writer.sheets[name]
     ws.freeze_panes = "A2"
@@ -48,7 +52,7 @@ def _summary_extras(ws, plan: dict) -> None:
     prefilled = plan.get("sign_off") or {}
     for i, role in enumerate(SIGN_OFF, start=2):
         ws.cell(row=i, column=4, value=role).font = bold
-        cell = ws.cell(row=i, column=5, value=prefilled.get(role.replace(" ", "_")) or None)
+        cell = ws.cell(row=i, column=5, value=neutral_text(prefilled.get(role.replace(" ", "_")) or None))
         cell.border, cell.fill = box, fill
     row = len(SIGN_OFF) + 3
     ws.cell(row=row, column=4, value="responsible agencies").font = bold
@@ -57,11 +61,11 @@ def _summary_extras(ws, plan: dict) -> None:
     involved = set(involved_provinces(plan))
     table = table[table.province_code.isin(involved)] if involved else table
     for j, text in enumerate(header, start=4):
-        ws.cell(row=row + 1, column=j, value=text).font = bold
+        ws.cell(row=row + 1, column=j, value=neutral_text(text)).font = bold
     for i, rec in enumerate(table.itertuples(index=False), start=row + 2):
         values = [rec.province, rec.disaster_authority, rec.federal_programmes, rec.provincial_programme, rec.source]
         for j, v in enumerate(values, start=4):
-            ws.cell(row=i, column=j, value=v).alignment = Alignment(wrap_text=j == 8, vertical="top")
+            ws.cell(row=i, column=j, value=neutral_text(v)).alignment = Alignment(wrap_text=j == 8, vertical="top")
     note = row + 2 + len(table)
     ws.cell(row=note, column=4, value="Federal coordination: NDMA; federal programmes pay through BISP.")
     for letter, width in zip("CDEFGH", (3, 24, 28, 20, 44, 60), strict=True):
