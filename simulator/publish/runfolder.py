@@ -2,13 +2,19 @@
 
 ``plan.json``, ``plan.xlsx``, ``households.parquet``, ``hazard.tif`` (one per raster hazard),
 ``quarantine.csv`` (when registry rows were rejected) and ``manifest.json`` (scenario, the policy
-record, input hashes, package versions, seed, timings).
+record, input hashes, the sha256 of every other file, package versions, seed, timings).
+
+The folder is written beside itself and swapped in whole, under a lock
+(:mod:`simulator.publish.atomic`); readers check the files against the manifest
+(:func:`simulator.publish.runs.load_run`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -16,10 +22,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hazards.errors import ExportError
 from hazards.io import write_geotiff
 from simulator import __version__
 from simulator.plans.orchestrator import RunResult, rasters
+from simulator.publish import atomic
+from simulator.publish.cells import neutralise
+from simulator.registry import cnic
 from simulator.scenario import file_sha256
+
+logger = logging.getLogger(__name__)
 
 
 def versions() -> dict[str, str]:
@@ -44,26 +56,75 @@ def versions() -> dict[str, str]:
     }
 
 
-def write_run(res: RunResult, out: str | Path, *, scenario_path: str | Path | None = None) -> dict[str, Path]:
+def write_run(
+    res: RunResult,
+    out: str | Path,
+    *,
+    scenario_path: str | Path | None = None,
+    lock_timeout: float = atomic.LOCK_TIMEOUT_S,
+) -> dict[str, Path]:
     """Write a run folder: plan.json, plan.xlsx, households.parquet, hazard.tif, manifest.json
-    (and quarantine.csv when rows were quarantined). Returns the paths written."""
+    (and quarantine.csv when rows were quarantined). Returns the paths written.
+
+    The folder is never written in place (:mod:`simulator.publish.atomic`): the files go to a
+    staging folder beside ``out``, ``manifest.json`` last with the sha256 of each file as written,
+    and the staging folder then replaces ``out`` in one swap, under a lock that makes a second run
+    into the same ``out`` wait (up to ``lock_timeout`` seconds). A run killed at any point leaves
+    ``out`` as the complete earlier run or the complete new one; nothing of the earlier run
+    survives the new one.
+
+    Raises
+    ------
+    ExportError
+        ``out`` is a file or holds files a run does not write (a rerun would delete them), or
+        another run still holds the lock after ``lock_timeout`` seconds.
+    """
+    given = Path(out)
+    target = given.resolve()
+    if not target.name:
+        raise ExportError(f"{given}: cannot be a run folder (it is the root); give --out a folder name.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.locked(target, timeout=lock_timeout):
+        atomic.tidy(target)
+        atomic.check_replaceable(target)
+        stage = atomic.staging(target)
+        try:
+            names = _write_files(res, stage, scenario_path)
+            atomic.swap_in(stage, target)
+        except BaseException:
+            if stage.exists():
+                shutil.rmtree(stage, ignore_errors=True)
+            raise
+    logger.info("%s: wrote %d files", given, len(names))
+    return {name: given / name for name in names}
+
+
+#: The run's files scanned for raw CNICs before the run is swapped in (the xlsx is built from
+#: plan.json; manifest.json holds only hashes and versions, whose hex digits a scan would flag).
+SCANNED = ("plan.json", "households.parquet", "quarantine.csv")
+
+
+def _write_files(res: RunResult, folder: Path, scenario_path: str | Path | None) -> list[str]:
+    """Write the run's files into the empty staging ``folder``, then manifest.json with the sha256
+    of each as it is on disk, and flush them all to disk; returns the names, manifest.json last."""
     from simulator.publish.runs import write_households, write_json
     from simulator.publish.xlsx import write_xlsx
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     paths = {
-        "plan.json": write_json(res.plan, out / "plan.json"),
-        "plan.xlsx": write_xlsx(res.plan, out / "plan.xlsx"),
-        "households.parquet": write_households(res.households, out / "households.parquet"),
+        "plan.json": write_json(res.plan, folder / "plan.json"),
+        "plan.xlsx": write_xlsx(res.plan, folder / "plan.xlsx"),
+        "households.parquet": write_households(res.households, folder / "households.parquet"),
     }
     for i, layer in enumerate(rasters(res.hazards), start=1):
         name = "hazard.tif" if i == 1 else f"hazard{i}.tif"
-        paths[name] = write_geotiff(layer, out / name)
+        paths[name] = write_geotiff(layer, folder / name)
     if len(res.quarantine):
-        res.quarantine.to_csv(out / "quarantine.csv", index=False)
-        paths["quarantine.csv"] = out / "quarantine.csv"
+        neutralise(res.quarantine).to_csv(folder / "quarantine.csv", index=False)
+        paths["quarantine.csv"] = folder / "quarantine.csv"
+    for name in SCANNED:  # the last door: no raw CNIC in what a run leaves behind
+        if name in paths:
+            cnic.scan_file(paths[name])
     timings = dict(res.timings, write_s=time.perf_counter() - t0)
     manifest = {
         "madad_version": __version__,
@@ -79,6 +140,6 @@ def write_run(res: RunResult, out: str | Path, *, scenario_path: str | Path | No
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    paths["manifest.json"] = out / "manifest.json"
-    return paths
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    atomic.fsync_tree(folder)
+    return [*paths, "manifest.json"]
