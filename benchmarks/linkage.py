@@ -8,6 +8,11 @@ f1, seconds (encode both sides, link), comparisons made vs all pairs.
 
 Targets (issue 7): precision >= 0.98 and recall >= 0.95.
 
+Figures at the defaults (20,000 x 20,000, overlap 0.5, seed 2024, threshold 0.74, greedy):
+Madad's former HMAC-SHA256 double hashing gave precision 0.9969, recall 0.9954; the
+clkhash-compatible encoding (schema v3, keyed BLAKE2b, HKDF field keys; issue 14) gives
+precision 0.9977, recall 0.9938.
+
     .venv/bin/python benchmarks/linkage.py --records 20000 --overlap 0.5
 """
 

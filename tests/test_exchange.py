@@ -4,9 +4,10 @@ unknown version, raw CNICs), the hash-chained audit log, key files and the CLI."
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
-import struct
+import tarfile
 from pathlib import Path
 
 import pandas as pd
@@ -75,18 +76,18 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _regions(data: bytes) -> dict[str, tuple[int, int]]:
-    """Byte ranges [start, end) of the container's sections."""
-    (manifest_len,) = struct.unpack_from(">I", data, 10)
-    m0 = 14
-    c_len_at = m0 + manifest_len
-    (ct_len,) = struct.unpack_from(">Q", data, c_len_at)
-    c0 = c_len_at + 8
-    s0 = c0 + ct_len + 2
+    """Byte ranges [start, end) of the package's parts (a tar archive, read with tarfile)."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert list(members) == ["payload.age", "manifest.json", "manifest.json.sig"]
+    span = {name: (m.offset_data, m.offset_data + m.size) for name, m in members.items()}
     return {
-        "header": (0, 14),
-        "manifest": (m0, m0 + manifest_len),
-        "ciphertext": (c0, c0 + ct_len),
-        "signature": (s0, s0 + 64),
+        "header": (0, 512),
+        "ciphertext": span["payload.age"],
+        "manifest_header": (members["manifest.json"].offset, span["manifest.json"][0]),
+        "manifest": span["manifest.json"],
+        "signature": span["manifest.json.sig"],
+        "end": (span["manifest.json.sig"][1], len(data)),
     }
 
 
@@ -146,11 +147,16 @@ def test_plaintext_is_not_in_the_package(package, households):
     for hid in households.household_id.head(20):
         assert hid.encode() not in data
     assert b"PAR1" not in data  # no Parquet magic: the payload is encrypted
+    start, end = _regions(data)["ciphertext"]
+    assert data[start:end].startswith(b"age-encryption.org/v1\n")
 
 
 def test_verify_checks_signature_without_the_private_key(package, keys):
     manifest = exchange.verify(package, keys["bisp"].identity)
-    assert manifest["rows"] == 500 and manifest["encryption"]["algorithm"] == "AES-256-GCM"
+    assert manifest["rows"] == 500
+    assert manifest["encryption"]["format"] == "age-encryption.org/v1"
+    assert manifest["encryption"]["recipient"].startswith("age1")
+    assert manifest["signature"]["format"] == "sshsig"
 
 
 def test_passphrase_protected_keys(tmp_path, households, keys):
@@ -230,13 +236,17 @@ def test_edited_identity_is_refused(tmp_path, keys):
 @pytest.mark.parametrize(
     ("region", "where", "message"),
     [
-        ("ciphertext", 0.5, "signature check failed"),
-        ("ciphertext", 0.0, "signature check failed"),
-        ("ciphertext", 0.999, "signature check failed"),  # inside the AES-GCM tag
+        ("ciphertext", 0.5, "payload.age has SHA-256"),
+        ("ciphertext", 0.0, "payload.age has SHA-256"),  # the age header
+        ("ciphertext", 0.999, "payload.age has SHA-256"),  # inside the last chunk's tag
+        ("header", 0.5, "tar header of payload.age is damaged"),
+        ("manifest_header", 0.3, "tar header of manifest.json is damaged"),
         ("manifest", 0.5, "tampered"),
         ("manifest", 0.98, "tampered"),
         ("signature", 0.0, "signature check failed"),
+        ("signature", 0.5, "signature check failed"),
         ("signature", 0.9, "signature check failed"),
+        ("end", 0.5, "end of the archive is not zero"),
     ],
 )
 def test_flipped_byte_is_refused(tmp_path, package, keys, no_import, region, where, message):
@@ -254,16 +264,18 @@ def test_flipped_byte_is_refused(tmp_path, package, keys, no_import, region, whe
 
 
 @pytest.mark.parametrize(
-    "cut", [0, 3, 8, 12, 14, "manifest", "ciphertext_len", "ciphertext", "signature", -1]
+    "cut",
+    [0, 3, 8, 12, 14, 300, "ciphertext", "manifest_header", "manifest", "signature", "end", -1],
 )
 def test_truncated_package_is_refused(tmp_path, package, keys, no_import, cut):
     data = package.read_bytes()
     regions = _regions(data)
     at = {
-        "manifest": sum(regions["manifest"]) // 2,
-        "ciphertext_len": regions["manifest"][1] + 4,
         "ciphertext": sum(regions["ciphertext"]) // 2,
+        "manifest_header": regions["manifest_header"][0] + 100,
+        "manifest": sum(regions["manifest"]) // 2,
         "signature": regions["signature"][0] + 10,
+        "end": regions["end"][0] + 600,
         -1: len(data) - 1,
     }.get(cut, cut)
     bad = _write(tmp_path, data[:at])
@@ -275,7 +287,7 @@ def test_truncated_package_is_refused(tmp_path, package, keys, no_import, cut):
 
 
 def test_appended_bytes_and_other_files_are_refused(tmp_path, package, keys, no_import):
-    with pytest.raises(ExchangeError, match="unexpected bytes after the signature"):
+    with pytest.raises(ExchangeError, match="unexpected bytes after the end of the package"):
         _unpack(_write(tmp_path, package.read_bytes() + b"\x00"), keys)
     with pytest.raises(ExchangeError, match="not a Madad exchange package"):
         _unpack(_write(tmp_path, b"PAR1" + b"\x00" * 100), keys)
@@ -287,13 +299,26 @@ def test_appended_bytes_and_other_files_are_refused(tmp_path, package, keys, no_
 def test_invalid_tag_is_refused_even_with_a_valid_signature(
     tmp_path, households, keys, monkeypatch, no_import
 ):
-    """The AES-GCM layer stands on its own: a sender whose ciphertext is corrupt before signing."""
+    """age's authentication stands on its own: a sender whose ciphertext is corrupt before it
+    is hashed and signed."""
     real = exchange._encrypt
 
-    def corrupt(key, nonce, plaintext, aad):
-        out = bytearray(real(key, nonce, plaintext, aad))
-        out[5] ^= 0xFF
-        return bytes(out)
+    class Flip:  # flips byte 300 of the age stream (past the header, in the first chunk)
+        def __init__(self, writer):
+            self.writer, self.pos = writer, 0
+
+        def write(self, data):
+            data = bytearray(data)
+            if self.pos <= 300 < self.pos + len(data):
+                data[300 - self.pos] ^= 0xFF
+            self.pos += len(data)
+            return self.writer.write(bytes(data))
+
+        def flush(self):
+            self.writer.flush()
+
+    def corrupt(reader, writer, recipient):
+        real(reader, Flip(writer), recipient)
 
     monkeypatch.setattr(exchange, "_encrypt", corrupt)
     pkg = tmp_path / "corrupt.madadpkg"
@@ -380,9 +405,9 @@ def test_package_from_a_third_agency_presented_as_bisp_is_refused(
 
 
 def test_unknown_format_version_is_refused(tmp_path, households, keys, monkeypatch, no_import):
-    pkg = tmp_path / "v2.madadpkg"
+    pkg = tmp_path / "v3.madadpkg"
     with monkeypatch.context() as patch:  # a newer Madad wrote (and signed) this package
-        patch.setattr(exchange, "FORMAT_VERSION", 2)
+        patch.setattr(exchange, "FORMAT_VERSION", 3)
         exchange.pack(
             households.head(5),
             sender_private=keys["bisp"].private_key,
@@ -391,13 +416,18 @@ def test_unknown_format_version_is_refused(tmp_path, households, keys, monkeypat
             purpose="p",
             out=pkg,
         )
-    assert pkg.read_bytes()[8:10] == b"\x00\x02"
+    with tarfile.open(pkg) as tar:
+        assert json.load(tar.extractfile("manifest.json"))["format_version"] == 3
     with pytest.raises(
-        ExchangeError, match=r"unknown format version 2; this Madad reads version\(s\) \[1\]"
+        ExchangeError, match=r"unknown format version 3; this Madad reads version\(s\) \[2\]"
     ):
         _unpack(pkg, keys)
-    with pytest.raises(ExchangeError, match="unknown format version 2"):
+    with pytest.raises(ExchangeError, match="unknown format version 3"):
         exchange.verify(pkg, keys["bisp"].identity)
+    # A package of the old, Madad-only container is named as such.
+    old = _write(tmp_path, b"MADADPKG\x00\x01" + b"\x00" * 200, "old.madadpkg")
+    with pytest.raises(ExchangeError, match="format version 1 .* pack it again"):
+        _unpack(old, keys)
     assert no_import == []
 
 
@@ -617,6 +647,7 @@ def test_cli_refusals_exit_2_and_write_nothing(tmp_path, package, keys):
     data[_regions(bytes(data))["ciphertext"][0] + 3] ^= 0x10
     bad = _write(tmp_path, bytes(data))
     out = tmp_path / "got.parquet"
+    audit = tmp_path / "cli-audit.jsonl"
     args = [
         "--from",
         str(keys["bisp"].identity),
@@ -625,9 +656,12 @@ def test_cli_refusals_exit_2_and_write_nothing(tmp_path, package, keys):
         "--out",
         str(out),
     ]
-    result = runner.invoke(exchange_app, ["unpack", str(bad), *args])
-    assert result.exit_code == 2 and "signature check failed" in result.output
+    result = runner.invoke(exchange_app, ["unpack", str(package), *args])
+    assert result.exit_code == 2 and "needs --audit" in result.output and not out.exists()
+    result = runner.invoke(exchange_app, ["unpack", str(bad), *args, "--audit", str(audit)])
+    assert result.exit_code == 2 and "payload.age has SHA-256" in result.output
     assert not out.exists()
+    assert not list(tmp_path.glob(".got.parquet*"))  # no scratch file left behind
 
     result = runner.invoke(
         exchange_app,
@@ -640,6 +674,8 @@ def test_cli_refusals_exit_2_and_write_nothing(tmp_path, package, keys):
             str(keys["sspa-sindh"].private_key),
             "--out",
             str(out),
+            "--audit",
+            str(audit),
         ],
     )
     assert result.exit_code == 2 and "wrong recipient" in result.output and not out.exists()

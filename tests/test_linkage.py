@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from hazards.errors import MadadError
+from simulator.exchange import clk_schema as cs
 from simulator.exchange import linkage as lk
 from simulator.exchange import pseudonym as ps
 
@@ -104,7 +106,8 @@ def test_variant_table_is_data_with_a_source_note(root):
 def test_encoding_shares_no_clear_text(federal, tmp_path):
     enc = lk.encode(federal, SECRET, party="nser")
     assert {f.name for f in dataclasses.fields(enc)} == {
-        "party", "ids", "filters", "block_keys", "encoding", "key_check"}
+        "party", "ids", "filters", "block_keys", "encoding", "key_check", "schema"}
+    assert json.loads(enc.schema) == lk.linkage_schema()
     assert enc.filters.dtype == np.uint64 and enc.filters.shape == (5, 16)
     assert enc.block_keys.dtype == np.uint64 and enc.block_keys.shape == (5, 2)
     frame = enc.to_frame()
@@ -116,6 +119,7 @@ def test_encoding_shares_no_clear_text(federal, tmp_path):
     loaded = lk.EncodedRegistry.load(path)
     assert (loaded.filters == enc.filters).all() and (loaded.block_keys == enc.block_keys).all()
     assert list(loaded.ids) == list(enc.ids) and loaded.party == "nser"
+    assert loaded.schema == enc.schema and loaded.encoding == enc.encoding
     assert (lk.EncodedRegistry.from_frame(frame).filters == enc.filters).all()
 
 
@@ -140,9 +144,30 @@ def test_encode_error_paths(federal):
         lk.encode(federal.assign(household_id=["a", None, "c", "d", "e"]), SECRET)
     with pytest.raises(lk.LinkageError, match="at least 16 bytes"):
         lk.encode(federal, b"short")
-    with pytest.raises(lk.LinkageError, match="multiple of 64"):
+    with pytest.raises(lk.LinkageError, match="power of two"):
         lk.EncodingConfig(bits=1000)
+    with pytest.raises(lk.LinkageError, match="power of two"):
+        lk.EncodingConfig(bits=1 << 17)
     assert issubclass(lk.LinkageError, MadadError) and issubclass(lk.LinkageError, ValueError)
+
+
+def test_fields_use_their_own_keys_and_set_independent_bits():
+    keys = cs.field_keys(SECRET)
+    assert len(keys) == len(lk.FEATURES) and len(set(keys)) == len(keys)
+    assert all(len(k) == 64 for k in keys)
+    one = cs.token_bits(" a", 10, keys[1], 1024)
+    assert one.shape == (10,) and ((0 <= one) & (one < 1024)).all()
+    # no arithmetic progression (h1 + i*h2): the steps between indices are not all equal
+    assert len(set(np.diff(one) % 1024)) > 1
+    assert not np.array_equal(one, cs.token_bits(" a", 10, keys[2], 1024))
+    assert lk.ngrams("ali", 2) == [" a", "al", "li", "i "] and lk.ngrams("", 2) == []
+
+
+def test_old_encodings_are_refused(federal, tmp_path):
+    frame = lk.encode(federal, SECRET).to_frame()
+    frame.attrs["version"] = 1
+    with pytest.raises(lk.LinkageError, match="version 1 is not read any more"):
+        lk.EncodedRegistry.from_frame(frame)
 
 
 def test_dates_as_datetimes_encode_like_text(federal):

@@ -1,7 +1,11 @@
 """``madad exchange``: agency keys, signed and encrypted exchange packages, the audit log.
 
 Registered by :mod:`simulator.cli` as the ``exchange`` sub-command. Exit codes: 0 success,
-2 refused (tampered, truncated, wrongly addressed or signed package, raw CNICs, bad keys).
+2 refused (tampered, truncated, wrongly addressed or signed package, a package opened before,
+raw CNICs, bad keys).
+
+A package is a tar of ``payload.age`` (age), ``manifest.json`` and ``manifest.json.sig`` (an SSH
+signature): ``tar``, ``ssh-keygen -Y verify`` and ``age -d`` open it without Madad.
 
 Passphrase-protected keys: the passphrase is read from ``$MADAD_KEY_PASSPHRASE`` when set,
 otherwise asked for on the terminal; it is never a command-line argument.
@@ -16,12 +20,15 @@ import typer
 
 from hazards.errors import MadadError
 from simulator.cli.common import command_group, fail
+from simulator.publish.cells import neutralise
 
 PASSPHRASE_ENV = "MADAD_KEY_PASSPHRASE"
 
 exchange_app = command_group(
     "Exchange registry data between agencies: signed, encrypted for one recipient, "
     "verified before import, written to an append-only audit log.\n\n"
+    "A package is a tar of payload.age (age-encrypted Parquet), manifest.json and its SSH "
+    "signature manifest.json.sig: tar, ssh-keygen -Y verify and age -d open it without Madad.\n\n"
     "Example (BISP sends to PSPA Punjab):\n\n"
     "  madad exchange keygen bisp --out keys/bisp\n\n"
     "  madad exchange pack nser.parquet --to pspa-punjab.identity.json "
@@ -60,7 +67,10 @@ def keygen(
     """Make an agency's signing and encryption keys.
 
     Writes AGENCY.key.pem (private, mode 0600: keep it secret) and AGENCY.identity.json
-    (public: send it to partner agencies, and confirm the key id with them by phone or letter).
+    (public: send it to partner agencies, and confirm the key id with them by phone or letter),
+    and the same keys for standard tools: AGENCY.age-key.txt (the age identity, mode 0600:
+    `age -d -i` opens packages with it) and AGENCY.allowed_signers (public: `ssh-keygen -Y
+    verify -f` checks the agency's signatures with it).
 
     Example: madad exchange keygen pspa-punjab --out keys/pspa-punjab --passphrase
     """
@@ -77,6 +87,8 @@ def keygen(
         fail(exc)
     typer.echo(f"private keys: {files.private_key} (mode 0600; never share)")
     typer.echo(f"identity:     {files.identity} (share with partner agencies)")
+    typer.echo(f"age identity: {files.age_key} (mode 0600; for `age -d -i`; never share)")
+    typer.echo(f"ssh signers:  {files.allowed_signers} (share; for `ssh-keygen -Y verify`)")
     typer.echo(f"key id:       {files.key_id} (confirm it with partners out of band)")
 
 
@@ -94,7 +106,9 @@ def pack(
 ) -> None:
     """Encrypt a table for one agency and sign it as yours.
 
-    Refused (exit 2) when the table holds raw CNICs: pseudonymise first.
+    The Parquet file is read and encrypted in chunks (memory stays flat). Refused (exit 2)
+    when the table holds raw CNICs (pseudonymise first) or when --dataset or --purpose holds
+    newlines or other control characters.
 
     Example: madad exchange pack nser.parquet --to keys/pspa-punjab.identity.json
     --key keys/bisp/bisp.key.pem --dataset nser-2025q1 --purpose "flood dedup"
@@ -119,6 +133,7 @@ def pack(
         f"packed {manifest['rows']:,} rows of {dataset} from {manifest['sender']['agency_id']} "
         f"for {manifest['recipient']['agency_id']} into {out}"
     )
+    typer.echo(f"package id {manifest['package_id']}")
     typer.echo(f"payload sha256 {manifest['payload']['sha256']}")
 
 
@@ -130,19 +145,36 @@ def unpack(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Parquet file to write after all checks pass."
     ),
-    audit: Path | None = typer.Option(None, "--audit", help="Append a line to this audit log."),
+    audit: Path | None = typer.Option(
+        None,
+        "--audit",
+        help="Your audit log (required): records the opening, and refuses a package opened before.",
+    ),
     force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
+    allow_reopen: bool = typer.Option(
+        False,
+        "--allow-reopen",
+        help="Open a package you opened before (e.g. its first output was lost); recorded as "
+        "a re-opening in the audit log.",
+    ),
 ) -> None:
     """Verify a package completely, then decrypt it to a Parquet file.
 
     Refused (exit 2, nothing written) when the package is truncated, tampered with, of an
-    unknown version, not signed by the --from agency, or addressed to another agency or key.
+    unknown version, not signed by the --from agency, addressed to another agency or key, or
+    already opened according to the --audit log (a replay; --allow-reopen to open it again on
+    purpose).
 
     Example: madad exchange unpack nser.madadpkg --from keys/bisp.identity.json
     --key keys/pspa-punjab/pspa-punjab.key.pem --out nser.parquet --audit exchange-audit.jsonl
     """
     from simulator.exchange import packages as exchange
 
+    if audit is None:
+        fail(exchange.ExchangeError(
+            "unpack needs --audit AUDIT.jsonl: the audit log records each package opened, so a "
+            "package presented again (a replay) is refused. Use the same log for every unpack."
+        ))
     if out.exists() and not force:
         fail(exchange.ExchangeError(f"{out} already exists; pass --force to replace it."))
     try:
@@ -153,6 +185,7 @@ def unpack(
             sender_public_identity=sender,
             passphrase=_passphrase_for(key),
             audit_log=audit,
+            allow_reopen=allow_reopen,
         )
     except MadadError as exc:
         fail(exc)
@@ -167,7 +200,12 @@ def verify(
     file: Path = typer.Argument(..., help="Package (.madadpkg) to check."),
     sender: Path = typer.Option(..., "--from", help="Expected sender's identity file."),
 ) -> None:
-    """Check a package's structure and signature without decrypting it (for a courier).
+    """Check a package's structure, signature and ciphertext hash without decrypting it
+    (for a courier: no private key needed).
+
+    The same check with standard tools: tar -xf FILE; ssh-keygen -Y verify -f
+    SENDER.allowed_signers -I SENDER -n madad-exchange -s manifest.json.sig < manifest.json;
+    sha256sum payload.age (equals encryption.sha256 in manifest.json).
 
     Example: madad exchange verify nser.madadpkg --from keys/bisp.identity.json
     """
@@ -182,6 +220,7 @@ def verify(
         f"{m['recipient']['agency_id']} (key id {m['recipient']['key_id']}); dataset "
         f"{m['dataset']}, {m['rows']:,} rows, {len(m['columns'])} columns, created {m['created_utc']}"
     )
+    typer.echo(f"package id {m['package_id']}; payload.age sha256 {m['encryption']['sha256']}")
 
 
 @exchange_app.command("audit-verify")
@@ -251,7 +290,7 @@ def pseudonymise(
     if out.suffix.lower() == ".parquet":
         result.to_parquet(out, index=False)
     else:
-        result.to_csv(out, index=False)
+        neutralise(result).to_csv(out, index=False)
     typer.echo(f"wrote {len(result):,} pseudonymised rows to {out}")
 
 
@@ -302,7 +341,7 @@ def link(
     except MadadError as exc:
         fail(exc)
     table = pairs.rename(columns={"left_id": "federal_id", "right_id": "provincial_id"})
-    table[["provincial_id", "federal_id", "score"]].to_csv(out, index=False)
+    neutralise(table[["provincial_id", "federal_id", "score"]]).to_csv(out, index=False)
     compared = pairs.attrs.get("comparisons")
     typer.echo(
         f"linked {len(table):,} pairs"

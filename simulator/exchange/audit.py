@@ -4,6 +4,10 @@ Both sides of an exchange append what they did (``pack``, ``unpack``; ``ok`` or 
 the reason) with :func:`_append_audit`. :func:`verify_audit_log` walks the hash chain and finds
 the first line that was edited, deleted, reordered or inserted; an *anchor* (a ``head_sha256``
 kept elsewhere) also detects deletion of the newest lines.
+
+The recipient's log is also its memory of what it opened: :func:`_opened` finds an earlier
+successful ``unpack`` of a package id, so a package presented a second time (a replay) is
+refused unless the recipient re-opens it on purpose (``reopen``, recorded as such).
 """
 
 from __future__ import annotations
@@ -100,6 +104,36 @@ def _append_audit(path: str | Path, entry: dict) -> dict:
         fh.flush()
         os.fsync(fh.fileno())
     return record
+
+
+def _opened(path: str | Path, package_id: str, agency_id: str) -> tuple[int, dict] | None:
+    """The first ``unpack ok`` line (number, record) of ``package_id`` by ``agency_id``.
+
+    Read line by line; lines that are not JSON are skipped here (``audit-verify`` reports
+    them, and appending to a damaged log is refused anyway).
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    needle = json.dumps(package_id).encode()
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if needle not in line:  # cheap test before parsing
+                continue
+            try:
+                record = json.loads(line)
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                continue
+            if (
+                isinstance(record, dict)
+                and record.get("operation") == "unpack"
+                and record.get("outcome") == "ok"
+                and record.get("package_id") == package_id
+                and isinstance(record.get("agency"), dict)
+                and record["agency"].get("agency_id") == agency_id
+            ):
+                return number, record
+    return None
 
 
 def verify_audit_log(path: str | Path, *, anchor: str | None = None) -> AuditSummary:

@@ -1,7 +1,8 @@
 """Small helpers shared by the exchange modules.
 
 Canonical JSON (what is signed), base64 fields, UTC timestamps, quoting values read from
-untrusted files in error messages, and atomic file replacement.
+untrusted files in error messages, refusing texts that would drive a terminal (control
+characters, bidirectional overrides), and atomic file replacement.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import base64
 import json
 import os
 import tempfile
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,37 @@ def _clip(value: Any, n: int = 64) -> str:
     """Quote a value taken from an untrusted file for an error message, clipped."""
     text = str(value)
     return repr(text if len(text) <= n else text[:n] + "...")
+
+
+#: Bidirectional embeddings, overrides and isolates: they reorder what a terminal shows.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _check_text(what: str, value: Any, limit: int, source: str | None = None) -> str:
+    """A non-empty label of at most ``limit`` characters, without control characters.
+
+    Newlines, tabs, escape sequences (C0/C1 controls), line and paragraph separators and
+    bidirectional overrides are refused: the dataset name and purpose are shown on the
+    terminal and written to the audit log, and must show what they say. Urdu text, and the
+    zero-width joiners and direction marks it uses, pass.
+    """
+    where = f"{source}: " if source else ""
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise ExchangeError(f"{where}{what} must be a non-empty text of at most {limit} characters.")
+    bad = sorted(
+        {
+            f"U+{ord(c):04X}"
+            for c in value
+            if c in _BIDI_CONTROLS or unicodedata.category(c) in ("Cc", "Cs", "Co", "Zl", "Zp")
+        }
+    )
+    if bad:
+        raise ExchangeError(
+            f"{where}{what} {_clip(value)} contains control characters ({', '.join(bad[:5])}): "
+            "newlines, tabs, escape sequences and direction overrides are refused. Use one "
+            "line of plain text."
+        )
+    return value
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

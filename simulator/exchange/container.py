@@ -1,218 +1,433 @@
-"""The ``.madadpkg`` container: its byte layout, its encryption, and the checks on reading it.
+"""The ``.madadpkg`` package: a plain tar archive of standard files, and every check on reading it.
 
-Layout (all integers big-endian):
+A package is an uncompressed tar archive (GNU format: ``tar``, ``bsdtar``, 7-Zip and Python's
+:mod:`tarfile` list and extract it) holding exactly these three members, in this order:
 
-======  =====  ==============================================================================
-offset  bytes  field
-======  =====  ==============================================================================
-0       8      magic ``MADADPKG``
-8       2      format version (uint16), currently 1
-10      4      manifest length *M* (uint32, at most 1 MiB)
-14      *M*    manifest: UTF-8 JSON, sorted keys, no whitespace
-14+M    8      ciphertext length *C* (uint64)
-22+M    *C*    AES-256-GCM ciphertext of the Parquet payload followed by its 16-byte tag
-22+M+C  2      signature length (uint16), always 64
-24+M+C  64     Ed25519 signature over ``"madad-exchange/v1 signature\\0"`` + bytes [0, 22+M+C)
-======  =====  ==============================================================================
+=====================  ============================================================================
+member                 content
+=====================  ============================================================================
+``payload.age``        the Parquet payload encrypted with age (https://age-encryption.org/v1) to
+                       the recipient's X25519 age recipient (``age1...``): ChaCha20-Poly1305 in
+                       64 KiB chunks, so it is written and read as a stream
+``manifest.json``      what the package holds: format version, package id (UUID4), sender and
+                       recipient (agency id, key id), dataset, purpose, creation time, row count,
+                       column schema, size and SHA-256 of the Parquet payload and of
+                       ``payload.age``; UTF-8 JSON, sorted keys
+``manifest.json.sig``  an SSH signature (OpenSSH ``PROTOCOL.sshsig``, namespace ``madad-exchange``,
+                       SHA-512) of ``manifest.json`` by the sender's Ed25519 key
+=====================  ============================================================================
 
-The file ends exactly after the signature; a shorter file is *truncated*, a longer one is
-refused too.
+The archive ends with two zero blocks padded to a 10 KiB record, as ``tar`` writes it. A
+shorter file is *truncated*; a longer one, a member out of place, a header whose checksum fails
+or a non-zero padding byte is refused too.
 
-Encryption: a fresh ephemeral X25519 key per package agrees a secret with the recipient's
-X25519 key; HKDF-SHA256 (info binds both public keys) turns it into a 256-bit AES-GCM key; the
-exact manifest bytes are the associated data, so the manifest cannot be altered or swapped
-without the tag failing. The signature covers header, manifest and ciphertext.
+Another tool checks and opens a package without Madad::
+
+    tar -xf pser.madadpkg
+    ssh-keygen -Y verify -f pspa-punjab.allowed_signers -I pspa-punjab -n madad-exchange \\
+        -s manifest.json.sig < manifest.json
+    sha256sum payload.age          # equals manifest.json's encryption.sha256
+    age -d -i bisp.age-key.txt -o pser.parquet payload.age
 
 Reading is in steps, none of which trusts what the one before has not checked: :func:`_parse`
-(framing, version, manifest encoding), :func:`_check_signature` (the expected sender signed
-it), :func:`_check_fields` (the signed manifest is complete) and :func:`_open` (addressed to
-this agency, AES-GCM tag, payload digest, row count and schema).
+(archive framing, manifest encoding and version), :func:`_check_signature` (the expected sender
+signed the manifest), :func:`_check_fields` (the signed manifest is complete and its texts
+printable), :func:`_check_ciphertext` (``payload.age`` is the file the manifest names, by
+SHA-256), :func:`_check_addressee` (addressed to this agency and key) and :func:`_decrypt_to`
+(age's authentication, then the payload's SHA-256, row count and schema). Files are read in
+chunks: memory does not grow with the package's size.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import os
+import re
 import struct
-from collections.abc import Iterator
+import tarfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import x25519
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+import pyrage
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hazards.errors import ExchangeError
-from simulator.exchange.common import _clip, _unb64
+from simulator.exchange.common import _check_text, _clip
 from simulator.exchange.keys import (
     KEY_BYTES,
     SIGNATURE_BYTES,
+    SSH_NAMESPACE,
     PrivateIdentity,
     PublicIdentity,
+    _check_agency,
     _raw,
 )
 from simulator.exchange.payload import _columns
 
-#: Version of the package container and manifest written by :func:`~simulator.exchange.packages.pack`.
-FORMAT_VERSION = 1
+#: Version of the package and manifest written by :func:`~simulator.exchange.packages.pack`.
+FORMAT_VERSION = 2
 #: Versions :func:`~simulator.exchange.packages.unpack` and ``verify`` understand.
-SUPPORTED_VERSIONS = frozenset({1})
-MAGIC = b"MADADPKG"
+SUPPORTED_VERSIONS = frozenset({2})
 PACKAGE_SUFFIX = ".madadpkg"
+PAYLOAD_MEMBER = "payload.age"
+MANIFEST_MEMBER = "manifest.json"
+SIGNATURE_MEMBER = "manifest.json.sig"
+MEMBERS = (PAYLOAD_MEMBER, MANIFEST_MEMBER, SIGNATURE_MEMBER)
 MAX_MANIFEST_BYTES = 1 << 20
-TAG_BYTES = 16
-NONCE_BYTES = 12
+MAX_SIGNATURE_BYTES = 4096
+AGE_FORMAT = "age-encryption.org/v1"
+#: The magic of the version-1 container, to name it when one is presented.
+OLD_MAGIC = b"MADADPKG"
 
-_HEADER = struct.Struct(">8sHI")
-_U64 = struct.Struct(">Q")
-_U16 = struct.Struct(">H")
-_SIGN_CONTEXT = b"madad-exchange/v1 signature\x00"
-_KDF_INFO = b"madad-exchange/v1 aes-256-gcm\x00"
-_CHUNK = 1 << 26  # AES-GCM update size [bytes]
-
-
-# ---------------------------------------------------------------------------------------------
-# Cryptography
-# ---------------------------------------------------------------------------------------------
-
-
-def _derive_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=_KDF_INFO + ephemeral + recipient
-    ).derive(shared)
-
-
-def _chunks(data: bytes | memoryview) -> Iterator[memoryview]:
-    view = memoryview(data)
-    for start in range(0, len(view), _CHUNK):
-        yield view[start : start + _CHUNK]
-
-
-def _encrypt(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    enc = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
-    enc.authenticate_additional_data(aad)
-    parts = [enc.update(chunk) for chunk in _chunks(plaintext)]
-    parts.append(enc.finalize())
-    parts.append(enc.tag)
-    return b"".join(parts)
-
-
-def _decrypt(key: bytes, nonce: bytes, ciphertext: memoryview, aad: bytes) -> bytes:
-    body, tag = ciphertext[:-TAG_BYTES], bytes(ciphertext[-TAG_BYTES:])
-    dec = Cipher(algorithms.AES(key), modes.GCM(nonce, tag)).decryptor()
-    dec.authenticate_additional_data(aad)
-    parts = [dec.update(chunk) for chunk in _chunks(body)]
-    parts.append(dec.finalize())  # raises InvalidTag before any plaintext is used
-    return b"".join(parts)
+BLOCK = tarfile.BLOCKSIZE
+RECORD = tarfile.RECORDSIZE
+_CHUNK = 1 << 20  # read size when hashing or copying [bytes]
+_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+_KEY_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_SSHSIG_MAGIC = b"SSHSIG"
+_SSH_HASH = "sha512"
+_ARMOR_BEGIN = b"-----BEGIN SSH SIGNATURE-----\n"
+_ARMOR_END = b"-----END SSH SIGNATURE-----\n"
 
 
 # ---------------------------------------------------------------------------------------------
-# Container
+# Streams
 # ---------------------------------------------------------------------------------------------
+
+
+class _HashingWriter:
+    """A writer that counts and hashes what passes through it (age writes in 64 KiB pieces)."""
+
+    def __init__(self, fh: BinaryIO):
+        self.fh, self.bytes, self.sha256 = fh, 0, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.bytes += len(data)
+        return self.fh.write(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+class _HashingReader:
+    """A reader of ``size`` bytes of ``fh`` from ``start`` (all of it when None), hashing them."""
+
+    def __init__(self, fh: BinaryIO, start: int = 0, size: int | None = None):
+        fh.seek(start)
+        self.fh, self.left, self.bytes, self.sha256 = fh, size, 0, hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = _CHUNK
+        if self.left is not None:
+            n = min(n, self.left)
+        data = self.fh.read(n) if n else b""
+        if self.left is not None:
+            self.left -= len(data)
+        self.bytes += len(data)
+        self.sha256.update(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
+
+
+def _encrypt(reader: Any, writer: Any, recipient: str) -> None:
+    """Encrypt the stream ``reader`` to ``writer`` for one age recipient (``age1...``)."""
+    pyrage.encrypt_io(reader, writer, [pyrage.x25519.Recipient.from_str(recipient)])
+
+
+def _decrypt(reader: Any, writer: Any, identity: str) -> None:
+    """Decrypt the age stream ``reader`` to ``writer`` with an age identity; raises on any
+    failed chunk (the plaintext written so far must then be discarded)."""
+    pyrage.decrypt_io(reader, writer, [pyrage.x25519.Identity.from_str(identity)])
+
+
+# ---------------------------------------------------------------------------------------------
+# SSH signatures (OpenSSH PROTOCOL.sshsig)
+# ---------------------------------------------------------------------------------------------
+
+
+def _ssh_string(data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + data
+
+
+def _ssh_ed25519_blob(key: ed25519.Ed25519PublicKey) -> bytes:
+    return _ssh_string(b"ssh-ed25519") + _ssh_string(_raw(key))
+
+
+def _sshsig_signed_data(message: bytes, namespace: str, hash_alg: str) -> bytes:
+    digest = hashlib.new(hash_alg, message).digest()
+    return (
+        _SSHSIG_MAGIC
+        + _ssh_string(namespace.encode())
+        + _ssh_string(b"")
+        + _ssh_string(hash_alg.encode())
+        + _ssh_string(digest)
+    )
+
+
+def _armor(blob: bytes) -> bytes:
+    text = base64.b64encode(blob)
+    lines = [text[i : i + 70] for i in range(0, len(text), 70)]
+    return _ARMOR_BEGIN + b"\n".join(lines) + b"\n" + _ARMOR_END
+
+
+def _sshsig_sign(key: ed25519.Ed25519PrivateKey, message: bytes) -> bytes:
+    """An armored SSH signature of ``message``, as ``ssh-keygen -Y sign -n madad-exchange``."""
+    signature = key.sign(_sshsig_signed_data(message, SSH_NAMESPACE, _SSH_HASH))
+    blob = (
+        _SSHSIG_MAGIC
+        + struct.pack(">I", 1)
+        + _ssh_string(_ssh_ed25519_blob(key.public_key()))
+        + _ssh_string(SSH_NAMESPACE.encode())
+        + _ssh_string(b"")
+        + _ssh_string(_SSH_HASH.encode())
+        + _ssh_string(_ssh_string(b"ssh-ed25519") + _ssh_string(signature))
+    )
+    return _armor(blob)
+
+
+@dataclass(frozen=True)
+class _SshSig:
+    public_key: bytes
+    namespace: str
+    hash_alg: str
+    signature: bytes
+
+
+def _sshsig_parse(text: bytes, src: str) -> _SshSig:
+    bad = ExchangeError(
+        f"{src}: signature check failed: {SIGNATURE_MEMBER} is not a well-formed SSH signature "
+        "of an Ed25519 key: the package was tampered with or corrupted; nothing was imported."
+    )
+    if not (text.startswith(_ARMOR_BEGIN) and text.endswith(_ARMOR_END)):
+        raise bad
+    body = text[len(_ARMOR_BEGIN) : -len(_ARMOR_END)]
+    try:
+        blob = base64.b64decode(body.replace(b"\n", b""), validate=True)
+    except ValueError as exc:
+        raise bad from exc
+    if _armor(blob) != text:  # one canonical spelling: no byte of the file is left unchecked
+        raise bad
+    fields: list[bytes] = []
+    pos = len(_SSHSIG_MAGIC) + 4
+    if blob[: len(_SSHSIG_MAGIC)] != _SSHSIG_MAGIC or blob[6:pos] != b"\x00\x00\x00\x01":
+        raise bad
+    while pos < len(blob) and len(fields) < 5:
+        if pos + 4 > len(blob):
+            raise bad
+        (n,) = struct.unpack_from(">I", blob, pos)
+        if pos + 4 + n > len(blob):
+            raise bad
+        fields.append(blob[pos + 4 : pos + 4 + n])
+        pos += 4 + n
+    if len(fields) != 5 or pos != len(blob):
+        raise bad
+    public, namespace, _reserved, hash_alg, sig = fields
+    key_type, sig_type = _ssh_string(b"ssh-ed25519"), _ssh_string(b"ssh-ed25519")
+    if (
+        len(public) != len(key_type) + 4 + KEY_BYTES
+        or not public.startswith(key_type)
+        or public[len(key_type) : len(key_type) + 4] != struct.pack(">I", KEY_BYTES)
+        or len(sig) != len(sig_type) + 4 + SIGNATURE_BYTES
+        or not sig.startswith(sig_type)
+        or sig[len(sig_type) : len(sig_type) + 4] != struct.pack(">I", SIGNATURE_BYTES)
+    ):
+        raise bad
+    try:
+        return _SshSig(public[-KEY_BYTES:], namespace.decode(), hash_alg.decode(), sig[-64:])
+    except UnicodeDecodeError as exc:
+        raise bad from exc
+
+
+def _sshsig_holds(sig: _SshSig, message: bytes) -> bool:
+    """Whether ``sig`` is a valid signature of ``message`` by the key it names."""
+    if sig.namespace != SSH_NAMESPACE or sig.hash_alg not in ("sha512", "sha256"):
+        return False
+    key = ed25519.Ed25519PublicKey.from_public_bytes(sig.public_key)
+    try:
+        key.verify(sig.signature, _sshsig_signed_data(message, sig.namespace, sig.hash_alg))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _ssh_fingerprint(raw: bytes) -> str:
+    blob = _ssh_string(b"ssh-ed25519") + _ssh_string(raw)
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+# ---------------------------------------------------------------------------------------------
+# Archive
+# ---------------------------------------------------------------------------------------------
+
+
+def _tar_header(name: str, size: int, mtime: int) -> bytes:
+    """One 512-byte GNU tar header (base-256 sizes above 8 GiB keep it one block)."""
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode, info.type = size, mtime, 0o644, tarfile.REGTYPE
+    header = info.tobuf(format=tarfile.GNU_FORMAT, encoding="utf-8", errors="strict")
+    assert len(header) == BLOCK
+    return header
+
+
+def _pad(size: int) -> bytes:
+    return b"\0" * (-size % BLOCK)
+
+
+def _archive_end(pos: int) -> int:
+    """Where an archive whose last member ends at ``pos`` ends: two zero blocks, then the
+    padding to a whole record."""
+    end = pos + 2 * BLOCK
+    return end + (-end % RECORD)
 
 
 @dataclass
 class _Package:
+    """A package whose framing has been checked; nothing in it is trusted yet."""
+
     source: str
-    data: bytes
+    fh: BinaryIO
+    size: int
     version: int
     manifest_bytes: bytes
     manifest: dict
-    ciphertext: memoryview
-    signed_end: int
     signature: bytes
+    payload_offset: int
+    payload_size: int
+    _sha256: str | None = None
+
+    def close(self) -> None:
+        self.fh.close()
+
+    def __enter__(self) -> _Package:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        """SHA-256 of the whole package file (read in chunks)."""
+        if self._sha256 is None:
+            reader = _HashingReader(self.fh)
+            reader.drain()
+            self._sha256 = reader.sha256.hexdigest()
+        return self._sha256
 
 
-def _read(path: str | Path) -> tuple[str, bytes]:
+def _read(path: str | Path) -> tuple[str, BinaryIO]:
     src = str(path)
     try:
-        return src, Path(path).read_bytes()
+        return src, open(path, "rb")  # noqa: SIM115 - closed by _Package.close
     except FileNotFoundError as exc:
         raise ExchangeError(f"{src}: no such package file.") from exc
     except OSError as exc:
         raise ExchangeError(f"{src}: cannot read the package ({exc}).") from exc
 
 
-def _parse(src: str, data: bytes) -> _Package:
-    """Check the framing, version and manifest encoding; nothing is trusted yet."""
-    n = len(data)
+def _parse(src: str, fh: BinaryIO) -> _Package:
+    """Check the archive's framing, the manifest's encoding and version; trust nothing yet."""
+    size = os.fstat(fh.fileno()).st_size
 
     def need(end: int, what: str) -> None:
-        if end > n:
+        if end > size:
             raise ExchangeError(
-                f"{src}: truncated package: the {what} needs {end - n:,} more bytes than the "
-                f"file's {n:,}. Ask the sender to send it again; nothing was imported."
+                f"{src}: truncated package: the {what} needs {end - size:,} more bytes than the "
+                f"file's {size:,}. Ask the sender to send it again; nothing was imported."
             )
 
-    if n < len(MAGIC):
-        if MAGIC.startswith(data):
-            need(_HEADER.size, "header")
-        raise ExchangeError(f"{src}: not a Madad exchange package (no MADADPKG header).")
-    if data[: len(MAGIC)] != MAGIC:
-        raise ExchangeError(f"{src}: not a Madad exchange package (no MADADPKG header).")
-    need(_HEADER.size, "header")
-    _, version, manifest_len = _HEADER.unpack_from(data)
-    if version not in SUPPORTED_VERSIONS:
-        raise ExchangeError(
-            f"{src}: unknown format version {version}; this Madad reads version(s) "
-            f"{sorted(SUPPORTED_VERSIONS)}. Upgrade Madad, or ask the sender to pack with "
-            f"version {FORMAT_VERSION}; nothing was imported."
+    def read(at: int, n: int) -> bytes:
+        fh.seek(at)
+        return fh.read(n)
+
+    def tampered(what: str) -> ExchangeError:
+        return ExchangeError(
+            f"{src}: {what}: the package was tampered with or corrupted; nothing was imported."
         )
-    if manifest_len > MAX_MANIFEST_BYTES:
+
+    head = read(0, BLOCK)
+    if head.startswith(OLD_MAGIC):
         raise ExchangeError(
-            f"{src}: manifest length {manifest_len:,} exceeds {MAX_MANIFEST_BYTES:,} bytes: the "
-            "package is corrupted or was tampered with."
+            f"{src}: a format version 1 Madad package (the old MADADPKG container, which no "
+            f"other tool can open); this Madad reads version(s) {sorted(SUPPORTED_VERSIONS)} "
+            "(a tar of age-encrypted Parquet and an SSH-signed manifest). Ask the sender to "
+            "pack it again with a current Madad; nothing was imported."
         )
-    pos = _HEADER.size
-    need(pos + manifest_len, "manifest")
-    manifest_bytes = data[pos : pos + manifest_len]
-    pos += manifest_len
-    need(pos + _U64.size, "payload length")
-    (ct_len,) = _U64.unpack_from(data, pos)
-    pos += _U64.size
-    need(pos + ct_len, "encrypted payload")
-    ciphertext = memoryview(data)[pos : pos + ct_len]
-    signed_end = pos = pos + ct_len
-    need(pos + _U16.size, "signature length")
-    (sig_len,) = _U16.unpack_from(data, pos)
-    pos += _U16.size
-    if sig_len != SIGNATURE_BYTES:
+    name_field = PAYLOAD_MEMBER.encode() + b"\0"
+    if not name_field.startswith(head[: len(name_field)]):
         raise ExchangeError(
-            f"{src}: signature length {sig_len}, expected {SIGNATURE_BYTES}: the package is "
-            "corrupted or was tampered with."
+            f"{src}: not a Madad exchange package (a tar archive starting with "
+            f"{PAYLOAD_MEMBER}). Check the file name; nothing was imported."
         )
-    need(pos + SIGNATURE_BYTES, "signature")
-    signature = data[pos : pos + SIGNATURE_BYTES]
-    pos += SIGNATURE_BYTES
-    if pos != n:
+    pos, spans = 0, {}
+    for name in MEMBERS:
+        need(pos + BLOCK, f"tar header of {name}")
+        try:
+            info = tarfile.TarInfo.frombuf(read(pos, BLOCK), "utf-8", "strict")
+        except (tarfile.HeaderError, UnicodeDecodeError) as exc:
+            raise tampered(f"the tar header of {name} is damaged (checksum)") from exc
+        if info.name != name or info.type != tarfile.REGTYPE:
+            raise tampered(
+                f"tar member {_clip(info.name)} found where the file {name} belongs"
+            )
+        limit = {MANIFEST_MEMBER: MAX_MANIFEST_BYTES, SIGNATURE_MEMBER: MAX_SIGNATURE_BYTES}
+        if name in limit and info.size > limit[name]:
+            raise tampered(f"{name} has {info.size:,} bytes, more than {limit[name]:,}")
+        start = pos + BLOCK
+        need(start + info.size, name)
+        padding = -info.size % BLOCK
+        need(start + info.size + padding, f"padding after {name}")
+        if padding and read(start + info.size, padding).strip(b"\0"):
+            raise tampered(f"the padding after {name} is not zero")
+        spans[name] = (start, info.size)
+        pos = start + info.size + padding
+    end = _archive_end(pos)
+    need(end, "end of the archive")
+    if size > end:
         raise ExchangeError(
-            f"{src}: {n - pos:,} unexpected bytes after the signature: the package was tampered "
-            "with or two files were joined."
+            f"{src}: {size - end:,} unexpected bytes after the end of the package: it was "
+            "tampered with or two files were joined; nothing was imported."
         )
+    fh.seek(pos)
+    while pos < end:
+        block = fh.read(min(RECORD, end - pos))
+        if block.strip(b"\0"):
+            raise tampered("the end of the archive is not zero")
+        pos += len(block)
+    manifest_bytes = read(*spans[MANIFEST_MEMBER])
+    signature = read(*spans[SIGNATURE_MEMBER])
     try:
         manifest = json.loads(manifest_bytes.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ExchangeError(
-            f"{src}: the manifest is unreadable: the package was tampered with or corrupted."
-        ) from exc
+        raise tampered(f"{MANIFEST_MEMBER} is not readable JSON") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != "madad-exchange":
+        raise tampered(f"{MANIFEST_MEMBER} is not a Madad exchange manifest")
+    version = manifest.get("format_version")
+    if version not in SUPPORTED_VERSIONS or isinstance(version, bool):
         raise ExchangeError(
-            f"{src}: the manifest is not a Madad exchange manifest: tampered or corrupted."
+            f"{src}: unknown format version "
+            f"{version if isinstance(version, int) else _clip(version)}; this Madad reads version(s) "
+            f"{sorted(SUPPORTED_VERSIONS)}. Upgrade Madad, or ask the sender to pack with "
+            f"version {FORMAT_VERSION}; nothing was imported."
         )
-    if manifest.get("format_version") != version:
-        raise ExchangeError(
-            f"{src}: the header says format version {version} but the manifest says "
-            f"{_clip(manifest.get('format_version'))}: the package was tampered with."
-        )
-    return _Package(src, data, version, manifest_bytes, manifest, ciphertext, signed_end, signature)
+    start, length = spans[PAYLOAD_MEMBER]
+    return _Package(src, fh, size, version, manifest_bytes, manifest, signature, start, length)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------------------------
 
 
 def _party(manifest: dict, role: str, src: str) -> tuple[str, str]:
@@ -227,27 +442,41 @@ def _party(manifest: dict, role: str, src: str) -> tuple[str, str]:
 
 
 def _check_signature(pkg: _Package, sender: PublicIdentity) -> None:
-    claimed, claimed_key = _party(pkg.manifest, "sender", pkg.source)
+    """The manifest is signed, by the expected sender's key, and names that sender."""
+    src = pkg.source
+    claimed, claimed_key = _party(pkg.manifest, "sender", src)
+    sig = _sshsig_parse(pkg.signature, src)
+    if not _sshsig_holds(sig, pkg.manifest_bytes):
+        raise ExchangeError(
+            f"{src}: signature check failed: {SIGNATURE_MEMBER} does not verify over "
+            f"{MANIFEST_MEMBER}: the package was tampered with after signing; nothing was "
+            "imported."
+        )
+    if sig.public_key != _raw(sender.signing_key):
+        if claimed != sender.agency_id:
+            raise ExchangeError(
+                f"{src}: wrong sender: the package says it is from {_clip(claimed)}, not from "
+                f"the expected sender {sender.agency_id!r}; refused. If you expected a package "
+                f"from {_clip(claimed)}, give that agency's identity."
+            )
+        raise ExchangeError(
+            f"{src}: signature check failed: the manifest names {sender.agency_id} but was "
+            f"signed by another key ({_ssh_fingerprint(sig.public_key)}), not signed by "
+            f"{sender.agency_id} (key id {sender.key_id}): forged, or tampered with and "
+            "re-signed; nothing was imported."
+        )
     if claimed != sender.agency_id:
         raise ExchangeError(
-            f"{pkg.source}: wrong sender: the package says it is from {_clip(claimed)}, not from "
-            f"the expected sender {sender.agency_id!r}; refused. If you expected a package from "
-            f"{_clip(claimed)}, give that agency's identity."
+            f"{src}: wrong sender: {sender.agency_id} signed a manifest naming "
+            f"{_clip(claimed)} as the sender; refused. Ask {sender.agency_id} to pack again."
         )
     if claimed_key != sender.key_id:
         raise ExchangeError(
-            f"{pkg.source}: wrong sender key: signed with key id {_clip(claimed_key)} but "
-            f"{sender.agency_id}'s identity has key id {sender.key_id}. Get {sender.agency_id}'s "
-            "current identity file (keys rotated?) or treat the package as forged."
+            f"{src}: wrong sender key: the manifest names key id {_clip(claimed_key)} but "
+            f"{sender.agency_id}'s identity has key id {sender.key_id}. Get "
+            f"{sender.agency_id}'s current identity file (keys rotated?) or treat the package "
+            "as forged."
         )
-    view = memoryview(pkg.data)[: pkg.signed_end]
-    try:
-        sender.signing_key.verify(pkg.signature, _SIGN_CONTEXT + view)
-    except InvalidSignature as exc:
-        raise ExchangeError(
-            f"{pkg.source}: signature check failed: the package was tampered with after signing "
-            f"or was not signed by {sender.agency_id} (key id {sender.key_id}); nothing was imported."
-        ) from exc
 
 
 _REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -262,12 +491,31 @@ _REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def _check_fields(pkg: _Package) -> tuple[bytes, bytes]:
-    """Check the (signed) manifest's fields; return the ephemeral public key and the nonce."""
+def _check_fields(pkg: _Package) -> None:
+    """The signed manifest is complete, its texts printable, and it announces this archive's
+    ``payload.age`` (by size; :func:`_check_ciphertext` checks the SHA-256)."""
     m, src = pkg.manifest, pkg.source
     for name, typ in _REQUIRED_FIELDS.items():
         if not isinstance(m.get(name), typ) or isinstance(m.get(name), bool):
             raise ExchangeError(f"{src}: manifest field {name!r} is missing or malformed.")
+    try:
+        if uuid.UUID(m["package_id"]).version != 4 or len(m["package_id"]) != 36:
+            raise ValueError(m["package_id"])
+    except ValueError as exc:
+        raise ExchangeError(
+            f"{src}: manifest field 'package_id' {_clip(m['package_id'])} is not a UUID4."
+        ) from exc
+    if not _TIME_RE.match(m["created_utc"]):
+        raise ExchangeError(
+            f"{src}: manifest field 'created_utc' {_clip(m['created_utc'])} is not a UTC time "
+            "like 2025-07-01T09:30:00Z."
+        )
+    to, to_key = _party(m, "recipient", src)
+    _check_agency(to, f"{src}: manifest field 'recipient'")
+    if not _KEY_ID_RE.match(to_key):
+        raise ExchangeError(f"{src}: manifest field 'recipient' has a malformed key id.")
+    _check_text("manifest field 'dataset'", m["dataset"], 200, src)
+    _check_text("manifest field 'purpose'", m["purpose"], 2000, src)
     payload, enc = m["payload"], m["encryption"]
     if (
         payload.get("format") != "parquet"
@@ -275,28 +523,51 @@ def _check_fields(pkg: _Package) -> tuple[bytes, bytes]:
         or not isinstance(payload.get("sha256"), str)
     ):
         raise ExchangeError(f"{src}: manifest field 'payload' is malformed.")
-    if (enc.get("algorithm"), enc.get("key_agreement"), enc.get("kdf")) != (
-        "AES-256-GCM",
-        "X25519",
-        "HKDF-SHA256",
+    if (
+        enc.get("format") != AGE_FORMAT
+        or enc.get("member") != PAYLOAD_MEMBER
+        or not isinstance(enc.get("recipient"), str)
+        or not isinstance(enc.get("bytes"), int)
+        or not isinstance(enc.get("sha256"), str)
     ):
         raise ExchangeError(
-            f"{src}: unsupported encryption {_clip(enc)}; expected AES-256-GCM/X25519/HKDF-SHA256."
+            f"{src}: unsupported encryption {_clip(enc, 200)}; expected {AGE_FORMAT} in "
+            f"{PAYLOAD_MEMBER} with its recipient, bytes and sha256."
         )
-    if len(pkg.ciphertext) != payload["bytes"] + TAG_BYTES:
+    if pkg.payload_size != enc["bytes"]:
         raise ExchangeError(
-            f"{src}: the encrypted payload has {len(pkg.ciphertext):,} bytes but the manifest "
-            f"announces {payload['bytes']:,} + {TAG_BYTES}: tampered or corrupted."
+            f"{src}: {PAYLOAD_MEMBER} has {pkg.payload_size:,} bytes but the signed manifest "
+            f"announces {enc['bytes']:,}: the package was tampered with; nothing was imported."
         )
-    ephemeral = _unb64(enc.get("ephemeral_public_key"), KEY_BYTES, "ephemeral_public_key", src)
-    nonce = _unb64(enc.get("nonce"), NONCE_BYTES, "nonce", src)
-    return ephemeral, nonce
 
 
-def _open(pkg: _Package, recipient: PrivateIdentity, sender: PublicIdentity) -> bytes:
-    """Run every check on a parsed package and return the verified Parquet payload."""
-    _check_signature(pkg, sender)
-    ephemeral, nonce = _check_fields(pkg)
+def _check_ciphertext(pkg: _Package) -> None:
+    """``payload.age`` is, by SHA-256, the file the signed manifest names.
+
+    One pass over the file in chunks, which also gives the whole package's SHA-256.
+    """
+    pkg.fh.seek(0)
+    whole = hashlib.sha256(pkg.fh.read(pkg.payload_offset))
+    reader = _HashingReader(pkg.fh, pkg.payload_offset, pkg.payload_size)
+    while chunk := reader.read(_CHUNK):
+        whole.update(chunk)
+    tail = _HashingReader(pkg.fh, pkg.payload_offset + pkg.payload_size)
+    while chunk := tail.read(_CHUNK):
+        whole.update(chunk)
+    pkg._sha256 = whole.hexdigest()
+    digest = reader.sha256.hexdigest()
+    if digest != pkg.manifest["encryption"]["sha256"]:
+        raise ExchangeError(
+            f"{pkg.source}: {PAYLOAD_MEMBER} has SHA-256 {digest}, not the "
+            f"{_clip(pkg.manifest['encryption']['sha256'], 64)} of the signed manifest: the "
+            "package was tampered with after signing or damaged in transit; nothing was "
+            "imported."
+        )
+
+
+def _check_addressee(pkg: _Package, recipient: PrivateIdentity) -> None:
+    """The package is addressed to this agency and this key id (whether it was encrypted to
+    this key is age's own check, on decryption)."""
     m, src = pkg.manifest, pkg.source
     to, to_key = _party(m, "recipient", src)
     if to != recipient.agency_id:
@@ -310,27 +581,34 @@ def _open(pkg: _Package, recipient: PrivateIdentity, sender: PublicIdentity) -> 
             f"this private key has key id {recipient.key_id}. Use the key file that matches "
             "(keys rotated?) or ask the sender to pack again for your current identity."
         )
-    own = _raw(recipient.encryption_key.public_key())
+
+
+def _decrypt_to(pkg: _Package, recipient: PrivateIdentity, out: Path) -> None:
+    """Decrypt ``payload.age`` into the file ``out`` in chunks, then check it against the
+    manifest (size, SHA-256, row count, schema). ``out`` is a scratch file: on a refusal the
+    caller deletes it, and nothing in it was read as rows."""
+    m, src = pkg.manifest, pkg.source
+    reader = _HashingReader(pkg.fh, pkg.payload_offset, pkg.payload_size)
     try:
-        shared = recipient.encryption_key.exchange(
-            x25519.X25519PublicKey.from_public_bytes(ephemeral)
-        )
-        key = _derive_key(shared, ephemeral, own)
-        payload = _decrypt(key, nonce, pkg.ciphertext, pkg.manifest_bytes)
-    except (InvalidTag, ValueError) as exc:
+        with open(out, "wb") as fh:
+            writer = _HashingWriter(fh)
+            _decrypt(reader, writer, recipient.age_identity)
+    except (pyrage.DecryptError, pyrage.IdentityError, OSError, ValueError) as exc:
         raise ExchangeError(
-            f"{src}: decryption failed (AES-GCM tag): the package was tampered with or was not "
-            f"encrypted for this key ({recipient.agency_id}, key id {recipient.key_id})."
+            f"{src}: decryption failed (age: {exc}): the package was tampered with or was not "
+            f"encrypted for this key ({recipient.agency_id}, key id {recipient.key_id}); "
+            "nothing was imported."
         ) from exc
-    digest = hashlib.sha256(payload).hexdigest()
-    if len(payload) != m["payload"]["bytes"] or digest != m["payload"]["sha256"]:
+    digest = writer.sha256.hexdigest()
+    if writer.bytes != m["payload"]["bytes"] or digest != m["payload"]["sha256"]:
         raise ExchangeError(
-            f"{src}: payload SHA-256 {digest} does not match the manifest: refused."
+            f"{src}: payload SHA-256 {digest} ({writer.bytes:,} bytes) does not match the "
+            "signed manifest: refused; nothing was imported."
         )
     try:
-        meta = pq.ParquetFile(pa.BufferReader(payload))
+        meta = pq.ParquetFile(out)
         rows, columns = meta.metadata.num_rows, _columns(meta.schema_arrow)
-    except pa.ArrowException as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise ExchangeError(f"{src}: the payload is not readable Parquet ({exc}).") from exc
     if rows != m["rows"]:
         raise ExchangeError(
@@ -338,6 +616,18 @@ def _open(pkg: _Package, recipient: PrivateIdentity, sender: PublicIdentity) -> 
         )
     if columns != m["columns"]:
         raise ExchangeError(f"{src}: the payload's columns do not match the manifest's schema.")
-    return payload
 
 
+def _authenticate(pkg: _Package, sender: PublicIdentity) -> None:
+    """Every check that needs no private key: signature, fields, ``payload.age``'s hash."""
+    _check_signature(pkg, sender)
+    _check_fields(pkg)
+    _party(pkg.manifest, "recipient", pkg.source)
+    _check_ciphertext(pkg)
+
+
+def _open(pkg: _Package, recipient: PrivateIdentity, sender: PublicIdentity, out: Path) -> None:
+    """Run every check on a parsed package and decrypt its verified payload to ``out``."""
+    _authenticate(pkg, sender)
+    _check_addressee(pkg, recipient)
+    _decrypt_to(pkg, recipient, out)

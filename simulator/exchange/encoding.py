@@ -1,18 +1,22 @@
-"""Encoding for privacy-preserving linkage: CLK Bloom filters and keyed block keys.
+"""Encoding for privacy-preserving linkage: clkhash-compatible CLK Bloom filters and keyed block keys.
 
 Run by each data owner on its own registry with the shared linkage secret (:func:`encode`); only
 the resulting :class:`EncodedRegistry` (household ids, filters, block keys) leaves the owner.
-The scheme (tokens, keyed double hashing, the two blocking passes) is described in
+:func:`linkage_features` gives the clear-text feature table the filters are made of (it stays
+with the owner); the filters follow clkhash's linkage schema v3 (keyed BLAKE2b, HKDF field keys,
+clkhash's n-grams and bit order; :mod:`simulator.exchange.clk_schema`), so clkhash given that
+table, :func:`~simulator.exchange.clk_schema.save_schema`'s schema and the secret text makes the
+same filters. The block keys are Madad's own (keyed HMAC-SHA256). The scheme is described in
 :mod:`simulator.exchange.linkage`.
 """
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -22,55 +26,33 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hazards.errors import LinkageError
+from simulator.exchange.clk_schema import (
+    FEATURES,
+    EncodingConfig,
+    field_keys,
+    ngrams,
+    schema_fingerprint,
+    schema_json,
+    token_bits,
+)
 from simulator.exchange.names import _block_word, _soundex, _variants, normalise_name
 from simulator.exchange.pseudonym import Key, KeyRing, _hmac_many
 
 log = logging.getLogger(__name__)
 
-__all__ = ["COLUMNS", "EncodedRegistry", "EncodingConfig", "encode"]
+__all__ = [
+    "COLUMNS", "FEATURES", "EncodedRegistry", "EncodingConfig", "encode", "linkage_features",
+]
 
 #: Columns :func:`encode` reads (rename yours with ``columns=``).
 COLUMNS = ("household_id", "name", "father_name", "dob", "district_id")
+#: Version of the encoding file format (1: Madad's HMAC double hashing, no longer read).
+FORMAT_VERSION = 2
 
 
-
-@dataclass(frozen=True)
-class EncodingConfig:
-    """Bloom-filter parameters; both parties must use the same ones.
-
-    ``k_*`` is the number of bits each token of a field sets (its weight in the Dice score).
-    """
-
-    bits: int = 1024
-    q: int = 2
-    k_name: int = 10
-    k_father: int = 5
-    k_year: int = 30
-    k_decade: int = 12
-    k_day_month: int = 24
-    k_day: int = 10
-    k_month: int = 10
-    k_district: int = 8
-
-    def __post_init__(self) -> None:
-        if self.bits < 64 or self.bits % 64:
-            raise LinkageError(f"bits must be a positive multiple of 64, got {self.bits}.")
-        if self.q < 1:
-            raise LinkageError(f"q must be >= 1, got {self.q}.")
-        for name, value in asdict(self).items():
-            if name.startswith("k_") and not 0 <= value <= 64:
-                raise LinkageError(f"{name} must be between 0 and 64, got {value}.")
-
-    def k(self, tag: str) -> int:
-        return {
-            "n": self.k_name, "f": self.k_father, "y": self.k_year, "c": self.k_decade,
-            "dm": self.k_day_month, "d": self.k_day, "m": self.k_month, "g": self.k_district,
-        }[tag]
-
-    def fingerprint(self) -> str:
-        """Hash of the parameters and of the variant table: equal on both sides or no link."""
-        body = json.dumps({**asdict(self), "variants": _variants().digest}, sort_keys=True)
-        return hashlib.sha256(body.encode()).hexdigest()[:16]
+def _fingerprint(config: EncodingConfig) -> str:
+    """Hash of the schema and of the variant table: equal on both sides or no link."""
+    return schema_fingerprint(config, extra=_variants().digest)
 
 
 def _popcount(words: np.ndarray) -> np.ndarray:
@@ -93,13 +75,18 @@ class EncodedRegistry:
     ids
         Household ids (the owner's pseudonyms), one per record.
     filters
-        Bloom filters, ``uint64`` of shape (records, bits / 64), bit ``b`` in word ``b // 64``.
+        Bloom filters, shape (records, bits / 64), ``uint64`` words holding clkhash's bytes:
+        bit ``b`` of a filter is bit ``7 - b % 8`` of byte ``b // 8`` of the row
+        (``filters[i].tobytes()`` is clkhash's ``bitarray.tobytes()``).
     block_keys
         ``uint64`` of shape (records, passes); 0 means no key (the field was missing).
     encoding
-        Fingerprint of the :class:`EncodingConfig` and variant table used.
+        Fingerprint of the linkage schema (:class:`EncodingConfig`) and variant table used.
     key_check
-        Check value of the linkage secret (not the secret): both sides must match.
+        Check value of the linkage secret (not the secret): both sides must match; empty for
+        filters made outside Madad (:meth:`from_clks`), which cannot be checked.
+    schema
+        The clkhash linkage schema (JSON text) the filters were made with.
     """
 
     party: str
@@ -108,6 +95,7 @@ class EncodedRegistry:
     block_keys: np.ndarray
     encoding: str
     key_check: str
+    schema: str = ""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -120,7 +108,8 @@ class EncodedRegistry:
     def _meta(self) -> dict[str, object]:
         return {
             "format": "madad-linkage-encoding",
-            "version": 1,
+            "version": FORMAT_VERSION,
+            "scheme": "clkhash-v3",
             "party": self.party,
             "encoding": self.encoding,
             "key_check": self.key_check,
@@ -140,13 +129,19 @@ class EncodedRegistry:
         frame["clk"] = self._clk_array().to_numpy(zero_copy_only=False)
         for p in range(self.block_keys.shape[1]):
             frame[f"block_{p + 1}"] = self.block_keys[:, p]
-        frame.attrs.update(self._meta())
+        frame.attrs.update(self._meta(), schema=self.schema)
         return frame
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, **meta: object) -> EncodedRegistry:
         """The inverse of :meth:`to_frame` (metadata from ``frame.attrs`` or keywords)."""
         meta = {**frame.attrs, **meta}
+        if int(meta.get("version", FORMAT_VERSION)) != FORMAT_VERSION:
+            raise LinkageError(
+                f"encoding format version {meta.get('version')} is not read any more (Madad's "
+                f"filters follow clkhash's schema since version {FORMAT_VERSION}); re-encode "
+                "the registry with `madad exchange encode`."
+            )
         missing = [k for k in ("party", "encoding", "key_check") if k not in meta]
         if missing or "clk" not in frame.columns or "household_id" not in frame.columns:
             raise LinkageError(
@@ -170,6 +165,59 @@ class EncodedRegistry:
             block_keys=frame[blocks].to_numpy(dtype=np.uint64).reshape(len(frame), len(blocks)),
             encoding=str(meta["encoding"]),
             key_check=str(meta["key_check"]),
+            schema=str(meta.get("schema", "")),
+        )
+
+    def to_clks(self) -> dict[str, list[str]]:
+        """The filters as anonlink's CLK JSON (``{"clks": [base64, ...]}``, record order)."""
+        raw = np.ascontiguousarray(self.filters, dtype="<u8").view(np.uint8)
+        return {"clks": [base64.b64encode(row.tobytes()).decode("ascii") for row in raw]}
+
+    @classmethod
+    def from_clks(
+        cls,
+        clks: Mapping[str, Iterable[str]] | Iterable[str],
+        ids: Iterable[object],
+        *,
+        party: str,
+        config: EncodingConfig | None = None,
+        key_check: str = "",
+    ) -> EncodedRegistry:
+        """Filters made by clkhash (``anonlink hash``) from a :func:`linkage_features` table.
+
+        ``clks`` is anonlink's CLK JSON (or its list of base64 strings), ``ids`` the household
+        ids in the same order, ``config`` the parameters the schema was written from. The result
+        has no block keys, so :func:`~simulator.exchange.matching.link` compares all pairs, and
+        no key check unless ``key_check`` is given (the other side's
+        :attr:`EncodedRegistry.key_check` for the same secret).
+        """
+        config = config or EncodingConfig()
+        items = list(clks["clks"] if isinstance(clks, Mapping) else clks)
+        ids_arr = pd.array([str(i) for i in ids], dtype="string")
+        if len(ids_arr) != len(items):
+            raise LinkageError(f"{party}: {len(items)} CLKs but {len(ids_arr)} ids.")
+        if pd.Series(ids_arr).duplicated().any():
+            raise LinkageError(f"{party}: household ids repeat; ids must be unique.")
+        width = config.bits // 8
+        try:
+            raw = [base64.b64decode(c, validate=True) for c in items]
+        except (ValueError, TypeError) as exc:
+            raise LinkageError(f"{party}: a CLK is not base64 ({exc}).") from exc
+        bad = [i for i, r in enumerate(raw) if len(r) != width]
+        if bad:
+            raise LinkageError(
+                f"{party}: CLK {bad[0] + 1} has {len(raw[bad[0]]) * 8} bits, the schema "
+                f"{config.bits}."
+            )
+        filters = np.frombuffer(b"".join(raw), dtype="<u8").reshape(len(raw), width // 8)
+        return cls(
+            party=party,
+            ids=np.asarray(ids_arr, dtype=object),
+            filters=filters.astype(np.uint64),
+            block_keys=np.zeros((len(raw), 0), dtype=np.uint64),
+            encoding=_fingerprint(config),
+            key_check=key_check,
+            schema=schema_json(config),
         )
 
     def save(self, path: str | Path) -> Path:
@@ -179,6 +227,8 @@ class EncodedRegistry:
         table = pa.Table.from_pandas(frame.drop(columns=["clk"]), preserve_index=False)
         table = table.add_column(1, "clk", self._clk_array())
         meta = {**(table.schema.metadata or {}), b"madad": json.dumps(self._meta()).encode()}
+        if self.schema:
+            meta[b"clkhash_schema"] = self.schema.encode()
         pq.write_table(table.replace_schema_metadata(meta), path)
         return path
 
@@ -194,7 +244,8 @@ class EncodedRegistry:
             raise LinkageError(f"{path}: not a Madad linkage encoding (no 'madad' metadata).")
         frame = table.to_pandas()
         frame["clk"] = table.column("clk").to_pylist()
-        return cls.from_frame(frame, **json.loads(raw))
+        schema = (table.schema.metadata or {}).get(b"clkhash_schema", b"").decode()
+        return cls.from_frame(frame, **json.loads(raw), schema=schema)
 
 
 def _secret_of(secret: bytes | Key | KeyRing) -> bytes:
@@ -229,68 +280,44 @@ def _dob_parts(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, m, d
 
 
-def _bigrams(text: str, q: int) -> list[str]:
-    if not text:
-        return []
-    padded = f"{' ' * (q - 1)}{text}{' ' * (q - 1)}"
-    return sorted({padded[i: i + q] for i in range(len(padded) - q + 1)})
+def _feature_filters(
+    values: np.ndarray, key: bytes, k: int, config: EncodingConfig, ngram: bool
+) -> np.ndarray:
+    """Packed filters (records x words) of one feature, built once per distinct value.
 
-
-def _dob_tokens(key: int) -> list[tuple[str, str]]:
-    y, m, d = key // 10000, key // 100 % 100, key % 100
-    return [
-        ("y", str(y)), ("c", str(y // 10)),
-        *[("dm", str(v)) for v in sorted({m, d})],
-        ("d", str(d)), ("m", str(m)),
-    ]
-
-
-class _Vocabulary:
-    """Tokens seen so far and the filter bits each sets (hashed once per distinct token)."""
-
-    def __init__(self, secret: bytes, config: EncodingConfig) -> None:
-        self.secret = secret
-        self.config = config
-        self.index: dict[tuple[str, str], int] = {}
-        self.rows: list[np.ndarray] = []
-
-    def ids(self, tokens: Iterable[tuple[str, str]]) -> list[int]:
-        out = []
-        for token in tokens:
-            i = self.index.get(token)
+    Each distinct token is hashed once (clkhash's blakeHash with the feature's key); the filter of
+    a value is the OR of its tokens' rows. ``values`` holds strings, ``None`` where missing.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    words = config.bits // 64
+    vocab: dict[str, int] = {}
+    rows: list[np.ndarray] = []
+    per_unique: list[list[int]] = []
+    for value in uniques:
+        ids = []
+        for token in ngrams(value, config.q) if ngram else [value]:
+            i = vocab.get(token)
             if i is None:
-                i = self.index[token] = len(self.index)
-                self.rows.append(self._row(token))
-            out.append(i)
-        return out
+                i = vocab[token] = len(rows)
+                bits = np.zeros(config.bits, dtype=bool)
+                bits[token_bits(token, k, key, config.bits)] = True
+                rows.append(np.packbits(bits, bitorder="big").view("<u8"))
+            ids.append(i)
+        per_unique.append(ids)
+    lengths = np.array([len(p) for p in per_unique], dtype=np.int64)
+    table = np.zeros((len(uniques) + 1, words), dtype=np.uint64)  # last row: missing value
+    has = np.flatnonzero(lengths > 0)
+    if len(has):
+        stacked = np.stack(rows).astype(np.uint64)
+        flat = np.fromiter((t for i in has for t in per_unique[i]), dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths[has])[:-1]])
+        table[has] = np.bitwise_or.reduceat(stacked[flat], starts, axis=0)
+    return table[np.where(codes < 0, len(uniques), codes)]
 
-    def _row(self, token: tuple[str, str]) -> np.ndarray:
-        """The token's bits as a packed filter: double hashing on HMAC-SHA256."""
-        tag, text = token
-        digest = _hmac_many(self.secret, [f"{tag}\x1f{text}".encode()])
-        h1 = int.from_bytes(digest[:8], "big")
-        h2 = int.from_bytes(digest[8:16], "big") | 1
-        m = self.config.bits
-        bits = np.zeros(m, dtype=bool)
-        bits[[(h1 + i * h2) % m for i in range(self.config.k(tag))]] = True
-        return np.packbits(bits, bitorder="little").view("<u8").astype(np.uint64)
 
-    def filters(
-        self, values: np.ndarray, tokenizer: Callable[[object], list[tuple[str, str]]]
-    ) -> np.ndarray:
-        """Packed filters (records x words) of one field, built once per distinct value."""
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        words = self.config.bits // 64
-        per_unique = [self.ids(tokenizer(u)) for u in uniques]
-        lengths = np.array([len(p) for p in per_unique], dtype=np.int64)
-        table = np.zeros((len(uniques) + 1, words), dtype=np.uint64)  # last row: missing value
-        has = np.flatnonzero(lengths > 0)
-        if len(has):
-            rows = np.stack(self.rows)
-            flat = np.fromiter((t for i in has for t in per_unique[i]), dtype=np.int64)
-            starts = np.concatenate([[0], np.cumsum(lengths[has])[:-1]])
-            table[has] = np.bitwise_or.reduceat(rows[flat], starts, axis=0)
-        return table[np.where(codes < 0, len(uniques), codes)]
+def _int_text(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Integers as decimal text (``None`` where not ``present``)."""
+    return np.where(present, values.astype(str).astype(object), None)
 
 
 def _canonical(values: pd.Series) -> np.ndarray:
@@ -349,6 +376,59 @@ def _block_keys(
     ).astype(np.uint64).reshape(len(name), 2)
 
 
+def _prepare(
+    frame: pd.DataFrame, columns: Mapping[str, str] | None, party: str
+) -> tuple[pd.Series, dict[str, np.ndarray], np.ndarray]:
+    """Checked ids, the feature values (strings, ``None`` where missing) and the birth years."""
+    names = {c: c for c in COLUMNS} | dict(columns or {})
+    ids = _checked_ids(frame, names, party)
+    name = _canonical(frame[names["name"]])
+    father = _canonical(frame[names["father_name"]])
+    y, m, d = _dob_parts(frame[names["dob"]].reset_index(drop=True))
+    has = y > 0
+    district = frame[names["district_id"]].astype("string").str.strip().str.lower()
+    district_arr = district.astype(object).where(district.notna(), None).to_numpy(dtype=object)
+    district_arr = np.where(district_arr == "", None, district_arr)
+    values = {
+        "household_id": ids.to_numpy(dtype=object),
+        "name": name,
+        "father_name": father,
+        "birth_year": _int_text(y, has),
+        "birth_decade": _int_text(y // 10, has),
+        "birth_day_month_low": _int_text(np.minimum(m, d), has),
+        "birth_day_month_high": _int_text(np.maximum(m, d), has),
+        "birth_day": _int_text(d, has),
+        "birth_month": _int_text(m, has),
+        "district_id": district_arr,
+    }
+    return ids, values, y
+
+
+def linkage_features(
+    frame: pd.DataFrame, *, party: str = "left", columns: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The clear-text feature table the Bloom filters are made of (it never leaves the owner).
+
+    One string column per feature of :data:`~simulator.exchange.clk_schema.FEATURES`, in schema
+    order (``household_id``, normalised ``name`` and ``father_name``, ``birth_year``,
+    ``birth_decade``, ``birth_day_month_low``/``_high``, ``birth_day``, ``birth_month``,
+    ``district_id``), ``""`` where a value is missing. Written as CSV (header included), it is
+    what clkhash / ``anonlink hash`` takes with the schema of
+    :func:`~simulator.exchange.clk_schema.save_schema` and the secret text
+    :func:`~simulator.exchange.clk_schema.clkhash_secret` to make the filters of :func:`encode`.
+
+    Raises
+    ------
+    LinkageError
+        As :func:`encode`.
+    """
+    _, values, _ = _prepare(frame, columns, party)
+    return pd.DataFrame(
+        {f.identifier: pd.Series(values[f.identifier], dtype=object).fillna("").astype(str)
+         for f in FEATURES}
+    )
+
+
 def encode(
     frame: pd.DataFrame,
     secret: bytes | Key | KeyRing,
@@ -358,6 +438,10 @@ def encode(
     columns: Mapping[str, str] | None = None,
 ) -> EncodedRegistry:
     """Encode one party's records as Bloom filters and keyed block keys (run by the data owner).
+
+    The filters are those clkhash makes from :func:`linkage_features` with the schema of
+    ``config`` (:func:`~simulator.exchange.clk_schema.linkage_schema`) and the secret text
+    :func:`~simulator.exchange.clk_schema.clkhash_secret` ``(secret)``.
 
     Parameters
     ----------
@@ -386,37 +470,26 @@ def encode(
     """
     config = config or EncodingConfig()
     key = _secret_of(secret)
-    names = {c: c for c in COLUMNS} | dict(columns or {})
-    ids = _checked_ids(frame, names, party)
+    ids, values, y = _prepare(frame, columns, party)
     n = len(frame)
-    vocab = _Vocabulary(key, config)
-    name = _canonical(frame[names["name"]])
-    father = _canonical(frame[names["father_name"]])
-    y, m, d = _dob_parts(frame[names["dob"]].reset_index(drop=True))
-    dob = np.where(y > 0, y * 10000 + m * 100 + d, -1)
-    district = frame[names["district_id"]].astype("string").str.strip().str.lower()
-    district_arr = district.astype(object).where(district.notna(), None).to_numpy(dtype=object)
-    district_arr = np.where(district_arr == "", None, district_arr)
-
-    q = config.q
-    filters = (
-        vocab.filters(name, lambda s: [("n", g) for g in _bigrams(s, q)])
-        | vocab.filters(father, lambda s: [("f", g) for g in _bigrams(s, q)])
-        | vocab.filters(np.where(dob > 0, dob, np.nan), lambda v: _dob_tokens(int(v)))
-        | vocab.filters(district_arr, lambda s: [("g", s)])
-    )
-    block_keys = _block_keys(name, y, district_arr, key)
+    filters = np.zeros((n, config.bits // 64), dtype=np.uint64)
+    for feature, field_key in zip(FEATURES, field_keys(key), strict=True):
+        k = config.bits_per_token(feature)
+        if k:
+            filters |= _feature_filters(
+                values[feature.identifier], field_key, k, config, feature.comparison == "ngram"
+            )
+    block_keys = _block_keys(values["name"], y, values["district_id"], key)
     log.info(
-        "encoded %d records of %s: %d distinct tokens, %d without a date of birth",
-        n, party, len(vocab.rows), int((y == 0).sum()),
+        "encoded %d records of %s (clkhash schema v3, %d bits), %d without a date of birth",
+        n, party, config.bits, int((y == 0).sum()),
     )
     return EncodedRegistry(
         party=party,
         ids=ids.to_numpy(dtype=object),
         filters=np.ascontiguousarray(filters).reshape(n, config.bits // 64),
         block_keys=block_keys,
-        encoding=config.fingerprint(),
+        encoding=_fingerprint(config),
         key_check=_hmac_many(key, [b"madad-linkage-key-check"])[:8].hex(),
+        schema=schema_json(config),
     )
-
-

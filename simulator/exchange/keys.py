@@ -5,6 +5,19 @@ keys go to ``<agency>.key.pem`` (mode 0600, optionally passphrase-protected); th
 to ``<agency>.identity.json``, the file an agency shares with its partners. The identity file is
 self-signed, so an edited file is refused by :func:`load_identity`.
 
+The same keys in standard formats, so that other tools can open and check packages:
+
+* the X25519 key *is* the agency's age key (https://age-encryption.org/v1): its public half is
+  the age recipient ``age1...`` (:attr:`PublicIdentity.age_recipient`, also written into the
+  identity file), its private half the age identity ``AGE-SECRET-KEY-1...`` that
+  :func:`keygen` writes to ``<agency>.age-key.txt`` (mode 0600; age-encrypted with the
+  passphrase when one is given) for ``age -d -i <agency>.age-key.txt``;
+* the Ed25519 key is an OpenSSH ``ssh-ed25519`` key (:attr:`PublicIdentity.ssh_public_key`);
+  :func:`keygen` writes ``<agency>.allowed_signers``, the line ``ssh-keygen -Y verify`` needs to
+  check the agency's package signatures.
+
+Key files made before these formats existed keep working: both are derived from the same keys.
+
 The *key id* is the first 128 bits of SHA-256 over both public keys; compare it over the phone or
 in a letter before trusting an identity file received by email.
 """
@@ -20,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyrage
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
@@ -28,6 +42,7 @@ from hazards.errors import ExchangeError
 from simulator.exchange.common import _b64, _canonical, _clip, _now, _unb64
 
 __all__ = [
+    "SSH_NAMESPACE",
     "KeyFiles",
     "PrivateIdentity",
     "PublicIdentity",
@@ -50,6 +65,9 @@ _AGENCY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _PEM_BLOCK_RE = re.compile(
     r"-----BEGIN ((?:ENCRYPTED )?PRIVATE KEY)-----\r?\n.*?-----END \1-----", re.DOTALL
 )
+#: Namespace of the agency's SSH signatures (``ssh-keygen -Y ... -n madad-exchange``).
+SSH_NAMESPACE = "madad-exchange"
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _META_RE = re.compile(r"^(agency_id|key_id|created_utc):[ \t]*(\S+)[ \t]*$", re.MULTILINE)
 
 
@@ -76,6 +94,21 @@ class PublicIdentity:
     signing_key: ed25519.Ed25519PublicKey = field(repr=False)
     encryption_key: x25519.X25519PublicKey = field(repr=False)
     created_utc: str = ""
+
+    @property
+    def age_recipient(self) -> str:
+        """The encryption key as an age X25519 recipient, ``age1...``."""
+        return _age_recipient(self.encryption_key)
+
+    @property
+    def ssh_public_key(self) -> str:
+        """The signing key as an OpenSSH public key, ``ssh-ed25519 AAAA... <agency>``."""
+        return _ssh_public_key(self.signing_key, self.agency_id)
+
+    @property
+    def allowed_signers(self) -> str:
+        """The ``ssh-keygen -Y verify`` allowed-signers line of this agency's signatures."""
+        return f'{self.agency_id} namespaces="{SSH_NAMESPACE}" {self.ssh_public_key}'
 
 
 @dataclass(frozen=True)
@@ -108,6 +141,16 @@ class PrivateIdentity:
             self.created_utc,
         )
 
+    @property
+    def age_identity(self) -> str:
+        """The encryption key as an age X25519 identity, ``AGE-SECRET-KEY-1...`` (secret)."""
+        raw = self.encryption_key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return _bech32("age-secret-key-", raw).upper()
+
 
 @dataclass(frozen=True)
 class KeyFiles:
@@ -121,11 +164,19 @@ class KeyFiles:
         ``<agency>.identity.json``: both public keys. Share it with partner agencies.
     key_id : str
         The key id to confirm with partners out of band.
+    age_key : Path or None
+        ``<agency>.age-key.txt``, mode 0600: the X25519 key as an age identity, for opening
+        packages with ``age``/``rage``. Never share it.
+    allowed_signers : Path or None
+        ``<agency>.allowed_signers``: the Ed25519 key as an ``ssh-keygen -Y verify`` line.
+        Share it with partner agencies.
     """
 
     private_key: Path
     identity: Path
     key_id: str
+    age_key: Path | None = None
+    allowed_signers: Path | None = None
 
 
 def _raw(key: Any) -> bytes:
@@ -134,6 +185,46 @@ def _raw(key: Any) -> bytes:
 
 def _key_id(signing: ed25519.Ed25519PublicKey, encryption: x25519.X25519PublicKey) -> str:
     return hashlib.sha256(_KEY_ID_CONTEXT + _raw(signing) + _raw(encryption)).hexdigest()[:32]
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for value in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ value
+        for i in range(5):
+            if (top >> i) & 1:
+                chk ^= gen[i]
+    return chk
+
+
+def _bech32(hrp: str, data: bytes) -> str:
+    """BIP 173 Bech32 of ``data`` (the encoding of age keys), lower case."""
+    acc = bits = 0
+    digits: list[int] = []
+    for byte in data:
+        acc, bits = (acc << 8) | byte, bits + 8
+        while bits >= 5:
+            bits -= 5
+            digits.append((acc >> bits) & 31)
+    if bits:
+        digits.append((acc << (5 - bits)) & 31)
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    check = _bech32_polymod(expanded + digits + [0] * 6) ^ 1
+    digits += [(check >> 5 * (5 - i)) & 31 for i in range(6)]
+    return hrp + "1" + "".join(_BECH32[d] for d in digits)
+
+
+def _age_recipient(encryption: x25519.X25519PublicKey) -> str:
+    return _bech32("age", _raw(encryption))
+
+
+def _ssh_public_key(signing: ed25519.Ed25519PublicKey, comment: str = "") -> str:
+    text = signing.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode("ascii")
+    return f"{text} {comment}".strip()
 
 
 
@@ -172,9 +263,16 @@ def _write_new(path: Path, data: bytes, mode: int, *, overwrite: bool) -> None:
 
 
 def _identity_body(
-    agency_id: str, key_id: str, created: str, sign_pub: bytes, enc_pub: bytes
+    agency_id: str,
+    key_id: str,
+    created: str,
+    sign_pub: bytes,
+    enc_pub: bytes,
+    standard: dict | None = None,
 ) -> dict:
-    return {
+    """The self-signed part of an identity file; ``standard`` adds the keys in standard
+    notations (age recipient, OpenSSH key), absent from files written before they were added."""
+    body = {
         "format": "madad-identity",
         "version": 1,
         "agency_id": agency_id,
@@ -183,6 +281,10 @@ def _identity_body(
         "signing_key": {"algorithm": "Ed25519", "public_b64": _b64(sign_pub)},
         "encryption_key": {"algorithm": "X25519", "public_b64": _b64(enc_pub)},
     }
+    if standard:
+        body["signing_key"]["openssh"] = standard["openssh"]
+        body["encryption_key"]["age_recipient"] = standard["age_recipient"]
+    return body
 
 
 def keygen(
@@ -193,6 +295,10 @@ def keygen(
     overwrite: bool = False,
 ) -> KeyFiles:
     """Make an agency's signing (Ed25519) and encryption (X25519) key pairs.
+
+    Writes ``<agency>.key.pem`` and ``<agency>.identity.json`` (Madad's files), and the same
+    keys in standard formats: ``<agency>.age-key.txt`` (the age identity, secret) and
+    ``<agency>.allowed_signers`` (the OpenSSH signing key, public).
 
     Parameters
     ----------
@@ -208,7 +314,8 @@ def keygen(
     Returns
     -------
     KeyFiles
-        Paths of the private key file (mode 0600) and the public identity file, and the key id.
+        Paths of the private key files (mode 0600), the public identity and allowed-signers
+        files, and the key id.
 
     Raises
     ------
@@ -238,8 +345,10 @@ def keygen(
     )
     private_path = out / f"{agency_id}.key.pem"
     identity_path = out / f"{agency_id}.identity.json"
+    age_path = out / f"{agency_id}.age-key.txt"
+    signers_path = out / f"{agency_id}.allowed_signers"
     if not overwrite:
-        for path in (private_path, identity_path):
+        for path in (private_path, identity_path, age_path, signers_path):
             if path.exists():
                 raise ExchangeError(
                     f"{path} already exists; keys are not replaced silently. Pass overwrite=True "
@@ -247,15 +356,32 @@ def keygen(
                     "no longer be opened."
                 )
     _write_new(private_path, header.encode() + b"".join(pem), 0o600, overwrite=overwrite)
+    private = PrivateIdentity(agency_id, key_id, signing, encryption, created)
+    public = private.public()
+    standard = {"openssh": public.ssh_public_key, "age_recipient": public.age_recipient}
     body = _identity_body(
-        agency_id, key_id, created, _raw(signing.public_key()), _raw(encryption.public_key())
+        agency_id,
+        key_id,
+        created,
+        _raw(signing.public_key()),
+        _raw(encryption.public_key()),
+        standard,
     )
     body["self_signature_b64"] = _b64(signing.sign(_IDENTITY_CONTEXT + _canonical(body)))
     _write_new(
         identity_path, (json.dumps(body, indent=2) + "\n").encode(), 0o644, overwrite=overwrite
     )
+    age_text = (
+        f"# Madad age identity of agency {agency_id} (key id {key_id}): the X25519 key of\n"
+        f"# {agency_id}.key.pem, for `age -d -i {age_path.name}`. Keep it secret (mode 0600).\n"
+        f"# created: {created}\n# public key: {public.age_recipient}\n{private.age_identity}\n"
+    ).encode()
+    if secret:  # age's passphrase (scrypt) recipient; `age -d -i` asks for the passphrase
+        age_text = pyrage.passphrase.encrypt(age_text, secret.decode(), armored=True)
+    _write_new(age_path, age_text, 0o600, overwrite=overwrite)
+    _write_new(signers_path, (public.allowed_signers + "\n").encode(), 0o644, overwrite=overwrite)
     log.info("made keys for %s (key id %s) in %s", agency_id, key_id, out)
-    return KeyFiles(private_path, identity_path, key_id)
+    return KeyFiles(private_path, identity_path, key_id, age_path, signers_path)
 
 
 def load_identity(identity: PublicIdentity | str | Path) -> PublicIdentity:
@@ -307,7 +433,13 @@ def load_identity(identity: PublicIdentity | str | Path) -> PublicIdentity:
         raise ExchangeError(
             f"{src}: key_id {_clip(key_id)} does not match the keys: the file was edited."
         )
-    body = _identity_body(str(agency_id), str(key_id), str(created), sign_raw, enc_raw)
+    standard = None
+    if "openssh" in doc["signing_key"] or "age_recipient" in doc["encryption_key"]:
+        standard = {
+            "openssh": doc["signing_key"].get("openssh"),
+            "age_recipient": doc["encryption_key"].get("age_recipient"),
+        }
+    body = _identity_body(str(agency_id), str(key_id), str(created), sign_raw, enc_raw, standard)
     try:
         signing.verify(
             _unb64(self_sig, SIGNATURE_BYTES, "self_signature_b64", src),
@@ -317,7 +449,16 @@ def load_identity(identity: PublicIdentity | str | Path) -> PublicIdentity:
         raise ExchangeError(
             f"{src}: the identity's self-signature fails: the file was edited."
         ) from exc
-    return PublicIdentity(agency_id, key_id, signing, encryption, str(created))
+    public = PublicIdentity(agency_id, key_id, signing, encryption, str(created))
+    if standard is not None and standard != {
+        "openssh": public.ssh_public_key,
+        "age_recipient": public.age_recipient,
+    }:
+        raise ExchangeError(
+            f"{src}: the identity's openssh or age_recipient field does not match its keys; "
+            "ask the agency for a fresh identity file (`madad exchange keygen`)."
+        )
+    return public
 
 
 def load_private(

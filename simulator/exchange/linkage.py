@@ -22,20 +22,26 @@ Encoding
 --------
 Each record becomes one 1024-bit Bloom filter, a cryptographic long-term key (CLK; Schnell,
 Bachteler and Reiher 2009, "Privacy-preserving record linkage using Bloom filters", BMC Medical
-Informatics and Decision Making 9:41; and 2011, "A novel error-tolerant anonymous linking code").
-Tokens of every field set ``k`` bits each, chosen by keyed double hashing: for a token ``t`` of
-field ``f``, ``h = HMAC-SHA256(secret, f + 0x1f + t)``, ``h1`` and ``h2`` its first two 64-bit
-words, and the bits ``(h1 + i * h2) mod 1024`` for ``i < k``. Tokens:
+Informatics and Decision Making 9:41; and 2011, "A novel error-tolerant anonymous linking code"),
+made exactly as clkhash (Data61's encoder for anonlink) makes it from a linkage schema v3
+(:mod:`simulator.exchange.clk_schema`): the record is first turned into a clear-text feature
+table (:func:`linkage_features`, kept by the owner), each feature has its own 64-byte key
+derived from the secret by HKDF-SHA256, and each token of a feature sets ``k`` bits chosen by
+keyed BLAKE2b (``blakeHash``: independent indices, not the exploitable double hashing
+``h1 + i h2``), with clkhash's bit order. An agency that does not run Madad gets the same
+filters from clkhash with the schema file (:func:`save_schema`), the feature table and the
+secret text (:func:`clkhash_secret`). Features and tokens:
 
-* name and father's/husband's name: the bigrams of the normalised name padded with spaces.
-  Normalising lower-cases, drops accents and punctuation, collapses spaces and maps spelling
-  variants of Urdu names written in Latin letters to one form (``data/linkage_variants.csv``:
-  Muhammad/Mohammad/Md, Bibi/Bi Bi, Ahmad/Ahmed, -ullah/-ulla, ...). Different fields use
-  different hash inputs, so the same bigram in two fields sets different bits.
-* date of birth as components: the year, the decade, the day and month *values* as an unordered
-  pair (a transposed day/month keeps these) and the ordered day and month (lost when
-  transposed, so an exact date still scores higher).
-* the district code.
+* name and father's/husband's name: clkhash n-grams (bigrams, padded with a space each side) of
+  the normalised name. Normalising lower-cases, drops accents and punctuation, collapses spaces
+  and maps spelling variants of Urdu names written in Latin letters to one form
+  (``data/linkage_variants.csv``: Muhammad/Mohammad/Md, Bibi/Bi Bi, Ahmad/Ahmed, -ullah/-ulla,
+  ...). Different features use different keys, so the same bigram in two fields sets different
+  bits.
+* date of birth as components, each one exact token: the year, the decade, the smaller and the
+  larger of the day and month *values* (a transposed day/month keeps these) and the ordered day
+  and month (lost when transposed, so an exact date still scores higher).
+* the district code (exact).
 
 Similarity is the Dice coefficient of two filters, ``2 |A & B| / (|A| + |B|)``, computed on bits
 packed in uint64 words with a vectorized popcount.
@@ -43,6 +49,8 @@ packed in uint64 words with a vectorized popcount.
 Blocking: only records sharing a block key are compared. Pass 1 keys on district and birth year;
 pass 2 on district and the Soundex code of the first uncommon word of the normalised name (so a
 wrong birth year is still found). Keys are keyed hashes (HMAC-SHA256, 64 bits): no clear text.
+They are Madad's own, not part of the clkhash schema: filters made by clkhash and read with
+:meth:`EncodedRegistry.from_clks` carry none, and :func:`link` then compares every pair.
 
 Matching is one-to-one: among candidate pairs scoring at least the threshold, ``greedy`` takes
 pairs by descending score (ties by position); ``hungarian`` maximises the total score within each
@@ -60,12 +68,14 @@ compared.
 
 Modules
 -------
-The code is in four modules; this one re-exports their public names, so
+The code is in five modules; this one re-exports their public names, so
 ``simulator.exchange.linkage.<name>`` keeps working:
 
 * :mod:`simulator.exchange.names` -- name normalisation and phonetic block words;
-* :mod:`simulator.exchange.encoding` -- :func:`encode`, :class:`EncodedRegistry`,
-  :class:`EncodingConfig` (CLK Bloom filters and keyed block keys);
+* :mod:`simulator.exchange.clk_schema` -- :class:`EncodingConfig`, :func:`linkage_schema`,
+  :func:`save_schema`, :func:`clkhash_secret` (the clkhash schema v3 and its hashing);
+* :mod:`simulator.exchange.encoding` -- :func:`encode`, :func:`linkage_features`,
+  :class:`EncodedRegistry` (CLK Bloom filters and keyed block keys);
 * :mod:`simulator.exchange.matching` -- :func:`link`, :func:`candidate_pairs`, :func:`dice`,
   :func:`linked_pairs_to_dedup` (blocking and one-to-one links);
 * :mod:`simulator.exchange.synthetic` -- :func:`synthetic_registries`, :func:`evaluate`.
@@ -74,19 +84,25 @@ The code is in four modules; this one re-exports their public names, so
 from __future__ import annotations
 
 from hazards.errors import LinkageError
+from simulator.exchange.clk_schema import (
+    FEATURES,
+    clkhash_secret,
+    linkage_schema,
+    ngrams,
+    save_schema,
+)
 from simulator.exchange.encoding import (
     COLUMNS,
     EncodedRegistry,
     EncodingConfig,
-    _bigrams,
     _block_hashes,
     _canonical,
     _dob_parts,
-    _dob_tokens,
+    _feature_filters,
     _popcount,
     _secret_of,
-    _Vocabulary,
     encode,
+    linkage_features,
 )
 from simulator.exchange.matching import (
     _PAIR_CHUNK,
@@ -133,18 +149,23 @@ __all__ = [
     "SyntheticLinkageSet",
     "candidate_pairs",
     "dice",
+    "FEATURES",
+    "clkhash_secret",
     "encode",
     "evaluate",
     "link",
+    "linkage_features",
+    "linkage_schema",
     "linked_pairs_to_dedup",
     "normalise_name",
+    "save_schema",
     "synthetic_registries",
 ]
 
 #: Internal names kept importable from here for code and tests written before the split.
 _INTERNALS = (
-    COLUMNS, _bigrams, _block_hashes, _canonical, _dob_parts, _dob_tokens, _popcount,
-    _secret_of, _Vocabulary, _PAIR_CHUNK, DEFAULT_MAX_COMPARISONS, _greedy, _hungarian,
+    COLUMNS, ngrams, _block_hashes, _canonical, _dob_parts, _feature_filters, _popcount,
+    _secret_of, _PAIR_CHUNK, DEFAULT_MAX_COMPARISONS, _greedy, _hungarian,
     _VARIANT_KINDS, _block_word, _read_table, _soundex, _variants, BIRTH_YEARS, NAME_ZIPF,
     P_BEGUM, P_BIBI, P_FAMILY_NAME, P_HUSBAND, P_MUHAMMAD, P_SIBLING,
 )

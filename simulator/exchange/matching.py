@@ -4,6 +4,10 @@
 of each party on the record pairs that share a block key (:func:`candidate_pairs`), scores them
 (:func:`dice`) and keeps one-to-one links above the threshold (greedy or Hungarian).
 :func:`linked_pairs_to_dedup` turns the links into the engine's provincial -> federal id map.
+
+The filters are clkhash-compatible (:mod:`simulator.exchange.clk_schema`), so an encoding made
+by clkhash and read with :meth:`EncodedRegistry.from_clks` links too; it has no block keys, and
+then every pair is compared (bounded by ``max_comparisons``).
 """
 
 from __future__ import annotations
@@ -43,9 +47,14 @@ _PAIR_CHUNK = 1 << 18
 def candidate_pairs(
     left: EncodedRegistry, right: EncodedRegistry
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (left, right) of the record pairs sharing at least one block key, each once."""
+    """Positions (left, right) of the record pairs sharing at least one block key, each once.
+
+    When either side has no block keys (filters made by clkhash), every pair is a candidate.
+    """
     codes = []
     passes = min(left.block_keys.shape[1], right.block_keys.shape[1])
+    if passes == 0:
+        return np.divmod(np.arange(len(left) * len(right), dtype=np.int64), max(len(right), 1))
     for p in range(passes):
         lk = pd.DataFrame({"k": left.block_keys[:, p], "i": np.arange(len(left))})
         rk = pd.DataFrame({"k": right.block_keys[:, p], "j": np.arange(len(right))})
@@ -148,7 +157,7 @@ def link(
     Raises
     ------
     LinkageError
-        The encodings are incompatible (other secret or parameters), the method is unknown or the
+        The encodings are incompatible (other secret or schema), the method is unknown or the
         blocks give more than ``max_comparisons`` pairs.
     """
     if method not in MATCHING_METHODS:
@@ -159,12 +168,24 @@ def link(
         raise LinkageError(
             f"{left.party} and {right.party} were encoded with different parameters or variant "
             f"tables ({left.encoding} vs {right.encoding}); both must use the same "
-            "EncodingConfig and data/linkage_variants.csv."
+            "EncodingConfig (linkage schema) and data/linkage_variants.csv."
         )
-    if left.key_check != right.key_check:
+    if left.key_check and right.key_check and left.key_check != right.key_check:
         raise LinkageError(
             f"{left.party} and {right.party} were encoded with different linkage secrets; "
             "agree one secret and encode both registries with it."
+        )
+    if not (left.key_check and right.key_check):
+        log.warning(
+            "%s or %s has no key check (filters made outside Madad): a different secret "
+            "would go unnoticed and give no links", left.party, right.party,
+        )
+    unblocked = min(left.block_keys.shape[1], right.block_keys.shape[1]) == 0
+    if unblocked and len(left) * len(right) > max_comparisons:
+        raise LinkageError(
+            f"{left.party} or {right.party} has no block keys, so all {len(left) * len(right):,} "
+            f"pairs would be compared, more than max_comparisons={max_comparisons:,}; encode "
+            "both with Madad (keyed block keys) or raise max_comparisons."
         )
     li, ri = candidate_pairs(left, right)
     if len(li) > max_comparisons:

@@ -4,16 +4,16 @@ Federal and provincial agencies (BISP, the provincial social protection authorit
 exchange pseudonymised registry tables as single-file *exchange packages*. A package is
 encrypted for one receiving agency and signed by the sending agency; the receiver verifies
 everything before a single row is read, and both sides append what they did to a hash-chained
-audit log.
+audit log, which also refuses a package opened a second time (a replay).
 
 The wing is in modules, each readable on its own; this one holds the public operations
 (:func:`pack`, :func:`unpack`, :func:`unpack_to`, :func:`verify`) and re-exports the rest, so
 ``from simulator.exchange.packages import ...`` keeps working for every name:
 
 * :mod:`simulator.exchange.keys` -- agency identities (:func:`keygen`, :func:`load_identity`,
-  :func:`load_private`);
-* :mod:`simulator.exchange.container` -- the ``.madadpkg`` byte layout, its encryption and the
-  checks on reading it;
+  :func:`load_private`), also as an age identity and an OpenSSH signing key;
+* :mod:`simulator.exchange.container` -- the package (a tar of ``payload.age``,
+  ``manifest.json`` and its SSH signature ``manifest.json.sig``) and the checks on reading it;
 * :mod:`simulator.exchange.payload` -- the Parquet payload and the refusal of raw CNICs;
 * :mod:`simulator.exchange.audit` -- the hash-chained audit log (:func:`verify_audit_log`).
 
@@ -22,14 +22,22 @@ Agency identities
     private keys go to ``<agency>.key.pem`` (mode 0600, optionally passphrase-protected); the
     public keys go to ``<agency>.identity.json``, the file an agency shares with its partners.
     The *key id* is the first 128 bits of SHA-256 over both public keys; compare it over the
-    phone or in a letter before trusting an identity file received by email.
+    phone or in a letter before trusting an identity file received by email. The same keys are
+    written in standard formats: ``<agency>.age-key.txt`` (age identity, secret) and
+    ``<agency>.allowed_signers`` (OpenSSH signing key, public).
 
 Package
-    One ``.madadpkg`` file (layout in :mod:`simulator.exchange.container`): a header, a signed
-    manifest, the AES-256-GCM ciphertext of the Parquet payload and an Ed25519 signature. The
-    manifest carries the format version, a package id, sender and recipient (agency id and key
-    id), dataset, purpose, creation time (UTC), row count, column schema, the payload's size and
-    SHA-256, the AES-GCM nonce and the sender's ephemeral X25519 public key.
+    One ``.madadpkg`` file, a plain tar archive of standard files (layout in
+    :mod:`simulator.exchange.container`): ``payload.age``, the Parquet payload encrypted with age
+    to the recipient's X25519 key; ``manifest.json``, naming the format version, a package id
+    (UUID4), sender and recipient (agency id and key id), dataset, purpose, creation time (UTC),
+    row count, column schema, and the size and SHA-256 of the payload and of ``payload.age``;
+    and ``manifest.json.sig``, the sender's SSH signature (Ed25519) of the manifest. ``tar``,
+    ``ssh-keygen -Y verify`` and ``age -d`` check and open a package without Madad.
+
+Both :func:`pack` and :func:`unpack_to` stream: the Parquet file is read, encrypted and written
+in chunks (and scanned for raw CNICs batch by batch), so memory stays flat with the table's
+size.
 
 Nothing in the manifest is a row of data, but it is readable without the key (a courier or
 gateway can :func:`verify` a package): dataset, purpose, row count and column names travel in
@@ -41,48 +49,69 @@ holding 13-digit values (``12345-1234567-1`` or ``1234512345671``); pseudonymise
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from cryptography.hazmat.primitives.asymmetric import x25519
+import pyarrow.parquet as pq
 
 from hazards.errors import ExchangeError
-from simulator.exchange.audit import GENESIS, AuditSummary, _append_audit, verify_audit_log
-from simulator.exchange.common import _atomic_write, _b64, _canonical, _clip, _now
+from simulator.exchange.audit import (
+    GENESIS,
+    AuditSummary,
+    _append_audit,
+    _opened,
+    verify_audit_log,
+)
+from simulator.exchange.common import (
+    _atomic_write,
+    _b64,
+    _canonical,
+    _check_text,
+    _clip,
+    _now,
+)
 from simulator.exchange.container import (
     _CHUNK,
-    _HEADER,
-    _KDF_INFO,
-    _SIGN_CONTEXT,
-    _U16,
-    _U64,
+    AGE_FORMAT,
+    BLOCK,
     FORMAT_VERSION,
-    MAGIC,
+    MANIFEST_MEMBER,
     MAX_MANIFEST_BYTES,
-    NONCE_BYTES,
     PACKAGE_SUFFIX,
+    PAYLOAD_MEMBER,
+    SIGNATURE_MEMBER,
     SUPPORTED_VERSIONS,
-    TAG_BYTES,
+    _archive_end,
+    _authenticate,
+    _check_addressee,
+    _check_ciphertext,
     _check_fields,
     _check_signature,
     _decrypt,
-    _derive_key,
+    _decrypt_to,
     _encrypt,
+    _HashingReader,
+    _HashingWriter,
     _open,
     _Package,
+    _pad,
     _parse,
     _party,
     _read,
+    _sshsig_sign,
+    _tar_header,
 )
 from simulator.exchange.keys import (
     KEY_BYTES,
     SIGNATURE_BYTES,
+    SSH_NAMESPACE,
     KeyFiles,
     PrivateIdentity,
     PublicIdentity,
@@ -119,21 +148,62 @@ log = logging.getLogger(__name__)
 #: Names kept importable from this module for code written before the split (and for tests
 #: that patch them here: :func:`pack` and :func:`unpack` look them up in this module).
 _REEXPORTED = (
-    GENESIS, AuditSummary, _append_audit, verify_audit_log, _atomic_write, _b64, _canonical,
-    _clip, _now, _CHUNK, _HEADER, _KDF_INFO, _SIGN_CONTEXT, _U16, _U64, FORMAT_VERSION, MAGIC,
-    MAX_MANIFEST_BYTES, NONCE_BYTES, PACKAGE_SUFFIX, SUPPORTED_VERSIONS, TAG_BYTES, _check_fields,
-    _check_signature, _decrypt, _derive_key, _encrypt, _open, _Package, _parse, _party, _read,
-    KEY_BYTES, SIGNATURE_BYTES, KeyFiles, PrivateIdentity, PublicIdentity,
+    GENESIS, AuditSummary, _append_audit, _opened, verify_audit_log, _atomic_write, _b64,
+    _canonical, _clip, _now, _CHUNK, AGE_FORMAT, BLOCK, FORMAT_VERSION, MANIFEST_MEMBER,
+    MAX_MANIFEST_BYTES, PACKAGE_SUFFIX, PAYLOAD_MEMBER, SIGNATURE_MEMBER, SUPPORTED_VERSIONS,
+    _authenticate, _check_addressee, _check_ciphertext, _check_fields, _check_signature,
+    _decrypt, _decrypt_to, _encrypt, _open, _Package, _parse, _party, _read, KEY_BYTES,
+    SIGNATURE_BYTES, SSH_NAMESPACE, KeyFiles, PrivateIdentity, PublicIdentity,
     is_passphrase_protected, keygen, load_identity, load_private, _raw, _who, _cnic_columns,
     _columns, _decode_payload, _payload,
 )
 
+#: Rows per batch when a Parquet file is scanned for raw CNICs before packing.
+SCAN_BATCH_ROWS = 256_000
+
 
 def _check_labels(dataset: str, purpose: str) -> None:
-    """The dataset name and the purpose must be non-empty texts of bounded length."""
-    for name, value, limit in (("dataset", dataset, 200), ("purpose", purpose, 2000)):
-        if not isinstance(value, str) or not value.strip() or len(value) > limit:
-            raise ExchangeError(f"{name} must be a non-empty text of at most {limit} characters.")
+    """The dataset name and the purpose: non-empty, bounded, one line of printable text."""
+    _check_text("dataset", dataset, 200)
+    _check_text("purpose", purpose, 2000)
+
+
+def _refuse_cnic(source: str, found: list[str]) -> ExchangeError:
+    return ExchangeError(
+        f"{source}: refused: column {', '.join(found)} looks like raw CNICs, which never leave "
+        "the data owner. Pseudonymise first (replace CNICs with keyed-hash pseudonyms, "
+        "simulator.exchange.pseudonym) and drop the raw column, then pack again."
+    )
+
+
+def _scan(path: Path) -> tuple[pa.Schema, int]:
+    """Schema and row count of a Parquet file, refused when it holds raw CNICs.
+
+    Read batch by batch (:data:`SCAN_BATCH_ROWS` rows, within one row group at a time), so a
+    national extract is checked without being held in memory.
+    """
+    source = str(path)
+    try:
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+        found = _cnic_columns(schema.empty_table())
+        for group in range(parquet.metadata.num_row_groups):
+            if found:
+                break
+            # A fresh reader per row group: one reader over the whole file keeps buffers
+            # alive (its memory grew with the file's size: about 1 GB at 35 M rows).
+            with pq.ParquetFile(path) as part:
+                for batch in part.iter_batches(batch_size=SCAN_BATCH_ROWS, row_groups=[group]):
+                    found = _cnic_columns(pa.Table.from_batches([batch], schema=batch.schema))
+                    if found:
+                        break
+    except FileNotFoundError as exc:
+        raise ExchangeError(f"{source}: no such file to pack.") from exc
+    except (OSError, pa.ArrowException) as exc:
+        raise ExchangeError(f"{source}: not a readable Parquet file ({exc}).") from exc
+    if found:
+        raise _refuse_cnic(source, found)
+    return schema, parquet.metadata.num_rows
 
 
 def _manifest(
@@ -141,17 +211,16 @@ def _manifest(
     recipient: PublicIdentity,
     dataset: str,
     purpose: str,
-    payload: bytes,
     schema: pa.Schema,
     rows: int,
-    ephemeral_raw: bytes,
-    nonce: bytes,
+    payload: _HashingReader,
+    ciphertext: _HashingWriter,
 ) -> dict:
-    """The manifest of a new package (signed, and bound to the ciphertext as associated data)."""
+    """The manifest of a new package (signed by the sender in ``manifest.json.sig``)."""
     return {
         "format": "madad-exchange",
         "format_version": FORMAT_VERSION,
-        "package_id": uuid.uuid4().hex,
+        "package_id": str(uuid.uuid4()),
         "created_utc": _now(),
         "sender": _who(sender),
         "recipient": _who(recipient),
@@ -161,46 +230,71 @@ def _manifest(
         "columns": _columns(schema),
         "payload": {
             "format": "parquet",
-            "bytes": len(payload),
-            "sha256": hashlib.sha256(payload).hexdigest(),
+            "bytes": payload.bytes,
+            "sha256": payload.sha256.hexdigest(),
         },
         "encryption": {
-            "algorithm": "AES-256-GCM",
-            "key_agreement": "X25519",
-            "kdf": "HKDF-SHA256",
-            "ephemeral_public_key": _b64(ephemeral_raw),
-            "nonce": _b64(nonce),
+            "format": AGE_FORMAT,
+            "member": PAYLOAD_MEMBER,
+            "recipient": recipient.age_recipient,
+            "bytes": ciphertext.bytes,
+            "sha256": ciphertext.sha256.hexdigest(),
         },
-        "signature": {"algorithm": "Ed25519"},
+        "signature": {
+            "format": "sshsig",
+            "member": SIGNATURE_MEMBER,
+            "namespace": SSH_NAMESPACE,
+            "hash": "sha512",
+        },
     }
 
 
 def _seal(
-    manifest: dict,
-    payload: bytes,
+    source: Path,
+    out: Path,
     sender: PrivateIdentity,
     recipient: PublicIdentity,
-    ephemeral: x25519.X25519PrivateKey,
-    nonce: bytes,
-) -> bytes:
-    """Encrypt the payload for the recipient, frame it with the manifest and sign the whole."""
-    manifest_bytes = _canonical(manifest)
-    key = _derive_key(
-        ephemeral.exchange(recipient.encryption_key),
-        _raw(ephemeral.public_key()),
-        _raw(recipient.encryption_key),
-    )
-    ciphertext = _encrypt(key, nonce, payload, manifest_bytes)
-    body = b"".join(
-        [
-            _HEADER.pack(MAGIC, FORMAT_VERSION, len(manifest_bytes)),
-            manifest_bytes,
-            _U64.pack(len(ciphertext)),
-            ciphertext,
-        ]
-    )
-    signature = sender.signing_key.sign(_SIGN_CONTEXT + body)
-    return body + _U16.pack(SIGNATURE_BYTES) + signature
+    dataset: str,
+    purpose: str,
+    schema: pa.Schema,
+    rows: int,
+) -> tuple[dict, str, int]:
+    """Stream ``source`` into a new package at ``out``: encrypt, describe, sign, frame.
+
+    ``payload.age`` comes first in the archive so that it is written as it is encrypted; its
+    tar header (which holds its size) is written last, over a placeholder. The file appears at
+    ``out`` only when complete. Returns the manifest, the package's SHA-256 and size.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    mtime = int(time.time())
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w+b") as fh:
+            fh.write(b"\0" * BLOCK)
+            with open(source, "rb") as plain:
+                reader, writer = _HashingReader(plain), _HashingWriter(fh)
+                _encrypt(reader, writer, recipient.age_recipient)
+            fh.write(_pad(writer.bytes))
+            manifest = _manifest(
+                sender, recipient, dataset, purpose, schema, rows, reader, writer
+            )
+            manifest_bytes = _canonical(manifest)
+            signature = _sshsig_sign(sender.signing_key, manifest_bytes)
+            for name, data in ((MANIFEST_MEMBER, manifest_bytes), (SIGNATURE_MEMBER, signature)):
+                fh.write(_tar_header(name, len(data), mtime) + data + _pad(len(data)))
+            pos = fh.tell()
+            fh.write(b"\0" * (_archive_end(pos) - pos))
+            fh.seek(0)
+            fh.write(_tar_header(PAYLOAD_MEMBER, writer.bytes, mtime))
+            fh.flush()
+            os.fsync(fh.fileno())
+            whole = _HashingReader(fh)
+            whole.drain()
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return manifest, whole.sha256.hexdigest(), whole.bytes
 
 
 def pack(
@@ -216,6 +310,9 @@ def pack(
 ) -> dict:
     """Encrypt a table for one agency, sign it, and write it as one ``.madadpkg`` file.
 
+    A Parquet file is streamed: scanned for raw CNICs batch by batch, then encrypted in chunks
+    (memory stays flat with its size) and sent byte for byte.
+
     Parameters
     ----------
     frame_or_parquet : DataFrame, str or Path
@@ -225,11 +322,12 @@ def pack(
     recipient_public_identity : PublicIdentity, str or Path
         The receiving agency's identity (``.identity.json``).
     dataset : str
-        Name of what is sent, e.g. ``"nser-extract-2025q1"``.
+        Name of what is sent, e.g. ``"nser-extract-2025q1"``: one line, no control characters.
     purpose : str
-        Why it is sent (the legal basis or agreement clause), e.g. ``"dedup flood response"``.
+        Why it is sent (the legal basis or agreement clause), e.g. ``"dedup flood response"``:
+        one line, no control characters.
     out : str or Path
-        Package file to write (replaced atomically).
+        Package to write (appears only when complete).
     passphrase : str or bytes, optional
         Passphrase of ``sender_private`` when it is a protected file.
     audit_log : str or Path, optional
@@ -238,13 +336,13 @@ def pack(
     Returns
     -------
     dict
-        The manifest written.
+        The manifest written (its ``package_id`` is a fresh UUID4).
 
     Raises
     ------
     ExchangeError
         A raw CNIC column (pseudonymise first), an unreadable input, bad keys or identity,
-        or an empty dataset name or purpose.
+        or an empty dataset name or purpose, or one with control characters.
     """
     sender = load_private(sender_private, passphrase=passphrase)
     recipient = load_identity(recipient_public_identity)
@@ -258,19 +356,32 @@ def pack(
         "purpose": purpose,
         "package": out.name,
     }
+    scratch: Path | None = None
     try:
-        _check_labels(dataset, purpose)
-        payload, schema, rows, _ = _payload(frame_or_parquet)
-    except ExchangeError as exc:
-        if audit_log is not None:
-            _append_audit(audit_log, {**entry, "outcome": "refused", "reason": str(exc)})
-        raise
-    ephemeral = x25519.X25519PrivateKey.generate()
-    nonce = os.urandom(NONCE_BYTES)
-    manifest = _manifest(sender, recipient, dataset, purpose, payload, schema, rows,
-                         _raw(ephemeral.public_key()), nonce)
-    package = _seal(manifest, payload, sender, recipient, ephemeral, nonce)
-    _atomic_write(out, package)
+        try:
+            _check_labels(dataset, purpose)
+            if isinstance(frame_or_parquet, pd.DataFrame):
+                payload, _, _, _ = _payload(frame_or_parquet)  # refuses raw CNICs
+                out.parent.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".parquet")
+                scratch = Path(name)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(payload)
+                del payload
+                source = scratch
+            else:
+                source = Path(frame_or_parquet)
+            schema, rows = _scan(source)
+        except ExchangeError as exc:
+            if audit_log is not None:
+                _append_audit(audit_log, {**entry, "outcome": "refused", "reason": str(exc)})
+            raise
+        manifest, package_sha256, package_bytes = _seal(
+            source, out, sender, recipient, dataset, purpose, schema, rows
+        )
+    finally:
+        if scratch is not None:
+            scratch.unlink(missing_ok=True)
     if audit_log is not None:
         _append_audit(
             audit_log,
@@ -281,22 +392,38 @@ def pack(
                 "rows": rows,
                 "columns": len(schema),
                 "payload_sha256": manifest["payload"]["sha256"],
-                "package_sha256": hashlib.sha256(package).hexdigest(),
-                "package_bytes": len(package),
+                "package_sha256": package_sha256,
+                "package_bytes": package_bytes,
             },
         )
     log.info("packed %s rows of %s for %s into %s", rows, dataset, recipient.agency_id, out)
     return manifest
 
 
+def _file_sha256(path: str | Path) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            reader = _HashingReader(fh)
+            reader.drain()
+    except OSError:
+        return None
+    return reader.sha256.hexdigest()
+
 
 def _receive(
     path: str | Path,
+    dest: Path,
     recipient_private: PrivateIdentity | str | Path,
     sender_public_identity: PublicIdentity | str | Path,
     passphrase: str | bytes | None,
     audit_log: str | Path | None,
-) -> tuple[bytes, dict]:
+    allow_reopen: bool,
+) -> dict:
+    """Check a package completely and decrypt its payload to the scratch file ``dest``.
+
+    On a refusal ``dest`` is removed and the refusal is audited. The replay check runs after
+    the signature and addressing checks and before decryption.
+    """
     recipient = load_private(recipient_private, passphrase=passphrase)
     sender = load_identity(sender_public_identity)
     entry: dict[str, Any] = {
@@ -306,21 +433,52 @@ def _receive(
         "counterparty": _who(sender),
         "package": Path(path).name,
     }
-    pkg = None
+    pkg: _Package | None = None
     try:
-        src, data = _read(path)
-        entry["package_sha256"] = hashlib.sha256(data).hexdigest()
-        entry["package_bytes"] = len(data)
-        pkg = _parse(src, data)
-        payload = _open(pkg, recipient, sender)
+        src, fh = _read(path)
+        try:
+            entry["package_bytes"] = os.fstat(fh.fileno()).st_size
+            pkg = _parse(src, fh)
+        except BaseException:
+            fh.close()
+            raise
+        with pkg:
+            _authenticate(pkg, sender)
+            entry["package_sha256"] = pkg.sha256
+            _check_addressee(pkg, recipient)
+            m = pkg.manifest
+            if audit_log is None:
+                log.warning(
+                    "%s: no audit log given: a replayed package cannot be recognised", src
+                )
+            else:
+                prior = _opened(audit_log, m["package_id"], recipient.agency_id)
+                if prior is not None and not allow_reopen:
+                    line, record = prior
+                    raise ExchangeError(
+                        f"{src}: replayed package: package id {m['package_id']} was already "
+                        f"opened by {recipient.agency_id} at {_clip(record.get('time_utc'))} "
+                        f"(line {line} of the audit log {audit_log}); refused and nothing "
+                        "imported. If the first output was lost and you need the contents "
+                        "again, re-open it on purpose with --allow-reopen (allow_reopen=True); "
+                        "the re-opening is recorded in the audit log."
+                    )
+                if prior is not None:
+                    entry["reopen_of_line"] = prior[0]
+            _decrypt_to(pkg, recipient, dest)
     except ExchangeError as exc:
+        dest.unlink(missing_ok=True)
         if audit_log is not None:
             if pkg is not None and isinstance(pkg.manifest.get("package_id"), str):
                 entry["package_id"] = pkg.manifest["package_id"][:64]
+            if "package_sha256" not in entry and "package_bytes" in entry:
+                entry["package_sha256"] = _file_sha256(path)
             _append_audit(audit_log, {**entry, "outcome": "refused", "reason": str(exc)})
         log.warning("refused package %s", path)
         raise
-    m = pkg.manifest
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
     if audit_log is not None:
         _append_audit(
             audit_log,
@@ -336,13 +494,14 @@ def _receive(
             },
         )
     log.info(
-        "verified package %s: %s rows of %s from %s",
+        "verified package %s: %s rows of %s from %s%s",
         path,
         m["rows"],
         m["dataset"],
         sender.agency_id,
+        " (re-opened on purpose)" if "reopen_of_line" in entry else "",
     )
-    return payload, m
+    return m
 
 
 def unpack(
@@ -352,14 +511,17 @@ def unpack(
     sender_public_identity: PublicIdentity | str | Path,
     passphrase: str | bytes | None = None,
     audit_log: str | Path | None = None,
+    allow_reopen: bool = False,
 ) -> tuple[pd.DataFrame, dict]:
     """Verify a package completely, then decrypt and read its table.
 
-    Checks in order, before any row is read: the container is complete and well formed (not
-    truncated, nothing appended), the format version is known, the sender named in the manifest
-    is the expected one and its Ed25519 signature holds, the package is addressed to this agency
-    and key, the AES-GCM tag holds (manifest bound as associated data), and the payload's
-    SHA-256, row count and column schema match the manifest.
+    Checks in order, before any row is read: the archive is complete and well formed (not
+    truncated, nothing appended, every tar header's checksum), the format version is known,
+    the manifest's SSH signature holds and is the expected sender's key, the manifest is
+    complete, ``payload.age`` has the SHA-256 the manifest names, the package is addressed to
+    this agency and key, it was not opened before (with an audit log), age's authentication
+    holds on every chunk, and the payload's SHA-256, row count and column schema match the
+    manifest.
 
     Parameters
     ----------
@@ -372,7 +534,12 @@ def unpack(
     passphrase : str or bytes, optional
         Passphrase of ``recipient_private`` when it is a protected file.
     audit_log : str or Path, optional
-        Audit log to append one line to (``refused`` with the reason when a check fails).
+        Audit log to append one line to (``refused`` with the reason when a check fails). It
+        is also the record of the packages opened: a package id opened before is refused as a
+        replay. Without it, replays are not recognised (a warning is logged).
+    allow_reopen : bool, default False
+        Open a package this agency opened before (its first output lost); recorded as a
+        re-opening in the audit log.
 
     Returns
     -------
@@ -386,10 +553,13 @@ def unpack(
     ExchangeError
         Any check fails; nothing is returned or imported.
     """
-    payload, manifest = _receive(
-        path, recipient_private, sender_public_identity, passphrase, audit_log
-    )
-    return _decode_payload(payload), manifest
+    with tempfile.TemporaryDirectory(prefix="madad-unpack-") as tmp:
+        scratch = Path(tmp) / "payload.parquet"
+        manifest = _receive(
+            path, scratch, recipient_private, sender_public_identity, passphrase, audit_log,
+            allow_reopen,
+        )
+        return _decode_payload(scratch.read_bytes()), manifest
 
 
 def unpack_to(
@@ -400,10 +570,12 @@ def unpack_to(
     sender_public_identity: PublicIdentity | str | Path,
     passphrase: str | bytes | None = None,
     audit_log: str | Path | None = None,
+    allow_reopen: bool = False,
 ) -> dict:
     """Like :func:`unpack`, but write the verified Parquet payload to ``out`` byte for byte.
 
-    ``out`` is written (atomically) only after every check has passed.
+    Decrypted in chunks into a scratch file beside ``out``, which becomes ``out`` only after
+    every check has passed: memory stays flat with the package's size.
 
     Returns
     -------
@@ -415,15 +587,25 @@ def unpack_to(
     ExchangeError
         Any check fails; ``out`` is not created.
     """
-    payload, manifest = _receive(
-        path, recipient_private, sender_public_identity, passphrase, audit_log
-    )
-    _atomic_write(Path(out), payload)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    os.close(fd)
+    scratch = Path(name)
+    try:
+        manifest = _receive(
+            path, scratch, recipient_private, sender_public_identity, passphrase, audit_log,
+            allow_reopen,
+        )
+        os.replace(scratch, out)
+    finally:
+        scratch.unlink(missing_ok=True)
     return manifest
 
 
 def verify(path: str | Path, sender_public_identity: PublicIdentity | str | Path) -> dict:
-    """Check a package's structure and signature without decrypting it (for a courier).
+    """Check a package's structure, signature and ciphertext hash without decrypting it
+    (for a courier or gateway: no private key needed).
 
     Parameters
     ----------
@@ -440,12 +622,16 @@ def verify(path: str | Path, sender_public_identity: PublicIdentity | str | Path
     Raises
     ------
     ExchangeError
-        Truncated, malformed, unknown version, wrong sender or failing signature.
+        Truncated, malformed, unknown version, wrong sender, failing signature, or a
+        ``payload.age`` other than the one the manifest names.
     """
     sender = load_identity(sender_public_identity)
-    pkg = _parse(*_read(path))
-    _check_signature(pkg, sender)
-    _check_fields(pkg)
-    _party(pkg.manifest, "recipient", pkg.source)
+    src, fh = _read(path)
+    try:
+        pkg = _parse(src, fh)
+    except BaseException:
+        fh.close()
+        raise
+    with pkg:
+        _authenticate(pkg, sender)
     return pkg.manifest
-
