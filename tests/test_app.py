@@ -68,6 +68,16 @@ def expected(demo):
     return plans.run(demo, base=DEMO.parent, households=HOUSEHOLDS).plan
 
 
+@pytest.fixture(scope="module")
+def published(demo):
+    """The demo plan as a minister sees it: perturbed by the cell-key method with the run's
+    registry key, then small-cell suppressed (:func:`protect_plan`), as the app does."""
+    from simulator.publish.disclosure import protect_plan
+
+    res = plans.run(demo, base=DEMO.parent, households=HOUSEHOLDS)
+    return protect_plan(res.plan, settings.Settings().min_cell, households=res.households)
+
+
 def run_app(page: str | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=180)
     at.run()
@@ -205,12 +215,19 @@ def boundary_file(tmp_path: Path, kind: str) -> tuple[str, bytes]:
 # --- landing page ---------------------------------------------------------------------------------
 
 
-def test_landing_page_shows_headline_figures_and_map_without_a_click(env, demo, expected):
+def test_landing_page_shows_headline_figures_and_map_without_a_click(env, demo, expected, published):
+    """A minister (the default role) sees the published figures: perturbed, never the exact
+    plan's; a planner sees the exact ones."""
     at = run_app()
     ok(at)
     assert at.title[0].value.startswith("Madad")
     assert at.subheader[0].value == demo.title
     assert any("not a reproduction" in c.value for c in at.caption)
+    assert metrics(at) == headline(published["totals"])
+    assert metrics(at) != headline(expected["totals"])
+    env.setenv("MADAD_ROLE", "planner")
+    at = run_app()
+    ok(at)
     assert metrics(at) == headline(expected["totals"])
     exact = f"PKR {expected['totals']['amount_pkr']:,}"
     assert any(c.value == exact for c in at.caption)  # national-scale rupees, digit for digit
@@ -218,7 +235,7 @@ def test_landing_page_shows_headline_figures_and_map_without_a_click(env, demo, 
     assert any("PKR" in m.value and "billion" in m.value for m in at.markdown if "**" in m.value)
 
 
-def test_map_sends_aggregates_only_and_is_light(env, expected):
+def test_map_sends_aggregates_only_and_is_light(planner, expected):
     at = run_app()
     spec, size = deck_spec(at)
     assert size < MAX_DECK_BYTES
@@ -263,7 +280,7 @@ def test_every_page_renders(env, page):
 # --- policy -----------------------------------------------------------------------------------------
 
 
-def test_transfer_change_reruns_the_plan(env, expected):
+def test_transfer_change_reruns_the_plan(planner, expected):
     at = run_app()
     at.number_input(key="transfer_pkr").set_value(20_000).run()
     ok(at)
@@ -273,7 +290,7 @@ def test_transfer_change_reruns_the_plan(env, expected):
     assert any("PKR 20,000" in i.value for i in at.info)  # the what-if is stated
 
 
-def test_threshold_and_share_match_a_direct_run(env, demo):
+def test_threshold_and_share_match_a_direct_run(planner, demo):
     at = run_app()
     at.slider(key="threshold").set_value(1.0)
     at.slider(key="federal_share_pct").set_value(30).run()
@@ -291,7 +308,7 @@ def test_impossible_what_if_is_an_error_not_a_crash(env):
     assert not at.exception
 
 
-def test_scenario_pick_and_run(env):
+def test_scenario_pick_and_run(planner):
     pick = "tharparkar-drought"
     at = run_app("scenario")
     at.selectbox(key="lib_pick").set_value(pick).run()
@@ -319,7 +336,7 @@ def test_policy_editor_change_is_validated_like_the_cli(env):
     assert "by_tier_pkr must not fall" in text and "<scenario built in the app>" in text
 
 
-def test_policy_editor_budget_and_cost_sharing(env, demo):
+def test_policy_editor_budget_and_cost_sharing(planner, demo):
     at = run_app("scenario")
     tid = "lib:indus-flood-demo"
     at.number_input(key=f"pol/{tid}/b_fed").set_value(1_000_000_000)
@@ -463,7 +480,7 @@ def test_bad_registry_is_a_clear_error(planner, name, content):
 
 
 @pytest.mark.parametrize("kind", ["geojson", "gpkg", "zip", "parquet"])
-def test_boundaries_upload_draws_a_choropleth(env, tmp_path, expected, kind):
+def test_boundaries_upload_draws_a_choropleth(planner, tmp_path, expected, kind):
     name, content = boundary_file(tmp_path, kind)
     at = run_app("scenario")
     at.file_uploader(key="up_boundaries").set_value((name, content, "application/octet-stream")).run()
@@ -665,13 +682,17 @@ def test_download_files_are_the_exports(env, role, expected):
     files = {fmt: loaders.make_file(fmt, scn, source, cfg, library=scn)
              for fmt in ("xlsx", "json", "pdf", "geojson", "gpkg")}
     plan = json.loads(files["json"])
-    assert plan["totals"] == expected["totals"]
     assert ("disclosure" in plan) == (role == "minister")
+    if role == "planner":
+        assert plan["totals"] == expected["totals"]
+    else:  # published: perturbed, never the exact totals
+        assert plan["totals"] != expected["totals"]
+        assert plan["disclosure"]["perturbation"]
     sheets = pd.read_excel(io.BytesIO(files["xlsx"]), sheet_name=None)
     assert "districts" in sheets
     assert files["pdf"].startswith(b"%PDF")
     geo = json.loads(files["geojson"])
-    assert len(geo["features"]) >= len(expected["districts"])
+    assert len(geo["features"]) >= len(plan["districts"])
     assert files["gpkg"][:16] == b"SQLite format 3\x00"
     if role == "planner":
         payouts = pd.read_csv(io.BytesIO(loaders.make_file("csv", scn, source, cfg)))

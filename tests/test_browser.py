@@ -177,8 +177,14 @@ def app_in_chromium(chromium: str, tmp_path, devtools=None):
 
 
 def test_demo_renders_in_chromium(chromium, tmp_path):
-    expected = plans.run(scenario.load(ROOT / "scenarios" / "indus-flood-demo.yaml"),
-                          base=ROOT / "scenarios", households=HOUSEHOLDS).plan["totals"]
+    """The landing page a minister (the default role) sees: the published figures, perturbed by
+    the cell-key method as the app does."""
+    from simulator.app import settings
+    from simulator.publish.disclosure import protect_plan
+
+    res = plans.run(scenario.load(ROOT / "scenarios" / "indus-flood-demo.yaml"),
+                    base=ROOT / "scenarios", households=HOUSEHOLDS)
+    expected = protect_plan(res.plan, settings.Settings().min_cell, households=res.households)["totals"]
     with app_in_chromium(chromium, tmp_path) as (tools, base):
         tools.call("Page.navigate", url=base + "/")
         amount = f"PKR {expected['amount_pkr']:,}"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 import xarray as xr
 
@@ -237,7 +238,9 @@ def cached_result(key: str, _scn: Scenario, _source: RegistrySource, _library: S
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_plan(key: str, _scn: Scenario, _source: RegistrySource, _library: Scenario | None):
     """(plan, the affected households binned to hexagons, seconds): a copy for each page, so
-    that nothing a page does reaches the cached result."""
+    that nothing a page does reaches the cached result.
+
+    The hexagons are exact, as the plan is: :func:`published_hexagons` gives a minister's."""
     result, seconds = cached_result(key, _scn, _source, _library)
     reg = registry_of(_scn, _source)
     hit = result.households["tier"].cat.codes.to_numpy() > 0
@@ -248,17 +251,45 @@ def cached_plan(key: str, _scn: Scenario, _source: RegistrySource, _library: Sce
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_suppressed(key: str, k: int, _plan: dict) -> dict:
-    """The plan as a minister may see it (:func:`simulator.publish.disclosure.suppress_plan`).
+def cached_published_hexagons(key: str, _hexes: pd.DataFrame, _result) -> pd.DataFrame:
+    """A minister's hexagons: perturbed by the cell-key method
+    (:func:`simulator.publish.disclosure.perturb_hexagons`, keyed by the registry's content as
+    the minister's plan is); the page then hides those under ``min_cell``."""
+    from simulator.publish.disclosure import perturb_hexagons
+    from simulator.publish.disclosure.cellkey import unit_of
+
+    return perturb_hexagons(_hexes, cached_registry_key(key, _result), unit_of(_result.plan))
+
+
+def published_hexagons(scn: Scenario, source: RegistrySource, library: Scenario | None,
+                       hexes: pd.DataFrame) -> pd.DataFrame:
+    """The hexagons of :func:`plan_for` as a minister may see them (perturbed)."""
+    key = cache_key(scn, source, library)
+    return cached_published_hexagons(key, hexes, cached_result(key, scn, source, library)[0])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_registry_key(key: str, _result) -> bytes:
+    """The registry version's key of the cell-key perturbation
+    (:func:`simulator.publish.disclosure.registry_key` of the run's household table)."""
+    from simulator.publish.disclosure import registry_key
+
+    return registry_key(_result.households)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_suppressed(key: str, k: int, _plan: dict, _registry_key: bytes | None = None) -> dict:
+    """The plan as a minister may see it (:func:`simulator.publish.disclosure.protect_plan`:
+    perturbed by the cell-key method with the registry's key, then small-cell suppressed).
 
     Without disclosure control the minister's view is not shown at all (it fails closed).
     """
     try:
-        from simulator.publish.disclosure import suppress_plan
+        from simulator.publish.disclosure import protect_plan
     except ImportError as exc:
         raise MadadError(f"disclosure control (simulator.publish.disclosure) is not available ({exc}); "
                          "the minister's view needs it. Set MADAD_ROLE=planner only where planners work.") from exc
-    return suppress_plan(_plan, k=k)
+    return protect_plan(_plan, k=k, key=_registry_key)
 
 
 def plan_for(scn: Scenario, source: RegistrySource, library: Scenario | None):
@@ -268,10 +299,13 @@ def plan_for(scn: Scenario, source: RegistrySource, library: Scenario | None):
 
 def shown_plan(plan: dict, scn: Scenario, source: RegistrySource, library: Scenario | None,
                cfg: Settings) -> dict:
-    """``plan`` as this visitor may see it: whole for planners, suppressed for ministers."""
+    """``plan`` as this visitor may see it: whole for planners, perturbed and suppressed for
+    ministers (the same figures as the published PDF brief and GeoJSON)."""
     if cfg.planner:
         return plan
-    return cached_suppressed(cache_key(scn, source, library), cfg.min_cell, plan)
+    key = cache_key(scn, source, library)
+    reg_key = cached_registry_key(key, cached_result(key, scn, source, library)[0])
+    return cached_suppressed(key, cfg.min_cell, plan, reg_key)
 
 
 def full_result(scn: Scenario, source: RegistrySource, library: Scenario | None) -> plans.RunResult:

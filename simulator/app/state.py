@@ -223,6 +223,7 @@ def compute_current(cfg: Settings) -> Current:
         shown = loaders.shown_plan(the_plan, scn, source, library, cfg)
         layers = loaders.hazards_of(scn)
     if not cfg.planner:
+        hexes = loaders.published_hexagons(scn, source, library, hexes)
         hexes = hexes[hexes["count"] >= cfg.min_cell]
     return Current(cfg=cfg, base=base, scn=scn, library=library, source=source, plan=the_plan, shown=shown,
                    hexes=hexes, layers=layers, baseline=baseline, seconds=time.perf_counter() - t0,

@@ -23,6 +23,7 @@ PosixPath('brief.pdf')
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,12 @@ from simulator.publish.tables import (
     write_payouts,
 )
 from simulator.publish.xlsx import SIGN_OFF, write_xlsx
+from simulator.registry import cnic
 
 __all__ = [
     "COUNT_FORMAT", "FORMATS", "MAX_PAGES", "PAYOUT_COLUMNS", "PKR_FORMAT", "SIGN_OFF", "ExportError", "Run",
     "_display_raster", "_modelled_on", "agencies", "district_layer", "district_table", "export", "load_run",
-    "map_figure", "payout_list", "published", "write_households", "write_json", "write_pdf", "write_xlsx",
+    "map_figure", "payout_list", "protected", "published", "write_households", "write_json", "write_pdf", "write_xlsx",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,8 +71,26 @@ def _export_json(run: Run, out: Path, **_: Any) -> Path:
     return write_json(run.plan, out)
 
 
+def protected(run: Run, min_cell: int | None) -> Run:
+    """The run as it may be published: its plan perturbed by the cell-key method (keyed by the
+    registry's content) and then small-cell suppressed (cells under ``min_cell`` hidden), see
+    :func:`simulator.publish.disclosure.protect_plan`; unchanged when ``min_cell`` is None or 0
+    or the plan is already protected (it has a ``disclosure`` report)."""
+    if not min_cell or "disclosure" in run.plan:
+        return run
+    from simulator.publish.disclosure import protect_plan
+
+    try:
+        households = run.households
+    except Exception:  # noqa: BLE001 (no household table: key the noise by the plan)
+        households = None
+    plan = protect_plan(run.plan, k=int(min_cell), households=households)
+    return Run(plan, label=run.label, folder=run.folder, households=run._households,
+               hazards=run._hazards, created=run.created)
+
+
 def _export_pdf(run: Run, out: Path, *, boundaries: Any = None, min_cell: int | None = None, **_: Any) -> Path:
-    return write_pdf(published(run, min_cell), out, boundaries=boundaries)
+    return write_pdf(protected(run, min_cell), out, boundaries=boundaries)
 
 
 def _export_gpkg(run: Run, out: Path, *, boundaries: Any = None, **_: Any) -> Path:
@@ -78,7 +98,7 @@ def _export_gpkg(run: Run, out: Path, *, boundaries: Any = None, **_: Any) -> Pa
 
 
 def _export_geojson(run: Run, out: Path, *, boundaries: Any = None, min_cell: int | None = None, **_: Any) -> Path:
-    return write_geo(published(run, min_cell), out, fmt="geojson", boundaries=boundaries)
+    return write_geo(protected(run, min_cell), out, fmt="geojson", boundaries=boundaries)
 
 
 def _export_csv(run: Run, out: Path, *, all_households: bool = False, **_: Any) -> Path:
@@ -99,6 +119,11 @@ FORMATS: dict[str, tuple[Callable[..., Path], str]] = {
     "parquet": (_export_parquet, "household payout list, pseudonymous ids only"),
     "json": (_export_json, "the plan for other systems, with schema_version"),
 }
+
+
+#: Formats whose files are scanned for raw CNICs before they are swapped in (the household
+#: tables and the plan's records; the xlsx, PDF and GeoPackage are built from the same plan).
+SCANNED = ("csv", "parquet", "json", "geojson")
 
 
 def export(
@@ -127,9 +152,11 @@ def export(
     all_households : bool, default False
         ``csv``/``parquet``: every household with its status, not only the paid ones.
     min_cell : int or None, default 10
-        ``pdf`` and ``geojson`` are published: district and tehsil cells under this many
-        households are suppressed (with complementary cells, so none can be recovered from
-        the totals). None or 0 publishes every cell.
+        ``pdf`` and ``geojson`` are published: every figure is perturbed by the cell-key method
+        (so that publications from registries differing by one household do not give it away;
+        :mod:`simulator.publish.disclosure.cellkey`), then district and tehsil cells under this
+        many households are suppressed (with complementary cells, so none can be recovered from
+        the totals). None or 0 publishes every cell exactly.
 
     Returns
     -------
@@ -154,4 +181,13 @@ def export(
     bounds = boundaries_frame(boundaries)
     writer, _ = FORMATS[name]
     log.info("exporting %s as %s to %s", run.label, name, out)
-    return writer(run, out, boundaries=bounds, all_households=all_households, min_cell=min_cell)
+    # written aside, scanned for raw CNICs, then swapped in: a reader never sees half a file
+    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
+    try:
+        writer(run, tmp, boundaries=bounds, all_households=all_households, min_cell=min_cell)
+        if name in SCANNED:
+            cnic.scan_file(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out

@@ -93,14 +93,19 @@ def district_layer(run: Any, *, boundaries: Any = None) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     run = load_run(run)
-    table = district_table(run)
+    table = _published_households(run, district_table(run))
     bounds = boundaries_frame(boundaries)
     if bounds is None:
         geometry = gpd.points_from_xy(table.lon, table.lat, crs="EPSG:4326")
         return gpd.GeoDataFrame(table.drop(columns=["lon", "lat"]), geometry=geometry, crs="EPSG:4326")
     from simulator.registry import boundaries as boundaries_mod
 
-    used = table.loc[table.households > 0, "district_id"]
+    # Every district with registry households needs a polygon (the exact household table says
+    # which; a published plan's households are perturbed or empty).
+    try:
+        used = run.households["district_id"].astype(str).unique()
+    except Exception:  # noqa: BLE001 (no household table: the districts the plan counts)
+        used = table.loc[table.households.fillna(0) > 0, "district_id"]
     boundaries_mod.check_codes(bounds, used, source=f"{run.label} (districts with households)")
     merged = bounds[["district_id", "name", bounds.geometry.name]].merge(
         table.drop(columns=["lon", "lat"]), on="district_id", how="left"
@@ -111,6 +116,20 @@ def district_layer(run: Any, *, boundaries: Any = None) -> gpd.GeoDataFrame:
         merged[c] = merged[c].fillna(0).astype(np.int64)
     columns = ["district_id", "district", "province_code", "province", *FIGURES]
     return gpd.GeoDataFrame(merged[columns], geometry=merged.geometry.to_numpy(), crs="EPSG:4326")
+
+
+def _published_households(run: Run, table):
+    """A perturbed (published) plan's ``households``: the plan's for listed districts and
+    empty for the rest, never the exact counts of the household table."""
+    if "perturbation" not in run.plan.get("disclosure", {}):
+        return table
+    import pandas as pd
+
+    listed = {d["district_id"]: d.get("households") for d in run.plan.get("districts", [])}
+    values = table["district_id"].map(lambda d: listed.get(d, pd.NA))
+    table = table.copy()
+    table["households"] = pd.array(values.tolist(), dtype="Int64")
+    return table
 
 
 def write_geo(run: Run, path: Path, *, fmt: str, boundaries: Any) -> Path:

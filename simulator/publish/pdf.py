@@ -234,7 +234,11 @@ def _heading(run: Run, st: dict) -> list:
     scenario = plan.get("scenario", {})
     modelled = _modelled_on(plan)
     rows_note = ""
-    if plan.get("registry_rows") and plan["registry_rows"] != t["households"]:
+    perturbed = plan.get("disclosure", {}).get("perturbation")
+    unit = perturbed.get("unit_households_per_row", 1) if perturbed else None
+    if perturbed and unit > 1:
+        rows_note = f" ({plan['registry_rows']:,} rows, about {unit:,} households each)"
+    elif not perturbed and plan.get("registry_rows") and plan["registry_rows"] != t["households"]:
         rows_note = f" ({plan['registry_rows']:,} rows standing for {t['households']:,} households)"
     return [
         Paragraph(_esc(scenario.get("title") or scenario.get("name", "Scenario")), st["title"]),
@@ -243,7 +247,21 @@ def _heading(run: Run, st: dict) -> list:
         Paragraph(
             f"Scenario <b>{_esc(scenario.get('name', ''))}</b> &middot; run of {_esc(run.created)} &middot; "
             f"registry: {_esc(plan.get('registry', {}).get('source', 'unknown'))}{rows_note}", st["small"]),
+        *([Paragraph(_esc(protection_note(plan)), st["small"])] if perturbed else []),
     ]
+
+
+def protection_note(plan: dict) -> str:
+    """One sentence on the disclosure protection of a published plan (empty for an exact one)."""
+    d = plan.get("disclosure", {})
+    p = d.get("perturbation")
+    if not p:
+        return ""
+    return (f"Published figures are protected: every count is perturbed by the cell-key method (noise of a "
+            f"few households, at most {p['ptable_bound_rows'] * p['unit_households_per_row']:,}, zero on "
+            f"average; PKR follow their count, to the nearest {p['pkr_base']:,}), so they differ slightly "
+            f"from the plan's exact figures; districts add up to provinces and provinces to the Pakistan "
+            f"totals, which are perturbed too. Cells under {d.get('k', 10)} households are hidden (\u2013).")
 
 
 def _overview(run: Run, map_png: bytes, st: dict, *, boundaries: Any) -> list:

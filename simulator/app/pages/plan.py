@@ -8,6 +8,7 @@ import streamlit as st
 
 from hazards import tables as data
 from simulator.app import text
+from simulator.app.pages import published
 from simulator.app.state import Current, T, current, lang
 from simulator.app.widgets import (
     scenario_heading,
@@ -21,9 +22,11 @@ from simulator.app.widgets import (
 def render(cur: Current) -> None:
     st.title(T("page_plan"))
     scenario_heading(cur)
-    show_metrics(cur.plan["totals"], cur.baseline)
+    # A minister sees the published plan (perturbed and suppressed) everywhere, national
+    # figures included; a planner the exact plan.
+    plan, baseline = published(cur)
+    show_metrics(plan["totals"], baseline)
     show_ensemble(cur.shown)
-    plan = cur.shown
     if not cur.cfg.planner:
         hidden = plan.get("disclosure", {}).get("hidden_cells", 0)
         st.caption(T("minister_tables", k=cur.k, hidden=hidden))
@@ -46,7 +49,7 @@ def render(cur: Current) -> None:
                          hide_index=True, height=table_height(len(plan["tehsils"])), key="table_tehsils")
     with tabs[1]:
         st.subheader(T("split_title"))
-        t = cur.plan["totals"]
+        t = plan["totals"]
         c = st.columns(3)
         c[0].metric(T("m_federal"), text.fmt_pkr_short(t["federal_pkr"], lang()))
         c[1].metric(T("m_provincial"), text.fmt_pkr_short(t["provincial_pkr"], lang()))
@@ -67,7 +70,7 @@ def render(cur: Current) -> None:
                                         T("f_amount_pkr"): text.fmt_pkr(x["amount_pkr"])} for x in pooled]),
                          hide_index=True)
         st.subheader(T("dedup_title"))
-        d = cur.plan["dedup"]
+        d = plan["dedup"]
         c = st.columns(2)
         c[0].metric(T("dedup_overlap"), text.fmt_count(d["overlap_households"]))
         c[1].metric(T("dedup_savings"), text.fmt_pkr(d["savings_pkr"]),
@@ -84,13 +87,13 @@ def render(cur: Current) -> None:
                               T("col_share"): f"{i['share']:.1%}", T("f_amount_pkr"): text.fmt_pkr(i["amount_pkr"]),
                               T("m_federal"): text.fmt_pkr(i["federal_pkr"]),
                               T("m_provincial"): text.fmt_pkr(i["provincial_pkr"])}
-                             for i in cur.plan["instalments"]])
+                             for i in plan["instalments"]])
         st.dataframe(inst, hide_index=True)
-        timeline = pd.DataFrame({T("col_day"): [i["day"] for i in cur.plan["instalments"]],
-                                 T("pkr_million_axis"): [i["amount_pkr"] / 1e6 for i in cur.plan["instalments"]]})
+        timeline = pd.DataFrame({T("col_day"): [i["day"] for i in plan["instalments"]],
+                                 T("pkr_million_axis"): [i["amount_pkr"] / 1e6 for i in plan["instalments"]]})
         st.bar_chart(timeline, x=T("col_day"), y=T("pkr_million_axis"), color="#56B4E9")
     with tabs[2]:
-        b = cur.plan["budget"]
+        b = plan["budget"]
         c = st.columns(2)
         c[0].metric(T("budget_shortfall"), text.fmt_pkr(b["shortfall_pkr"]),
                     help=text.fmt_pkr_short(b["shortfall_pkr"], lang()))
@@ -98,7 +101,7 @@ def render(cur: Current) -> None:
         rows = []
         if b["federal_ceiling_pkr"] is not None:
             rows.append({T("col_who"): T("federal"), T("col_ceiling"): text.fmt_pkr(b["federal_ceiling_pkr"]),
-                         T("col_spent"): text.fmt_pkr(cur.plan["totals"]["federal_pkr"])})
+                         T("col_spent"): text.fmt_pkr(plan["totals"]["federal_pkr"])})
         by_code = {p["province_code"]: p for p in plan["provinces"]}
         for code, ceiling in b["provincial_ceilings_pkr"].items():
             spent = by_code.get(code, {}).get("provincial_pkr", 0)
@@ -122,17 +125,17 @@ def render(cur: Current) -> None:
         progs = pd.DataFrame([{T("col_programme"): p["name"], T("col_owner"): T(p["owner"]),
                                T("col_expansion"): T("exp_" + p["expansion"]),
                                T("col_entitled"): count(p["entitled_households"])}
-                              for p in cur.plan["programmes"]])
+                              for p in plan["programmes"]])
         st.dataframe(progs, hide_index=True)
         tiers = pd.DataFrame([{T("col_tier"): T(k), T("col_households"): count(v)}
                               for k, v in zip(("tier_none", "tier_affected", "tier_severe", "tier_displaced"),
-                                              cur.plan["tiers"].values(), strict=False)])
+                                              plan["tiers"].values(), strict=False)])
         st.dataframe(tiers, hide_index=True)
     with tabs[4]:
         show_registry_report(cur.plan["registry"])
         status = pd.DataFrame([{T("col_status"): T("st_" + k) if ("st_" + k) in text.LABELS["en"] else k,
                                 T("col_households"): count(v)}
-                               for k, v in cur.plan["status_counts"].items()])
+                               for k, v in plan["status_counts"].items()])
         st.dataframe(status, hide_index=True)
     with tabs[5]:
         st.markdown("\n".join(f"- {a}".replace("$", r"\$") for a in cur.plan["assumptions"]))

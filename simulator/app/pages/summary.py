@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from simulator.app.pages import published
 from simulator.app.state import PAGE_OBJECTS, Current, T, current
 from simulator.app.widgets import (
     scenario_heading,
@@ -18,8 +19,9 @@ def render(cur: Current) -> None:
     """Landing page: headline figures and the map, no click needed."""
     st.title(T("app_title"))
     scenario_heading(cur)
-    st.markdown(summary_sentence(cur.plan["totals"]))
-    show_metrics(cur.plan["totals"], cur.baseline)
+    plan, baseline = published(cur)  # ministers: the published (perturbed) figures
+    st.markdown(summary_sentence(plan["totals"]))
+    show_metrics(plan["totals"], baseline)
     show_ensemble(cur.shown)
     show_map(cur, key="overview_map")
     cols = st.columns(3)

@@ -1,4 +1,11 @@
-"""Small-cell suppression for published tables of household counts (statistical disclosure control).
+"""Disclosure control of published outputs: cell-key perturbation, then small-cell suppression.
+
+Published outputs (the minister's view, the PDF brief, the GeoJSON export, the map's hexagons)
+are first perturbed by the ABS cell-key method (:mod:`simulator.publish.disclosure.cellkey`:
+its method, parameters, the attacker's test and references), so that two publications from
+registries differing by one household do not give that household away, and then pass through
+the small-cell suppression below (:func:`protect_plan` does both). The planner's exports stay
+exact.
 
 What is published (the minister view, the PDF brief, the GeoJSON export, the plan's district and
 tehsil tables) must not show a count of fewer than ``k`` households, nor let anyone work one out
@@ -65,11 +72,17 @@ outside 3-way tables).
 """
 
 from hazards.errors import DisclosureError
+from simulator.publish.disclosure.cellkey import (
+    perturb_hexagons,
+    perturb_plan,
+    protect_plan,
+    registry_key,
+)
 from simulator.publish.disclosure.plan import suppress_plan
 from simulator.publish.disclosure.protection import K_DEFAULT, PLAN_LINKS, PLAN_ROW_TOTALS
 from simulator.publish.disclosure.tables import intervals, is_recoverable, suppress
 
 __all__ = [
     "K_DEFAULT", "PLAN_LINKS", "PLAN_ROW_TOTALS", "DisclosureError", "intervals", "is_recoverable",
-    "suppress", "suppress_plan",
+    "perturb_hexagons", "perturb_plan", "protect_plan", "registry_key", "suppress", "suppress_plan",
 ]
