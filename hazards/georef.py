@@ -64,6 +64,20 @@ _SUFFIXES = {".tif": "geotiff", ".tiff": "geotiff", ".nc": "netcdf", ".nc4": "ne
 
 BBox = tuple[float, float, float, float]
 
+#: The plausible range of a hazard intensity, per canonical unit (after ``cm`` -> ``m`` and
+#: ``K`` -> ``degC``). A reader turns values outside it, and +-inf, into nodata (NaN) and logs a
+#: warning naming the file and the count of cells: such values are nearly always an undeclared
+#: nodata marker (1e38, -3.4e38, 9.9e36) or wrong units, and taken as intensities they would
+#: put every household under them in the highest tier.
+PLAUSIBLE_RANGE: dict[str, tuple[float, float]] = {
+    "m": (-100.0, 100.0),       # water depth; the deepest river floods are tens of metres
+    "degC": (-90.0, 70.0),      # air temperature; the records are -89.2 and 56.7 degC
+    "mm": (-30000.0, 30000.0),  # rainfall (or its anomaly); the wettest year on record ~26 500 mm
+    "g": (-10.0, 10.0),         # peak ground acceleration; the largest recorded is about 4 g
+    "m/s": (-150.0, 150.0),     # wind speed; the strongest gust measured is 113 m/s
+    "index": (-12.0, 12.0),     # MMI 1-12, SPI about -4..4, a 0/1 extent
+}
+
 
 def canonical_units(units: str, source: str) -> tuple[str, float, float]:
     """(canonical unit, scale, offset) for a unit spelling; an unknown one is refused.
@@ -116,6 +130,42 @@ def _check_aoi(aoi: Sequence[float], source: str) -> BBox:
             "extent (60.8, 23.5, 77.9, 37.1) for Pakistan."
         )
     return lon0, lat0, lon1, lat1
+
+
+#: Margin [degrees] added on every side of a set of points' box by :func:`aoi_of_points`
+#: (about 1 km): it gives one household, or households on one latitude or longitude, a box
+#: with an area, and it keeps households on the box's edge (within the sampler's edge
+#: tolerance, 5e-5 degrees) inside the window read.
+AOI_PAD = 0.01
+
+
+def aoi_of_points(lon: Any, lat: Any, *, pad: float = AOI_PAD) -> BBox | None:
+    """The area of interest (lon_min, lat_min, lon_max, lat_max) covering points, padded.
+
+    Parameters
+    ----------
+    lon, lat
+        EPSG:4326 coordinates [degrees]; non-finite ones are left out.
+    pad
+        Margin [degrees] on every side (> 0, so that the box is never degenerate).
+
+    Returns
+    -------
+    The box, latitudes clipped to [-90, 90]; None when no point has finite coordinates (read
+    the whole raster).
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    if not finite.any():
+        return None
+    lon, lat = lon[finite], lat[finite]
+    return (
+        float(lon.min()) - pad,
+        max(float(lat.min()) - pad, -90.0),
+        float(lon.max()) + pad,
+        min(float(lat.max()) + pad, 90.0),
+    )
 
 
 def aoi_to_crs(aoi: Sequence[float], crs: Any, *, source: str = "aoi") -> BBox:
@@ -205,3 +255,42 @@ def _crs_string(crs: CRS) -> str:
     return f"EPSG:{epsg}" if epsg is not None else crs.to_wkt()
 
 
+
+
+def screen_values(values: np.ndarray, units: str, source: str) -> np.ndarray:
+    """``values`` with +-inf and values outside :data:`PLAUSIBLE_RANGE` set to NaN (nodata).
+
+    Parameters
+    ----------
+    values
+        The layer's values in canonical units (float); changed in place when writable.
+    units
+        Their canonical unit (a key of :data:`PLAUSIBLE_RANGE`; others are only checked for inf).
+    source
+        The file, named in the warning.
+
+    Returns
+    -------
+    The screened array. A warning (``logging``) names the file, the count of infinite cells, the
+    count of implausible ones, the range and the fix.
+    """
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float32)
+    infinite = np.isinf(values)
+    low, high = PLAUSIBLE_RANGE.get(units, (-np.inf, np.inf))
+    with np.errstate(invalid="ignore"):
+        implausible = np.isfinite(values) & ((values < low) | (values > high))
+    n_inf, n_bad = int(infinite.sum()), int(implausible.sum())
+    if not (n_inf or n_bad):
+        return values
+    if not values.flags.writeable:
+        values = values.copy()
+    values[infinite | implausible] = np.nan
+    log.warning(
+        "%s: %d cell(s) are +-inf and %d cell(s) lie outside the plausible range [%g, %g] %s; "
+        "they are read as nodata (NaN). If they mark nodata, declare it (e.g. `gdal_edit.py "
+        "-a_nodata VALUE file.tif`); if they are real values, check the units (e.g. units: cm).",
+        source, n_inf, n_bad, low, high, units,
+    )
+    return values

@@ -23,9 +23,11 @@ from hazards.georef import (
     _UNITS_HINT,
     BBox,
     _check_overlap,
-    _window,
+    _grid_bounds,
+    _window_slices,
     aoi_to_crs,
     canonical_units,
+    screen_values,
 )
 from hazards.layer import crs_of, make_layer, transform_of
 
@@ -107,6 +109,32 @@ def _units(
     return canonical_units(stated, str(path))
 
 
+def _one_band(src: rasterio.DatasetReader, path: Path) -> None:
+    """Refuse a raster with several bands: which one holds the intensity is not guessed."""
+    if src.count == 1:
+        return
+    names = ", ".join(
+        f"{i} ({d})" if d else str(i) for i, d in enumerate(src.descriptions or (), start=1)
+    ) or ", ".join(str(i) for i in range(1, src.count + 1))
+    raise HazardError(
+        f"{path}: the raster has {src.count} bands ({names}); a hazard raster has one, and "
+        "Madad does not guess which band holds the intensity. Extract the band you mean, e.g. "
+        f"`gdal_translate -b 2 {path.name} band2.tif`, and give that file."
+    )
+
+
+def _north_up(transform: Affine, height: int, width: int) -> tuple[Affine, bool, bool]:
+    """The north-up transform of a grid, and whether its rows (south-up) or columns
+    (east-to-west) are stored reversed. The edges are the file's own: nothing is resampled."""
+    if transform.b != 0 or transform.d != 0:
+        return transform, False, False  # make_layer refuses rotated rasters, naming the fix
+    a, c, e, f = transform.a, transform.c, transform.e, transform.f
+    flip_x, flip_y = a < 0, e > 0
+    left = c + a * width if flip_x else c
+    top = f + e * height if flip_y else f
+    return Affine(abs(a), 0.0, left, 0.0, -abs(e), top), flip_x, flip_y
+
+
 def _band1(src: rasterio.DatasetReader, window: Window | None, path: Path) -> np.ma.MaskedArray:
     """Band 1 (of the window) as masked float32."""
     try:
@@ -139,7 +167,7 @@ def read_geotiff(
     units: str | None = None,
     kind: str | None = None,
 ) -> xr.DataArray:
-    """Read band 1 of a GeoTIFF or COG as a hazard layer.
+    """Read a single-band GeoTIFF or COG as a hazard layer.
 
     Parameters
     ----------
@@ -162,7 +190,12 @@ def read_geotiff(
     Raises
     ------
     HazardError
-        Missing or unreadable file, no CRS, unknown units, no overlap with ``bounds``/``aoi``.
+        Missing or unreadable file, no CRS, unknown units, no overlap with ``bounds``/``aoi``,
+        more than one band.
+
+    A south-up file (positive y pixel size, origin at the bottom) or an east-to-west one is read
+    flipped to north-up with its own edges. Values that are +-inf or outside the plausible range
+    of their units (:data:`hazards.georef.PLAUSIBLE_RANGE`) are read as nodata, with a warning.
     """
     path = Path(path)
     if bounds is not None and aoi is not None:
@@ -170,24 +203,37 @@ def read_geotiff(
     if not path.exists():
         raise HazardError(f"{path}: no such hazard raster.")
     with _open(path) as src:
+        _one_band(src, path)
         tags = src.tags()
         unit, scale, offset = _units(src, tags, units, path)
+        # A south-up (positive y pixel size) or east-to-west file is read flipped to north-up,
+        # with the file's own edges; windows are found on the north-up grid, then mapped back.
+        height, width = src.height, src.width
+        transform, flip_x, flip_y = _north_up(src.transform, height, width)
         window = None
+        r0, c0 = 0, 0
         if aoi is not None:
             bounds = aoi_to_crs(aoi, src.crs.to_wkt(), source=str(path))
         if bounds is not None:
             b = tuple(float(v) for v in bounds)
-            _check_overlap(path, tuple(src.bounds), b, str(src.crs), aoi)  # type: ignore[arg-type]
-            window = _window(src, b)  # type: ignore[arg-type]
+            _check_overlap(path, _grid_bounds(transform, height, width), b, str(src.crs), aoi)  # type: ignore[arg-type]
+            r0, r1, c0, c1 = _window_slices(transform, height, width, b)  # type: ignore[arg-type]
+            rows = (height - r1, height - r0) if flip_y else (r0, r1)
+            cols = (width - c1, width - c0) if flip_x else (c0, c1)
+            window = Window(cols[0], rows[0], cols[1] - cols[0], rows[1] - rows[0])
         values = _band1(src, window, path)
-        transform = src.transform
-        if window is not None:  # (rasterio's window_transform uses the deprecated `*`)
-            transform = transform @ Affine.translation(window.col_off, window.row_off)
+        # (rasterio's window_transform uses the deprecated `*`)
+        transform = transform @ Affine.translation(c0, r0)
         arr = values.filled(np.nan)
+        if flip_y:
+            arr = arr[::-1, :]
+        if flip_x:
+            arr = arr[:, ::-1]
         arr = arr * np.float32(src.scales[0]) + np.float32(src.offsets[0])
         arr = arr * np.float32(scale) + np.float32(offset)
+        arr = screen_values(arr, unit, str(path))
         return make_layer(
-            arr,
+            np.ascontiguousarray(arr),
             transform,
             src.crs.to_wkt() if src.crs.to_epsg() is None else f"EPSG:{src.crs.to_epsg()}",
             units=unit,

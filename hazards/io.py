@@ -10,10 +10,18 @@ NetCDF (CF)            ``.nc``, ``.nc4``                        xarray (netCDF4)
 Zarr (CF attributes)   a directory, or a ``.zarr`` path         xarray (zarr)
 =====================  =======================================  ======================
 
-Every reader returns a layer as built by :func:`hazards.layer.make_layer`: north-up, the file's
-own CRS (never reprojected: points are transformed to it, see :mod:`hazards.sampling`), NaN for
-nodata, values in canonical units (``cm`` to ``m``, ``K`` to ``degC``). Given an area of
-interest in EPSG:4326 (``aoi``) only the window covering it is read.
+Every reader returns a layer as built by :func:`hazards.layer.make_layer`: north-up (a south-up
+file is flipped, keeping its edges), the file's own CRS (never reprojected: points are
+transformed to it, see :mod:`hazards.sampling`), NaN for nodata, values in canonical units
+(``cm`` to ``m``, ``K`` to ``degC``). Given an area of interest in EPSG:4326 (``aoi``) only the
+window covering it is read.
+
+Hostile values: +-inf, and values outside the plausible range of their units
+(:data:`hazards.georef.PLAUSIBLE_RANGE`: depth 100 m, temperature -90..70 degC, rainfall
+30 000 mm, acceleration 10 g, wind 150 m/s, an index 12, each also as a negative bound), are
+read as nodata (NaN) with a logged warning naming the file and the count of cells: they are
+nearly always an undeclared nodata marker such as 1e38. A GeoTIFF with more than one band is
+refused (which band holds the intensity is not guessed).
 
 For NetCDF and Zarr the CF conventions are followed: the CRS comes from the variable's
 ``grid_mapping`` (``crs_wkt`` or GDAL's ``spatial_ref``), or is EPSG:4326 when the coordinates
@@ -50,6 +58,7 @@ from hazards.georef import (
     _grid_bounds,
     _window,
     _window_slices,
+    aoi_of_points,
     aoi_to_crs,
     canonical_units,
 )
@@ -59,6 +68,7 @@ from hazards.netcdf import _read_xarray, write_netcdf, write_zarr
 __all__ = [
     "BBox",
     "SUPPORTED_FORMATS",
+    "aoi_of_points",
     "aoi_to_crs",
     "canonical_units",
     "raster_format",
@@ -149,8 +159,8 @@ def read_raster(
     if fmt == "geotiff":
         if variable is not None or time is not None:
             raise HazardError(
-                f"{path}: variable= and time= apply to NetCDF and Zarr files; a GeoTIFF's band 1 "
-                "is read. Drop them, or convert the file to NetCDF."
+                f"{path}: variable= and time= apply to NetCDF and Zarr files; a GeoTIFF has one "
+                "band, which is read. Drop them, or convert the file to NetCDF."
             )
         return read_geotiff(path, aoi=aoi, units=units, kind=kind)
     return _read_xarray(path, fmt, aoi=aoi, units=units, kind=kind, variable=variable, time=time)

@@ -45,6 +45,7 @@ from hazards.georef import (
     _window_slices,
     aoi_to_crs,
     canonical_units,
+    screen_values,
 )
 from hazards.layer import crs_of, make_layer, transform_of
 
@@ -342,6 +343,7 @@ def _read_xarray(
         values = values.astype(np.float64 if (scale, offset) != (1.0, 0.0) else np.float32)
         if (scale, offset) != (1.0, 0.0):
             values = values * scale + offset
+        values = screen_values(values, unit, str(path))
         window = None if aoi is None else f"rows {r0}:{r1}, cols {c0}:{c1}"
         provenance: dict[str, Any] = {"source": str(path), "variable": name, "window": window}
         if time_label is not None:

@@ -38,7 +38,8 @@ UTM_TRANSFORM = Affine(1000.0, 0.0, 300000.0, 0.0, -1000.0, 3000000.0)
 
 
 def _utm_layer() -> xr.DataArray:
-    values = np.arange(200 * 300, dtype=np.float32).reshape(200, 300)
+    # unique per pixel, 0-59.999 m: inside the plausible depth range (hazards.georef.PLAUSIBLE_RANGE)
+    values = (np.arange(200 * 300) / 1000).astype(np.float32).reshape(200, 300)
     values[0, 0] = np.nan
     return make_layer(values, UTM_TRANSFORM, UTM, units="m", kind="riverine-flood",
                       provenance={"test": "utm"})

@@ -314,12 +314,11 @@ def run(
     with clock.stage("registry_s"):
         reg, registry_input = load_registry(scn, base=base, households=households, registry_path=registry_path)
     with clock.stage("hazard_s"):
+        from hazards.io import aoi_of_points
+
+        # padded, so that one household or households on one latitude still give a box
         hh = reg.households
-        aoi = (
-            (float(hh.lon.min()), float(hh.lat.min()), float(hh.lon.max()), float(hh.lat.max()))
-            if len(hh)
-            else None
-        )
+        aoi = aoi_of_points(hh.lon.to_numpy(), hh.lat.to_numpy()) if len(hh) else None
         layers, hazard_inputs = build_hazards(scn, base=base, aoi=aoi)
     return assemble(
         scn, reg, layers,
