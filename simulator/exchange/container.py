@@ -336,6 +336,17 @@ def _read(path: str | Path) -> tuple[str, BinaryIO]:
         raise ExchangeError(f"{src}: cannot read the package ({exc}).") from exc
 
 
+def _load(path: str | Path) -> _Package:
+    """Open and parse a package file (:func:`_read`, :func:`_parse`); the file is closed if
+    parsing fails, else by the package."""
+    src, fh = _read(path)
+    try:
+        return _parse(src, fh)
+    except BaseException:
+        fh.close()
+        raise
+
+
 def _parse(src: str, fh: BinaryIO) -> _Package:
     """Check the archive's framing, the manifest's encoding and version; trust nothing yet."""
     size = os.fstat(fh.fileno()).st_size

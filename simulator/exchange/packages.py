@@ -99,6 +99,7 @@ from simulator.exchange.container import (
     _encrypt,
     _HashingReader,
     _HashingWriter,
+    _load,
     _open,
     _Package,
     _pad,
@@ -435,13 +436,10 @@ def _receive(
     }
     pkg: _Package | None = None
     try:
-        src, fh = _read(path)
-        try:
-            entry["package_bytes"] = os.fstat(fh.fileno()).st_size
-            pkg = _parse(src, fh)
-        except BaseException:
-            fh.close()
-            raise
+        src = str(path)
+        if Path(path).is_file():  # recorded even when the package turns out unreadable
+            entry["package_bytes"] = Path(path).stat().st_size
+        pkg = _load(path)
         with pkg:
             _authenticate(pkg, sender)
             entry["package_sha256"] = pkg.sha256
@@ -626,12 +624,6 @@ def verify(path: str | Path, sender_public_identity: PublicIdentity | str | Path
         ``payload.age`` other than the one the manifest names.
     """
     sender = load_identity(sender_public_identity)
-    src, fh = _read(path)
-    try:
-        pkg = _parse(src, fh)
-    except BaseException:
-        fh.close()
-        raise
-    with pkg:
+    with _load(path) as pkg:
         _authenticate(pkg, sender)
     return pkg.manifest
