@@ -462,3 +462,19 @@ def test_pack_streams_the_file_and_leaves_no_scratch(tmp_path, keys, source, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.madadpkg"]
     frame = pd.read_parquet(source)
     assert manifest["rows"] == len(frame)
+
+
+def test_unpack_scans_the_payload_for_raw_cnics(tmp_path, keys, monkeypatch):
+    """The receiving door: a package that carries a raw CNIC (a sender's bug, or a sender not
+    running Madad) is refused on unpack, and nothing is written."""
+    path = tmp_path / "leak.parquet"
+    pq.write_table(pa.table({"household_id": ["h1", "h2"], "ref": ["ok", "3520212345671"]}), path)
+    real_scan = exchange._scan
+    monkeypatch.setattr(exchange, "_scan", lambda p: (pq.ParquetFile(p).schema_arrow, 2))
+    _pack(keys, path, tmp_path / "leak.madadpkg")
+    monkeypatch.setattr(exchange, "_scan", real_scan)
+    out = tmp_path / "got.parquet"
+    with pytest.raises(ExchangeError, match=r"leak\.madadpkg \(payload\).*'ref'.*looks like raw CNICs"):
+        exchange.unpack_to(tmp_path / "leak.madadpkg", out, recipient_private=keys["pspa-punjab"].private_key,
+                           sender_public_identity=keys["bisp"].identity, audit_log=tmp_path / "audit.jsonl")
+    assert not out.exists() and not list(tmp_path.glob(".got.parquet*"))

@@ -595,6 +595,11 @@ def unpack_to(
             path, scratch, recipient_private, sender_public_identity, passphrase, audit_log,
             allow_reopen,
         )
+        # the receiving door: a sender's bug must not bring a raw CNIC into this agency either
+        try:
+            _scan(scratch)
+        except ExchangeError as exc:
+            raise ExchangeError(str(exc).replace(str(scratch), f"{path} (payload)")) from None
         os.replace(scratch, out)
     finally:
         scratch.unlink(missing_ok=True)
