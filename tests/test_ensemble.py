@@ -70,3 +70,16 @@ def test_app_shows_the_ranges_in_both_languages(run):
     r = run.plan["ensemble"]["national"]["paid_households"]
     assert f"{r['p10']:,}" in lines[1] and f"{r['p90']:,}" in lines[1]
     assert widgets.ensemble_lines({"totals": {}}, "en") == []
+
+
+def test_run_reports_each_stage_and_ensemble_member():
+    """A national ensemble runs for minutes: the run says which stage and which member it is on
+    (the CLI shows it in its spinner)."""
+    from simulator import plans, scenario
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "indus-flood-demo.yaml"
+    said: list[str] = []
+    plans.run(scenario.load(path), base=path.parent, households=3_000, on_progress=said.append)
+    assert said[:4] == ["reading and checking the registry...", "building the hazards...",
+                        "running the payout engine...", "building the plan..."]
+    assert said[4:] == [f"ensemble: member {i} of 20..." for i in range(1, 21)]

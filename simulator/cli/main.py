@@ -95,9 +95,9 @@ def run(
             bounds = boundaries_mod.load_spec(scn.boundaries, base=scenario.parent)
         else:
             bounds = None
-        with _status("running the hazard, registry and payout engine..."):
+        with _status("running the hazard, registry and payout engine...") as status:
             res = plans.run(scn, base=scenario.parent, households=households, registry_path=registry,
-                            boundaries=bounds)
+                            boundaries=bounds, on_progress=status.update)
         if bounds is not None:
             match = res.inputs["boundaries"]
             typer.echo(

@@ -88,11 +88,12 @@ def _ranges(values: np.ndarray) -> dict:
 
 
 def summary(scn: Scenario, cols: dict[str, np.ndarray], layers: list, district_ids: pd.Index,
-            province_of: pd.Series) -> dict:
+            province_of: pd.Series, *, on_member: Callable[[int], None] | None = None) -> dict:
     """The plan's ``ensemble`` block: members, seeds, and P10/P50/P90 of each metric nationally,
-    by province and by district (districts with any affected household in any member)."""
+    by province and by district (districts with any affected household in any member).
+    ``on_member`` is called with each member's seed as it finishes (for progress)."""
     seeds = [scn.seed + i for i in range(scn.ensemble.members)]
-    figures = member_figures(scn, cols, layers, seeds, n_districts=len(district_ids))
+    figures = member_figures(scn, cols, layers, seeds, n_districts=len(district_ids), on_member=on_member)
     provinces = sorted(set(province_of.astype(str)))
     prov_index = np.array([provinces.index(str(province_of.get(d, ""))) if str(province_of.get(d, "")) in provinces
                            else -1 for d in district_ids])

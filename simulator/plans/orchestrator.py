@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,6 +208,7 @@ def assemble(
     boundaries=None,
     inputs: dict | None = None,
     timings: dict[str, float] | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> RunResult:
     """The complete plan of ``scn`` for a validated registry and its hazard sources.
 
@@ -230,6 +232,9 @@ def assemble(
         :class:`BoundaryError`), and the match is recorded in ``inputs["boundaries"]``.
     inputs, timings : dict, optional
         What the caller already recorded (registry and hazard inputs, seconds per stage).
+    on_progress : callable, optional
+        Called with a short message as each stage starts, and for each ensemble member (a
+        national ensemble runs for minutes), e.g. to update a spinner.
 
     Returns
     -------
@@ -240,11 +245,14 @@ def assemble(
     timings = {} if timings is None else timings
     inputs = dict(inputs or {})
     clock = _Clock(timings)
+    say = on_progress or (lambda message: None)
     if boundaries is not None:
         source = (inputs.get("registry") or {}).get("file", "the synthetic registry")
         inputs["boundaries"] = check_boundaries(boundaries, reg.households, source=source)
+    say("running the payout engine...")
     with clock.stage("engine_s"):
         res, cols = compute(scn, reg.households, layers)
+    say("building the plan...")
     with clock.stage("plan_s"):
         the_plan = build_plan(scn, res, cols, reg, layers, library=library)
         table = result_table(result_rows(reg.households, res), res)
@@ -253,9 +261,17 @@ def assemble(
 
         with clock.stage("ensemble_s"):
             hh = reg.households
+            n, done = scn.ensemble.members, []
+            say(f"ensemble: member 1 of {n}...")
+
+            def member(_seed: int) -> None:
+                done.append(_seed)
+                if len(done) < n:
+                    say(f"ensemble: member {len(done) + 1} of {n}...")
+
             the_plan["ensemble"] = ensemble.summary(
                 scn, engine.household_columns(hh, tehsils=engine.needs_tehsils(layers)), layers, hh["district_id"].cat.categories,
-                hh.drop_duplicates("district_id").set_index("district_id")["province_code"],
+                hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=member,
             )
     return RunResult(
         scenario=scn,
@@ -301,18 +317,23 @@ def run(
     registry_path: str | Path | None = None,
     boundaries=None,
     library: Scenario | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run a scenario in memory: registry, hazards, engine and the complete plan (:func:`assemble`).
 
     ``boundaries`` (a frame from :func:`simulator.registry.boundaries.load_boundaries`) is
     checked against the registry's district codes before the engine runs. ``library`` is the
     library scenario ``scn`` was edited from, if any; a scenario read from its file is its own
-    library, and is not edited.
+    library, and is not edited. ``on_progress`` is told each stage as it starts (see
+    :func:`assemble`).
     """
     timings: dict[str, float] = {}
     clock = _Clock(timings)
+    say = on_progress or (lambda message: None)
+    say("reading and checking the registry...")
     with clock.stage("registry_s"):
         reg, registry_input = load_registry(scn, base=base, households=households, registry_path=registry_path)
+    say("building the hazards...")
     with clock.stage("hazard_s"):
         from hazards.io import aoi_of_points
 
@@ -326,6 +347,7 @@ def run(
         boundaries=boundaries,
         inputs={"hazards": hazard_inputs, "registry": registry_input},
         timings=timings,
+        on_progress=on_progress,
     )
 
 
