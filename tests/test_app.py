@@ -225,10 +225,13 @@ def test_landing_page_shows_headline_figures_and_map_without_a_click(env, demo, 
     assert any("not a reproduction" in c.value for c in at.caption)
     assert metrics(at) == headline(published["totals"])
     assert metrics(at) != headline(expected["totals"])
+    note = text.text("en", "published_note")
+    assert any(c.value == note for c in at.caption)  # the minister is told the figures are protected
     env.setenv("MADAD_ROLE", "planner")
     at = run_app()
     ok(at)
     assert metrics(at) == headline(expected["totals"])
+    assert not any(c.value == note for c in at.caption)
     exact = f"PKR {expected['totals']['amount_pkr']:,}"
     assert any(c.value == exact for c in at.caption)  # national-scale rupees, digit for digit
     assert "billion" in metrics(at)["Total cost"]

@@ -26,6 +26,8 @@ def render(cur: Current) -> None:
     # figures included; a planner the exact plan.
     plan, baseline = published(cur)
     show_metrics(plan["totals"], baseline)
+    if not cur.cfg.planner:
+        st.caption(T("published_note"))
     show_ensemble(cur.shown)
     if not cur.cfg.planner:
         hidden = plan.get("disclosure", {}).get("hidden_cells", 0)

@@ -22,6 +22,8 @@ def render(cur: Current) -> None:
     plan, baseline = published(cur)  # ministers: the published (perturbed) figures
     st.markdown(summary_sentence(plan["totals"]))
     show_metrics(plan["totals"], baseline)
+    if not cur.cfg.planner:
+        st.caption(T("published_note"))
     show_ensemble(cur.shown)
     show_map(cur, key="overview_map")
     cols = st.columns(3)
