@@ -61,7 +61,7 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progr
 @app.command()
 def run(
     scenario: Path = typer.Argument(..., help="Scenario YAML file, e.g. scenarios/indus-flood-demo.yaml"),
-    out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (created if missing)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (created if missing; a rerun replaces it whole, atomically, and a folder holding other files is refused)."),
     households: int | None = typer.Option(None, help="Synthetic registry size (overrides the scenario)."),
     registry: Path | None = typer.Option(None, help="Registry file (GeoParquet/Parquet/CSV) instead of the scenario's."),
     boundaries: Path | None = typer.Option(
