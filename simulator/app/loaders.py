@@ -10,6 +10,11 @@ plan. Every plan comes from :func:`simulator.plans.assemble`: the app builds non
 
 Uploaded files are kept under the system temporary folder (``madad-uploads/``), named by
 their SHA-256, and read with the CLI's own readers.
+
+Long work shows a progress bar (:func:`progress_bar`) fed by the library's callbacks: the
+synthetic registry's generation and a plan with an ensemble, the first time they are computed.
+The bar is made and emptied inside the cached function: Streamlit replays a cached function's
+elements on a cache hit, and an element made outside it could not be replayed.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import re
 import tempfile
 import time
 import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +40,7 @@ from hazards import tables as data
 from hazards.errors import MadadError
 from simulator import plans
 from simulator import scenario as scenario_mod
-from simulator.app import builder, deck, style
+from simulator.app import builder, deck, style, text
 from simulator.app.settings import Settings
 from simulator.scenario import Scenario
 
@@ -64,6 +71,46 @@ def cache_key(*parts: Any) -> str:
         else:
             out.append(str(part))
     return "|".join(out)
+
+
+# --- progress of long work ----------------------------------------------------------------------
+
+
+def _lang() -> str:
+    """The visitor's language (English outside a session)."""
+    try:
+        return st.session_state.get("lang", "en")
+    except Exception:  # no session (a script run bare)
+        return "en"
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[float, str], None]]:
+    """A progress bar on the page while the block runs, emptied when it ends.
+
+    Call it inside the cached function that does the work: the bar's updates are then part of
+    what Streamlit replays on a cache hit, where they end emptied, so a hit shows nothing (an
+    element made outside a cached function and updated inside it breaks the replay).
+
+    Yields
+    ------
+    callable
+        ``show(fraction, message)``: the share done (0 to 1) and a line of text; the page is
+        updated only when the whole percent or the text changes.
+    """
+    slot = st.empty()
+    shown: list = [None]
+
+    def show(fraction: float, message: str) -> None:
+        now = (int(100 * min(max(fraction, 0.0), 1.0)), message)
+        if now != shown[0]:
+            shown[0] = now
+            slot.progress(now[0], text=now[1])
+
+    try:
+        yield show
+    finally:
+        slot.empty()
 
 
 # --- the scenario library -----------------------------------------------------------------------
@@ -205,14 +252,26 @@ def registry_source(scn: Scenario, cfg: Settings, upload: dict | None = None) ->
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def cached_registry(key: str, _source: RegistrySource, _seed: int):
-    """The validated registry of a :class:`RegistrySource`."""
+    """The validated registry of a :class:`RegistrySource` (a synthetic one generated under a
+    progress bar)."""
     from simulator import registry
 
     if _source.path is not None:
         if not Path(_source.path).exists():
             raise MadadError(f"{_source.path}: no such registry file.")
         return registry.validate(registry.read_raw(_source.path), source=_source.label)
-    frame = registry.generate(_source.households, seed=_seed)
+    english, label = _lang() == "en", text.text(_lang(), "computing")
+    with progress_bar() as show:
+        shown = [-1]
+
+        def generated(done: int, total: int) -> None:
+            percent = 100 * done // max(total, 1)
+            if percent != shown[0]:  # one update per percent, not one per district
+                shown[0] = percent
+                what = "generating the synthetic registry:" if english else label
+                show(percent / 100, f"{what} {done:,} / {total:,}")
+
+        frame = registry.generate(_source.households, seed=_seed, on_progress=generated)
     return registry.validate(
         frame, source=f"synthetic registry ({_source.households:,} households, seed {_seed})")
 
@@ -229,9 +288,25 @@ def cached_result(key: str, _scn: Scenario, _source: RegistrySource, _library: S
     """(run result, seconds) of one scenario, registry and library scenario (``key``:
     :func:`cache_key` of the three), from :func:`simulator.plans.assemble`. Kept as one object,
     not copied on each read: its household table is as long as the registry. Only the engine
-    and the plan run when the hazards and the registry are cached."""
+    and the plan run when the hazards and the registry are cached; with an ensemble, under a
+    progress bar."""
     t0 = time.perf_counter()
-    result = plans.assemble(_scn, registry_of(_scn, _source), hazards_of(_scn), library=_library)
+    reg, layers = registry_of(_scn, _source), hazards_of(_scn)
+    if _scn.ensemble is None:  # the engine and the plan: about a second at most
+        result = plans.assemble(_scn, reg, layers, library=_library)
+        return result, time.perf_counter() - t0
+    # an ensemble runs for minutes: a bar fed by assemble's messages (engine, plan, then one
+    # per member)
+    steps = 2 + _scn.ensemble.members
+    told = [0]
+    label = text.text(_lang(), "computing")
+    with progress_bar() as show:
+
+        def say(message: str) -> None:
+            show(told[0] / steps, message if _lang() == "en" else label)
+            told[0] += 1
+
+        result = plans.assemble(_scn, reg, layers, library=_library, on_progress=say)
     return result, time.perf_counter() - t0
 
 

@@ -9,11 +9,16 @@ signature): ``tar``, ``ssh-keygen -Y verify`` and ``age -d`` open it without Mad
 
 Passphrase-protected keys: the passphrase is read from ``$MADAD_KEY_PASSPHRASE`` when set,
 otherwise asked for on the terminal; it is never a command-line argument.
+
+Long commands (pack, unpack, verify, encode, link) show a progress bar on stderr when it is a
+terminal (:func:`progress_bar`), nothing otherwise; stdout is the same either way.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -37,6 +42,70 @@ exchange_app = command_group(
 )
 
 
+
+
+@contextmanager
+def progress_bar(unit: str = "rows") -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on stderr, fed by ``on_progress(step, done, total)`` callbacks.
+
+    Each step gets a line: its name, a bar, done/total (in the step's unit of
+    :data:`simulator.exchange.common.STEP_UNITS`, else ``unit``; bytes as kB/MB/GB), the
+    percentage, elapsed and remaining time. The bars vanish when the block ends. When stderr is
+    not a terminal (a pipe, a log file, a test) nothing is drawn and the callback does nothing.
+
+    Yields
+    ------
+    callable
+        ``on_progress(step, done, total)`` to hand to the library.
+    """
+    from rich.console import Console
+    from rich.filesize import decimal
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        ProgressColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    from simulator.exchange.common import STEP_UNITS
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda step, done, total: None
+        return
+
+    def short(n: int) -> str:  # 950, 12.3k, 4.6M: the line fits 80 columns
+        for size, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+            if n >= 10 * size or (n >= size and size > 1_000):
+                return f"{n / size:.1f}{suffix}"
+        return f"{n:,}"
+
+    class Count(ProgressColumn):
+        """done/total in the step's unit."""
+
+        def render(self, task) -> Text:
+            done, total, what = int(task.completed), int(task.total or 0), task.fields["unit"]
+            if what == "bytes":
+                return Text(f"{decimal(done)}/{decimal(total)}", style="progress.download")
+            return Text(f"{short(done)}/{short(total)} {what}", style="progress.download")
+
+    tasks: dict[str, int] = {}
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(bar_width=20), Count(), TaskProgressColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
+        redirect_stdout=False,  # stdout is the command's output: never into the bar's stream
+    ) as bar:
+
+        def on_progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total, unit=STEP_UNITS.get(step, unit))
+            bar.update(tasks[step], completed=done, total=total)
+
+        yield on_progress
 
 
 def _passphrase_for(key: Path) -> str | None:
@@ -117,16 +186,19 @@ def pack(
     from simulator.exchange import packages as exchange
 
     try:
-        manifest = exchange.pack(
-            file,
-            sender_private=key,
-            recipient_public_identity=to,
-            dataset=dataset,
-            purpose=purpose,
-            out=out,
-            passphrase=_passphrase_for(key),
-            audit_log=audit,
-        )
+        passphrase = _passphrase_for(key)
+        with progress_bar() as on_progress:
+            manifest = exchange.pack(
+                file,
+                sender_private=key,
+                recipient_public_identity=to,
+                dataset=dataset,
+                purpose=purpose,
+                out=out,
+                passphrase=passphrase,
+                audit_log=audit,
+                on_progress=on_progress,
+            )
     except MadadError as exc:
         fail(exc)
     typer.echo(
@@ -178,15 +250,18 @@ def unpack(
     if out.exists() and not force:
         fail(exchange.ExchangeError(f"{out} already exists; pass --force to replace it."))
     try:
-        manifest = exchange.unpack_to(
-            file,
-            out,
-            recipient_private=key,
-            sender_public_identity=sender,
-            passphrase=_passphrase_for(key),
-            audit_log=audit,
-            allow_reopen=allow_reopen,
-        )
+        passphrase = _passphrase_for(key)
+        with progress_bar() as on_progress:
+            manifest = exchange.unpack_to(
+                file,
+                out,
+                recipient_private=key,
+                sender_public_identity=sender,
+                passphrase=passphrase,
+                audit_log=audit,
+                allow_reopen=allow_reopen,
+                on_progress=on_progress,
+            )
     except MadadError as exc:
         fail(exc)
     typer.echo(
@@ -212,7 +287,8 @@ def verify(
     from simulator.exchange import packages as exchange
 
     try:
-        m = exchange.verify(file, sender)
+        with progress_bar() as on_progress:
+            m = exchange.verify(file, sender, on_progress=on_progress)
     except MadadError as exc:
         fail(exc)
     typer.echo(
@@ -313,7 +389,8 @@ def encode(
 
     try:
         frame = pd.read_parquet(file) if file.suffix.lower() == ".parquet" else pd.read_csv(file, dtype=str)
-        encoded = linkage.encode(frame, KeyRing.load(secret), party=party)
+        with progress_bar() as on_progress:
+            encoded = linkage.encode(frame, KeyRing.load(secret), party=party, on_progress=on_progress)
         encoded.save(out)
     except MadadError as exc:
         fail(exc)
@@ -335,9 +412,9 @@ def link(
     from simulator.exchange import linkage
 
     try:
-        pairs = linkage.link(
-            linkage.EncodedRegistry.load(federal), linkage.EncodedRegistry.load(provincial), threshold=threshold
-        )
+        left, right = linkage.EncodedRegistry.load(federal), linkage.EncodedRegistry.load(provincial)
+        with progress_bar() as on_progress:
+            pairs = linkage.link(left, right, threshold=threshold, on_progress=on_progress)
     except MadadError as exc:
         fail(exc)
     table = pairs.rename(columns={"left_id": "federal_id", "right_id": "provincial_id"})

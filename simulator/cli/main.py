@@ -495,10 +495,17 @@ def registry_generate(
     Example: madad registry generate --households 35000000 --seed 1 --out nser.parquet
     """
     from simulator import registry as reg
+    from simulator.cli.exchange import progress_bar
 
     t0 = time.perf_counter()
     try:
-        rows = reg.write(reg.generate_chunks(households, seed=seed, chunk_size=chunk_size), out)
+        # a bar on stderr when it is a terminal (rows generated of --households)
+        with progress_bar("households") as bar:
+            chunks = reg.generate_chunks(
+                households, seed=seed, chunk_size=chunk_size,
+                on_progress=lambda done, total: bar("generating", done, total),
+            )
+            rows = reg.write(chunks, out)
     except MadadError as exc:
         fail(exc)
     typer.echo(f"wrote {rows:,} households to {out} in {time.perf_counter() - t0:.1f} s")

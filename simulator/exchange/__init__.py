@@ -28,6 +28,11 @@ Exchange packages -- :mod:`simulator.exchange.packages` (public operations and r
     the hash-chained audit log of what each side did, refusing a package id opened before.
     :mod:`~simulator.exchange.common` holds the small helpers they share.
 
+Long operations (:func:`~simulator.exchange.packages.pack`, ``unpack``, ``verify``,
+:func:`~simulator.exchange.encoding.encode`, :func:`~simulator.exchange.matching.link`) take an
+optional ``on_progress(step, done, total)`` (:data:`~simulator.exchange.common.ProgressCallback`),
+told at chunk boundaries; the wing itself never prints.
+
 The command line front end is ``madad exchange`` (:mod:`simulator.cli.exchange`). The wing
 imports only from the layers below it (hazards, scenario, registry, ...), never from the CLI or
 the app.

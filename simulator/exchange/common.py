@@ -2,7 +2,8 @@
 
 Canonical JSON (what is signed), base64 fields, UTC timestamps, quoting values read from
 untrusted files in error messages, refusing texts that would drive a terminal (control
-characters, bidirectional overrides), and atomic file replacement.
+characters, bidirectional overrides), atomic file replacement, and the progress reports of
+long operations (:data:`ProgressCallback`, :data:`STEP_UNITS`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -91,3 +93,63 @@ def _atomic_write(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
 
+
+
+# --- progress of long operations ----------------------------------------------------------------
+
+#: ``on_progress(step, done, total)``: told how far a long operation (packing, unpacking,
+#: encoding, linking a national registry) is. An operation runs one or more steps in turn;
+#: within a step ``done`` rises from 0 to ``total`` (each value told once, at natural chunk
+#: boundaries). The unit of each step is in :data:`STEP_UNITS`. The library never prints.
+ProgressCallback = Callable[[str, int, int], None]
+
+#: The steps, as told to a :data:`ProgressCallback`.
+STEP_SCAN = "checking for raw CNICs"
+STEP_ENCRYPT = "encrypting"
+STEP_CHECK = "checking the package"
+STEP_DECRYPT = "decrypting"
+STEP_ENCODE = "encoding"
+STEP_BLOCK = "blocking"
+STEP_SCORE = "scoring pairs"
+#: What each step counts: rows of the table, bytes of a file, parts of an encoding (the
+#: records read, each linkage feature, the block keys), blocking passes or candidate pairs.
+STEP_UNITS = {
+    STEP_SCAN: "rows",
+    STEP_ENCRYPT: "bytes",
+    STEP_CHECK: "bytes",
+    STEP_DECRYPT: "bytes",
+    STEP_ENCODE: "parts",
+    STEP_BLOCK: "passes",
+    STEP_SCORE: "pairs",
+}
+#: Bytes between two reports of a byte-counting step.
+PROGRESS_BYTES = 8 << 20
+
+
+class _Ticker:
+    """One step of a long operation, told to ``on_progress`` (may be None: then it does
+    nothing): 0 when made, then after :meth:`add` once at least ``every`` more units are done,
+    and ``total`` when reached. Counts above ``total`` are told as ``total``."""
+
+    def __init__(
+        self, on_progress: ProgressCallback | None, step: str, total: int, every: int = 1
+    ) -> None:
+        self.on_progress, self.step, self.total = on_progress, step, max(int(total), 0)
+        self.every, self.done, self.told = max(int(every), 1), 0, -1
+        self._tell()
+
+    def _tell(self) -> None:
+        if self.on_progress is not None and self.done != self.told:
+            self.told = self.done
+            self.on_progress(self.step, self.done, self.total)
+
+    def add(self, n: int) -> None:
+        """``n`` more units done."""
+        self.done = min(self.done + int(n), self.total)
+        if self.done - self.told >= self.every or self.done == self.total:
+            self._tell()
+
+    def finish(self) -> None:
+        """The step is complete: tell ``total`` (once)."""
+        self.done = self.total
+        self._tell()

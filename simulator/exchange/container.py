@@ -48,6 +48,7 @@ import re
 import struct
 import tarfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -59,7 +60,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hazards.errors import ExchangeError
-from simulator.exchange.common import _check_text, _clip
+from simulator.exchange.common import (
+    PROGRESS_BYTES,
+    STEP_CHECK,
+    STEP_DECRYPT,
+    ProgressCallback,
+    _check_text,
+    _clip,
+    _Ticker,
+)
 from simulator.exchange.keys import (
     KEY_BYTES,
     SIGNATURE_BYTES,
@@ -118,11 +127,19 @@ class _HashingWriter:
 
 
 class _HashingReader:
-    """A reader of ``size`` bytes of ``fh`` from ``start`` (all of it when None), hashing them."""
+    """A reader of ``size`` bytes of ``fh`` from ``start`` (all of it when None), hashing them;
+    ``on_read`` (optional) is told the size of each piece read (for a progress report)."""
 
-    def __init__(self, fh: BinaryIO, start: int = 0, size: int | None = None):
+    def __init__(
+        self,
+        fh: BinaryIO,
+        start: int = 0,
+        size: int | None = None,
+        on_read: Callable[[int], None] | None = None,
+    ):
         fh.seek(start)
         self.fh, self.left, self.bytes, self.sha256 = fh, size, 0, hashlib.sha256()
+        self.on_read = on_read
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
@@ -134,6 +151,8 @@ class _HashingReader:
             self.left -= len(data)
         self.bytes += len(data)
         self.sha256.update(data)
+        if self.on_read is not None and data:
+            self.on_read(len(data))
         return data
 
     def drain(self) -> None:
@@ -552,19 +571,23 @@ def _check_fields(pkg: _Package) -> None:
         )
 
 
-def _check_ciphertext(pkg: _Package) -> None:
+def _check_ciphertext(pkg: _Package, on_progress: ProgressCallback | None = None) -> None:
     """``payload.age`` is, by SHA-256, the file the signed manifest names.
 
-    One pass over the file in chunks, which also gives the whole package's SHA-256.
+    One pass over the file in chunks, which also gives the whole package's SHA-256;
+    ``on_progress`` is told the bytes read (step :data:`~simulator.exchange.common.STEP_CHECK`).
     """
+    ticker = _Ticker(on_progress, STEP_CHECK, pkg.size, PROGRESS_BYTES)
     pkg.fh.seek(0)
     whole = hashlib.sha256(pkg.fh.read(pkg.payload_offset))
-    reader = _HashingReader(pkg.fh, pkg.payload_offset, pkg.payload_size)
+    ticker.add(pkg.payload_offset)
+    reader = _HashingReader(pkg.fh, pkg.payload_offset, pkg.payload_size, on_read=ticker.add)
     while chunk := reader.read(_CHUNK):
         whole.update(chunk)
-    tail = _HashingReader(pkg.fh, pkg.payload_offset + pkg.payload_size)
+    tail = _HashingReader(pkg.fh, pkg.payload_offset + pkg.payload_size, on_read=ticker.add)
     while chunk := tail.read(_CHUNK):
         whole.update(chunk)
+    ticker.finish()
     pkg._sha256 = whole.hexdigest()
     digest = reader.sha256.hexdigest()
     if digest != pkg.manifest["encryption"]["sha256"]:
@@ -594,12 +617,19 @@ def _check_addressee(pkg: _Package, recipient: PrivateIdentity) -> None:
         )
 
 
-def _decrypt_to(pkg: _Package, recipient: PrivateIdentity, out: Path) -> None:
+def _decrypt_to(
+    pkg: _Package,
+    recipient: PrivateIdentity,
+    out: Path,
+    on_progress: ProgressCallback | None = None,
+) -> None:
     """Decrypt ``payload.age`` into the file ``out`` in chunks, then check it against the
     manifest (size, SHA-256, row count, schema). ``out`` is a scratch file: on a refusal the
-    caller deletes it, and nothing in it was read as rows."""
+    caller deletes it, and nothing in it was read as rows. ``on_progress`` is told the bytes
+    of ``payload.age`` read (step :data:`~simulator.exchange.common.STEP_DECRYPT`)."""
     m, src = pkg.manifest, pkg.source
-    reader = _HashingReader(pkg.fh, pkg.payload_offset, pkg.payload_size)
+    ticker = _Ticker(on_progress, STEP_DECRYPT, pkg.payload_size, PROGRESS_BYTES)
+    reader = _HashingReader(pkg.fh, pkg.payload_offset, pkg.payload_size, on_read=ticker.add)
     try:
         with open(out, "wb") as fh:
             writer = _HashingWriter(fh)
@@ -629,16 +659,25 @@ def _decrypt_to(pkg: _Package, recipient: PrivateIdentity, out: Path) -> None:
         raise ExchangeError(f"{src}: the payload's columns do not match the manifest's schema.")
 
 
-def _authenticate(pkg: _Package, sender: PublicIdentity) -> None:
-    """Every check that needs no private key: signature, fields, ``payload.age``'s hash."""
+def _authenticate(
+    pkg: _Package, sender: PublicIdentity, on_progress: ProgressCallback | None = None
+) -> None:
+    """Every check that needs no private key: signature, fields, ``payload.age``'s hash
+    (whose reading is told to ``on_progress``)."""
     _check_signature(pkg, sender)
     _check_fields(pkg)
     _party(pkg.manifest, "recipient", pkg.source)
-    _check_ciphertext(pkg)
+    _check_ciphertext(pkg, on_progress)
 
 
-def _open(pkg: _Package, recipient: PrivateIdentity, sender: PublicIdentity, out: Path) -> None:
+def _open(
+    pkg: _Package,
+    recipient: PrivateIdentity,
+    sender: PublicIdentity,
+    out: Path,
+    on_progress: ProgressCallback | None = None,
+) -> None:
     """Run every check on a parsed package and decrypt its verified payload to ``out``."""
-    _authenticate(pkg, sender)
+    _authenticate(pkg, sender, on_progress)
     _check_addressee(pkg, recipient)
-    _decrypt_to(pkg, recipient, out)
+    _decrypt_to(pkg, recipient, out, on_progress)

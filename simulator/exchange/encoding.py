@@ -35,6 +35,7 @@ from simulator.exchange.clk_schema import (
     schema_json,
     token_bits,
 )
+from simulator.exchange.common import STEP_ENCODE, ProgressCallback, _Ticker
 from simulator.exchange.names import _block_word, _soundex, _variants, normalise_name
 from simulator.exchange.pseudonym import Key, KeyRing, _hmac_many
 
@@ -436,6 +437,7 @@ def encode(
     party: str = "left",
     config: EncodingConfig | None = None,
     columns: Mapping[str, str] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> EncodedRegistry:
     """Encode one party's records as Bloom filters and keyed block keys (run by the data owner).
 
@@ -458,6 +460,10 @@ def encode(
         Encoding parameters (default :class:`EncodingConfig`); must match the other party's.
     columns
         Your column names for the standard ones, e.g. ``{"name": "head_name"}``.
+    on_progress
+        ``on_progress(step, done, total)`` (:data:`~simulator.exchange.common.ProgressCallback`):
+        told ``"encoding"`` as each part is done: the records read and normalised, then each
+        feature's filters, then the block keys (``total`` = number of features + 2).
 
     Returns
     -------
@@ -470,7 +476,9 @@ def encode(
     """
     config = config or EncodingConfig()
     key = _secret_of(secret)
+    ticker = _Ticker(on_progress, STEP_ENCODE, len(FEATURES) + 2)
     ids, values, y = _prepare(frame, columns, party)
+    ticker.add(1)
     n = len(frame)
     filters = np.zeros((n, config.bits // 64), dtype=np.uint64)
     for feature, field_key in zip(FEATURES, field_keys(key), strict=True):
@@ -479,7 +487,9 @@ def encode(
             filters |= _feature_filters(
                 values[feature.identifier], field_key, k, config, feature.comparison == "ngram"
             )
+        ticker.add(1)
     block_keys = _block_keys(values["name"], y, values["district_id"], key)
+    ticker.finish()
     log.info(
         "encoded %d records of %s (clkhash schema v3, %d bits), %d without a date of birth",
         n, party, config.bits, int((y == 0).sum()),

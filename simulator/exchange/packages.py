@@ -39,6 +39,11 @@ Both :func:`pack` and :func:`unpack_to` stream: the Parquet file is read, encryp
 in chunks (and scanned for raw CNICs batch by batch), so memory stays flat with the table's
 size.
 
+Each operation takes an optional ``on_progress(step, done, total)``
+(:data:`~simulator.exchange.common.ProgressCallback`), told at chunk boundaries how many rows
+have been scanned and bytes encrypted, checked or decrypted, e.g. for a progress bar; it
+changes nothing in what is written.
+
 Nothing in the manifest is a row of data, but it is readable without the key (a courier or
 gateway can :func:`verify` a package): dataset, purpose, row count and column names travel in
 clear.
@@ -70,12 +75,17 @@ from simulator.exchange.audit import (
     verify_audit_log,
 )
 from simulator.exchange.common import (
+    PROGRESS_BYTES,
+    STEP_ENCRYPT,
+    STEP_SCAN,
+    ProgressCallback,
     _atomic_write,
     _b64,
     _canonical,
     _check_text,
     _clip,
     _now,
+    _Ticker,
 )
 from simulator.exchange.container import (
     _CHUNK,
@@ -177,16 +187,18 @@ def _refuse_cnic(source: str, found: list[str]) -> ExchangeError:
     )
 
 
-def _scan(path: Path) -> tuple[pa.Schema, int]:
+def _scan(path: Path, on_progress: ProgressCallback | None = None) -> tuple[pa.Schema, int]:
     """Schema and row count of a Parquet file, refused when it holds raw CNICs.
 
     Read batch by batch (:data:`SCAN_BATCH_ROWS` rows, within one row group at a time), so a
-    national extract is checked without being held in memory.
+    national extract is checked without being held in memory; ``on_progress`` is told the rows
+    checked after each batch (step :data:`~simulator.exchange.common.STEP_SCAN`).
     """
     source = str(path)
     try:
         parquet = pq.ParquetFile(path)
         schema = parquet.schema_arrow
+        ticker = _Ticker(on_progress, STEP_SCAN, parquet.metadata.num_rows)
         found = _cnic_columns(schema.empty_table())
         for group in range(parquet.metadata.num_row_groups):
             if found:
@@ -198,13 +210,21 @@ def _scan(path: Path) -> tuple[pa.Schema, int]:
                     found = _cnic_columns(pa.Table.from_batches([batch], schema=batch.schema))
                     if found:
                         break
+                    ticker.add(batch.num_rows)
     except FileNotFoundError as exc:
         raise ExchangeError(f"{source}: no such file to pack.") from exc
     except (OSError, pa.ArrowException) as exc:
         raise ExchangeError(f"{source}: not a readable Parquet file ({exc}).") from exc
     if found:
         raise _refuse_cnic(source, found)
+    ticker.finish()
     return schema, parquet.metadata.num_rows
+
+
+def _scan_telling(path: Path, on_progress: ProgressCallback | None) -> tuple[pa.Schema, int]:
+    """:func:`_scan`, given ``on_progress`` only when there is one (tests replace :func:`_scan`
+    of this module by a one-argument function)."""
+    return _scan(path) if on_progress is None else _scan(path, on_progress)
 
 
 def _manifest(
@@ -259,12 +279,15 @@ def _seal(
     purpose: str,
     schema: pa.Schema,
     rows: int,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[dict, str, int]:
     """Stream ``source`` into a new package at ``out``: encrypt, describe, sign, frame.
 
     ``payload.age`` comes first in the archive so that it is written as it is encrypted; its
     tar header (which holds its size) is written last, over a placeholder. The file appears at
     ``out`` only when complete. Returns the manifest, the package's SHA-256 and size.
+    ``on_progress`` is told the bytes of ``source`` encrypted (step
+    :data:`~simulator.exchange.common.STEP_ENCRYPT`).
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     mtime = int(time.time())
@@ -273,8 +296,12 @@ def _seal(
         with os.fdopen(fd, "w+b") as fh:
             fh.write(b"\0" * BLOCK)
             with open(source, "rb") as plain:
-                reader, writer = _HashingReader(plain), _HashingWriter(fh)
+                size = os.fstat(plain.fileno()).st_size
+                ticker = _Ticker(on_progress, STEP_ENCRYPT, size, PROGRESS_BYTES)
+                reader = _HashingReader(plain, on_read=ticker.add)
+                writer = _HashingWriter(fh)
                 _encrypt(reader, writer, recipient.age_recipient)
+                ticker.finish()
             fh.write(_pad(writer.bytes))
             manifest = _manifest(
                 sender, recipient, dataset, purpose, schema, rows, reader, writer
@@ -308,6 +335,7 @@ def pack(
     out: str | Path,
     passphrase: str | bytes | None = None,
     audit_log: str | Path | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> dict:
     """Encrypt a table for one agency, sign it, and write it as one ``.madadpkg`` file.
 
@@ -333,6 +361,9 @@ def pack(
         Passphrase of ``sender_private`` when it is a protected file.
     audit_log : str or Path, optional
         Audit log to append one line to, for a refusal too.
+    on_progress : callable, optional
+        ``on_progress(step, done, total)``: told the rows scanned for raw CNICs
+        (``"checking for raw CNICs"``), then the bytes encrypted (``"encrypting"``).
 
     Returns
     -------
@@ -372,13 +403,13 @@ def pack(
                 source = scratch
             else:
                 source = Path(frame_or_parquet)
-            schema, rows = _scan(source)
+            schema, rows = _scan_telling(source, on_progress)
         except ExchangeError as exc:
             if audit_log is not None:
                 _append_audit(audit_log, {**entry, "outcome": "refused", "reason": str(exc)})
             raise
         manifest, package_sha256, package_bytes = _seal(
-            source, out, sender, recipient, dataset, purpose, schema, rows
+            source, out, sender, recipient, dataset, purpose, schema, rows, on_progress
         )
     finally:
         if scratch is not None:
@@ -419,11 +450,13 @@ def _receive(
     passphrase: str | bytes | None,
     audit_log: str | Path | None,
     allow_reopen: bool,
+    on_progress: ProgressCallback | None = None,
 ) -> dict:
     """Check a package completely and decrypt its payload to the scratch file ``dest``.
 
     On a refusal ``dest`` is removed and the refusal is audited. The replay check runs after
-    the signature and addressing checks and before decryption.
+    the signature and addressing checks and before decryption. ``on_progress`` is told the
+    bytes checked, then decrypted.
     """
     recipient = load_private(recipient_private, passphrase=passphrase)
     sender = load_identity(sender_public_identity)
@@ -441,7 +474,7 @@ def _receive(
             entry["package_bytes"] = Path(path).stat().st_size
         pkg = _load(path)
         with pkg:
-            _authenticate(pkg, sender)
+            _authenticate(pkg, sender, on_progress)
             entry["package_sha256"] = pkg.sha256
             _check_addressee(pkg, recipient)
             m = pkg.manifest
@@ -463,7 +496,7 @@ def _receive(
                     )
                 if prior is not None:
                     entry["reopen_of_line"] = prior[0]
-            _decrypt_to(pkg, recipient, dest)
+            _decrypt_to(pkg, recipient, dest, on_progress)
     except ExchangeError as exc:
         dest.unlink(missing_ok=True)
         if audit_log is not None:
@@ -510,6 +543,7 @@ def unpack(
     passphrase: str | bytes | None = None,
     audit_log: str | Path | None = None,
     allow_reopen: bool = False,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Verify a package completely, then decrypt and read its table.
 
@@ -538,6 +572,10 @@ def unpack(
     allow_reopen : bool, default False
         Open a package this agency opened before (its first output lost); recorded as a
         re-opening in the audit log.
+    on_progress : callable, optional
+        ``on_progress(step, done, total)``: told the bytes of the package checked
+        (``"checking the package"``), then the bytes of ``payload.age`` decrypted
+        (``"decrypting"``).
 
     Returns
     -------
@@ -555,7 +593,7 @@ def unpack(
         scratch = Path(tmp) / "payload.parquet"
         manifest = _receive(
             path, scratch, recipient_private, sender_public_identity, passphrase, audit_log,
-            allow_reopen,
+            allow_reopen, on_progress,
         )
         return _decode_payload(scratch.read_bytes()), manifest
 
@@ -569,11 +607,14 @@ def unpack_to(
     passphrase: str | bytes | None = None,
     audit_log: str | Path | None = None,
     allow_reopen: bool = False,
+    on_progress: ProgressCallback | None = None,
 ) -> dict:
     """Like :func:`unpack`, but write the verified Parquet payload to ``out`` byte for byte.
 
     Decrypted in chunks into a scratch file beside ``out``, which becomes ``out`` only after
-    every check has passed: memory stays flat with the package's size.
+    every check has passed: memory stays flat with the package's size. ``on_progress`` is told
+    the bytes checked and decrypted as by :func:`unpack`, then the rows of the payload scanned
+    for raw CNICs (``"checking for raw CNICs"``).
 
     Returns
     -------
@@ -593,11 +634,11 @@ def unpack_to(
     try:
         manifest = _receive(
             path, scratch, recipient_private, sender_public_identity, passphrase, audit_log,
-            allow_reopen,
+            allow_reopen, on_progress,
         )
         # the receiving door: a sender's bug must not bring a raw CNIC into this agency either
         try:
-            _scan(scratch)
+            _scan_telling(scratch, on_progress)
         except ExchangeError as exc:
             raise ExchangeError(str(exc).replace(str(scratch), f"{path} (payload)")) from None
         os.replace(scratch, out)
@@ -606,7 +647,12 @@ def unpack_to(
     return manifest
 
 
-def verify(path: str | Path, sender_public_identity: PublicIdentity | str | Path) -> dict:
+def verify(
+    path: str | Path,
+    sender_public_identity: PublicIdentity | str | Path,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> dict:
     """Check a package's structure, signature and ciphertext hash without decrypting it
     (for a courier or gateway: no private key needed).
 
@@ -616,6 +662,9 @@ def verify(path: str | Path, sender_public_identity: PublicIdentity | str | Path
         The ``.madadpkg`` file.
     sender_public_identity : PublicIdentity, str or Path
         Identity of the agency the package is expected from.
+    on_progress : callable, optional
+        ``on_progress(step, done, total)``: told the bytes of the package checked
+        (``"checking the package"``).
 
     Returns
     -------
@@ -630,5 +679,5 @@ def verify(path: str | Path, sender_public_identity: PublicIdentity | str | Path
     """
     sender = load_identity(sender_public_identity)
     with _load(path) as pkg:
-        _authenticate(pkg, sender)
+        _authenticate(pkg, sender, on_progress)
     return pkg.manifest

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -519,7 +519,11 @@ def _frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
 
 
 def generate_chunks(
-    households: int = 200_000, *, seed: int = 0, chunk_size: int = 2_000_000
+    households: int = 200_000,
+    *,
+    seed: int = 0,
+    chunk_size: int = 2_000_000,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Synthetic households in chunks of whole districts (about ``chunk_size`` rows each).
 
@@ -560,6 +564,11 @@ def generate_chunks(
         Random seed; the same seed gives the same households.
     chunk_size
         Rows per yielded frame, roughly (whole districts) [households].
+    on_progress
+        Called as ``on_progress(done_rows, total_rows)`` once with ``done_rows = 0`` before the
+        first district, then after each district generated, ``done_rows`` rising to
+        ``total_rows`` (= ``households``); e.g. to drive a progress bar. It does not change
+        the households.
 
     Yields
     ------
@@ -576,6 +585,8 @@ def generate_chunks(
     if households < 0:
         raise RegistryError(f"--households must be >= 0, got {households}.")
     counts = district_counts(households, seed)
+    tell = on_progress or (lambda done, total: None)
+    tell(0, households)
     parts: list[dict[str, np.ndarray]] = []
     in_chunk = 0
     first = 0
@@ -585,6 +596,7 @@ def generate_chunks(
         parts.append(_generate_district(d, int(count), first, seed))
         first += int(count)
         in_chunk += int(count)
+        tell(first, households)
         if in_chunk >= chunk_size:
             yield _frame(parts)
             parts, in_chunk = [], 0
@@ -592,7 +604,12 @@ def generate_chunks(
         yield _frame(parts)
 
 
-def generate(households: int = 200_000, *, seed: int = 0) -> pd.DataFrame:
+def generate(
+    households: int = 200_000,
+    *,
+    seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
     """A synthetic registry of ``households`` rows in memory (see :func:`generate_chunks`).
 
     Parameters
@@ -601,13 +618,18 @@ def generate(households: int = 200_000, *, seed: int = 0) -> pd.DataFrame:
         Rows to generate [households].
     seed
         Random seed.
+    on_progress
+        Called as ``on_progress(done_rows, total_rows)`` as districts are generated (see
+        :func:`generate_chunks`).
 
     Returns
     -------
     pandas.DataFrame
         One frame of households (see :func:`generate_chunks` for columns and units).
     """
-    chunks = list(generate_chunks(households, seed=seed, chunk_size=max(households, 1)))
+    chunks = list(
+        generate_chunks(households, seed=seed, chunk_size=max(households, 1), on_progress=on_progress)
+    )
     if not chunks:
         return _frame([_generate_district(0, 0, 0, seed)])
     return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
