@@ -33,6 +33,12 @@ from simulator.engine.overlay import affected_counts, overlay_all
 
 #: Who delivers a household's payment.
 PAYER = ("none", "federal", "provincial", "federal+provincial")
+# _statuses shifts overlay status codes onto household status codes in one addition.
+assert (
+    targeting.NOT_AFFECTED - sampling.INSIDE
+    == targeting.OUTSIDE_AREA - sampling.OUTSIDE
+    == targeting.NO_HAZARD_DATA - sampling.NODATA
+)
 EXPANSIONS = ("vertical", "horizontal", "all_affected")
 #: Stage names passed to ``evaluate``'s ``on_stage``, in order.
 STAGES = ("overlay", "duplicates", "targeting_payouts", "dedup", "cost_sharing", "budget", "results")
@@ -237,7 +243,10 @@ def _duplicate_savings(scn, cols: dict[str, np.ndarray], tier: np.ndarray) -> di
 
     Returns ``households`` [households, weighted], ``records`` [rows] and ``savings_pkr`` [PKR].
     """
-    dup_idx = np.flatnonzero((tier > 0) & cols["duplicate"])
+    if cols["duplicate"].any():
+        dup_idx = np.flatnonzero((tier > 0) & cols["duplicate"])
+    else:
+        dup_idx = np.zeros(0, np.intp)
     dup_cols = _rows(cols, dup_idx)
     dup_tier = tier[dup_idx]
     savings = np.zeros(len(dup_idx), np.int64)
@@ -351,14 +360,15 @@ def _statuses(
     where: np.ndarray, idx: np.ndarray, duplicate: np.ndarray, entitled: np.ndarray, funded: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """One ``targeting.STATUS`` code per household, and the affected households' codes."""
-    status = np.full(len(where), targeting.NOT_AFFECTED, dtype=np.int8)
-    status[where == sampling.OUTSIDE] = targeting.OUTSIDE_AREA
-    status[where == sampling.NODATA] = targeting.NO_HAZARD_DATA
+    # Outside the area, on nodata, or else (for now) not affected: the overlay status codes
+    # INSIDE, OUTSIDE, NODATA (0, 1, 2) shifted onto NOT_AFFECTED, OUTSIDE_AREA, NO_HAZARD_DATA.
+    status = np.add(where, np.int8(targeting.NOT_AFFECTED - sampling.INSIDE), dtype=np.int8)
     sub_status = np.where(
         ~entitled, targeting.NOT_ELIGIBLE, np.where(funded, targeting.PAID, targeting.OVER_BUDGET)
     ).astype(np.int8)
     status[idx] = sub_status
-    status[duplicate] = targeting.DUPLICATE
+    if duplicate.any():
+        status[duplicate] = targeting.DUPLICATE
     return status, sub_status
 
 
@@ -424,6 +434,7 @@ def evaluate(
     layers: list,
     *,
     on_stage: Callable[[str], None] | None = None,
+    points: sampling.Points | None = None,
 ) -> EngineResult:
     """Run the engine for scenario ``scn`` over household columns and hazard sources.
 
@@ -441,6 +452,13 @@ def evaluate(
     on_stage
         Called with each stage's name (:data:`STAGES`) when that stage ends, e.g. to time the
         stages; the engine itself keeps no clock.
+    points
+        Optional :class:`hazards.sampling.Points` built from ``cols["lon"]``/``cols["lat"]``
+        (every row of ``cols``, in order), shared across calls on the same households: each
+        raster grid is then located once, and another layer on that grid (an ensemble member:
+        same CRS, transform and shape) costs only a gather. The overlay runs on the rows of
+        ``cols`` before any are split (:func:`_expected_counts`), so the same object serves
+        every call. Results are identical to ``points=None``, which samples afresh.
 
     Returns
     -------
@@ -452,11 +470,13 @@ def evaluate(
     ------
     ScenarioError
         Hazards that cannot be combined as the scenario asks.
+    ValueError
+        ``points`` of another number of households than ``cols``.
     """
     stage = on_stage or (lambda name: None)
     financing.check_households(cols["weight"])  # every sum over households stays inside int64
 
-    intensity, tier, where, share = overlay_all(scn, layers, cols)
+    intensity, tier, where, share = overlay_all(scn, layers, cols, points)
     row = None
     if share is not None:
         cols, tier, where, intensity, row = _expected_counts(cols, tier, where, intensity, share, scn.seed)
@@ -466,7 +486,7 @@ def evaluate(
     duplicates = _duplicate_savings(scn, cols, tier)
     stage("duplicates")
 
-    idx = np.flatnonzero((tier > 0) & ~duplicate)
+    idx = np.flatnonzero((tier > 0) & ~duplicate if duplicate.any() else tier > 0)
     sub = _rows(cols, idx)
     t = tier[idx]
     ent = _entitlements(scn, sub, t)

@@ -113,8 +113,16 @@ def check_households(weight: np.ndarray) -> None:
     weights) add up to at most :data:`simulator.scenario.MAX_HOUSEHOLDS`, the count the money
     bounds are worked out for (every sum of PKR then fits int64; see :mod:`simulator.scenario`)."""
     weight = np.asarray(weight)
-    total = float(weight.astype(np.float64).sum()) if len(weight) else 0.0
-    if total > MAX_HOUSEHOLDS or (len(weight) and int(weight.min()) < 0):
+    # Non-negative integers: their bitwise or is >= 0 and at least their largest, which bounds
+    # the sum, summed exactly in int64 when it cannot overflow (one pass each).
+    bits = int(np.bitwise_or.reduce(weight)) if len(weight) and weight.dtype.kind in "iu" else -1
+    if not len(weight):
+        total = 0
+    elif 0 <= bits <= np.iinfo(np.int64).max // len(weight):
+        total = int(weight.sum(dtype=np.int64))
+    else:
+        total = float(weight.astype(np.float64).sum())
+    if total > MAX_HOUSEHOLDS or (bits < 0 and len(weight) and int(weight.min()) < 0):
         raise ScenarioError(
             f"registry: its rows stand for {total:,.0f} households (the sum of weight), more than "
             f"{MAX_HOUSEHOLDS:,} (simulator.scenario.MAX_HOUSEHOLDS, 2.6 times Pakistan's census "

@@ -1,7 +1,9 @@
 """The hazard overlay: every household's intensity, tier and overlay status for each hazard.
 
-Rasters are sampled with :func:`hazards.sampling.sample` (vectorized over households); a declared
-districts table (:mod:`hazards.admin`) is looked up by district. The loop is over hazards only.
+Rasters are sampled with :func:`hazards.sampling.sample` (vectorized over households), or with a
+caller's :class:`hazards.sampling.Points` (the households located once per raster grid, for
+ensembles whose members share households and grid); a declared districts table
+(:mod:`hazards.admin`) is looked up by district. The loop is over hazards only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from simulator.engine import targeting
 
 
 def hazard_tiers(
-    spec, source, cols: dict[str, np.ndarray]
+    spec, source, cols: dict[str, np.ndarray], points: sampling.Points | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Intensity, tier and overlay status of one hazard for every household.
 
@@ -33,6 +35,10 @@ def hazard_tiers(
     cols
         Household columns (``lon``, ``lat``, ``district``, ``housing``; ``tehsil`` for an admin
         table that declares tehsils).
+    points
+        The households of ``cols`` (every row, in order) as :class:`hazards.sampling.Points`,
+        to sample a raster through its cached pixel index; the answer is the same as without.
+        None samples ``cols["lon"]``/``cols["lat"]`` afresh.
 
     Returns
     -------
@@ -66,7 +72,11 @@ def hazard_tiers(
             tier = (share > 0).astype(np.int8)
             intensity = declared.share_affected.astype(np.float32)
         return intensity, tier, where, share
-    values, where = sampling.sample(source, cols["lon"], cols["lat"])
+    if points is None:
+        values, where = sampling.sample(source, cols["lon"], cols["lat"])
+    else:
+        _check_points(points, cols)
+        values, where = points.sample(source)
     share = None
     if spec.impact is not None:
         from hazards import impact
@@ -78,6 +88,15 @@ def hazard_tiers(
     else:
         tier = targeting.tiers(values, spec.tier_thresholds())
     return values, tier, where, share
+
+
+def _check_points(points: sampling.Points, cols: dict[str, np.ndarray]) -> None:
+    """Refuse a :class:`hazards.sampling.Points` that is not the households of ``cols``."""
+    if len(points) != len(cols["lon"]):
+        raise ValueError(
+            f"points: {len(points)} points for {len(cols['lon'])} households; build them with "
+            "hazards.sampling.Points(cols['lon'], cols['lat']) from the same columns."
+        )
 
 
 def uniform_draws(index: np.ndarray, seed: int, label: str) -> np.ndarray:
@@ -125,7 +144,7 @@ def affected_counts(tier: np.ndarray, share: np.ndarray, weight: np.ndarray, see
 
 
 def overlay_all(
-    scn, sources: list, cols: dict[str, np.ndarray]
+    scn, sources: list, cols: dict[str, np.ndarray], points: sampling.Points | None = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray | None]:
     """Overlay every hazard of a scenario and combine them into one tier per household.
 
@@ -137,6 +156,10 @@ def overlay_all(
         One source per ``scn.hazards`` entry (see :func:`hazard_tiers`).
     cols
         Household columns.
+    points
+        Optional :class:`hazards.sampling.Points` of every row of ``cols`` (in order), reused
+        across calls: each raster grid is located once, and a layer on a grid seen before costs
+        only a gather. Results are identical to ``points=None``.
 
     Returns
     -------
@@ -161,7 +184,7 @@ def overlay_all(
     """
     intensity, tier_list, status_list, share_list = {}, [], [], []
     for spec, source in zip(scn.hazards, sources, strict=True):
-        values, tier_h, where, share_h = hazard_tiers(spec, source, cols)
+        values, tier_h, where, share_h = hazard_tiers(spec, source, cols, points)
         intensity[spec.label] = values
         status_list.append(where)
         tier_list.append(tier_h)
@@ -179,16 +202,20 @@ def overlay_all(
             )
         stacked = np.fmax.reduce(list(intensity.values()))
         tier = targeting.tiers(stacked, scn.hazards[0].tier_thresholds())
-    inside_any = np.zeros(len(tier), dtype=bool)
-    nodata_any = np.zeros(len(tier), dtype=bool)
-    for where in status_list:
-        inside_any |= where == sampling.INSIDE
-        nodata_any |= where == sampling.NODATA
-    where = np.where(inside_any, sampling.INSIDE, np.where(nodata_any, sampling.NODATA, sampling.OUTSIDE))
+    if len(status_list) == 1:
+        # One hazard: its own status codes (INSIDE, OUTSIDE or NODATA) are the combination.
+        where = status_list[0]
+    else:
+        inside_any = np.zeros(len(tier), dtype=bool)
+        nodata_any = np.zeros(len(tier), dtype=bool)
+        for where in status_list:
+            inside_any |= where == sampling.INSIDE
+            nodata_any |= where == sampling.NODATA
+        where = np.where(inside_any, sampling.INSIDE, np.where(nodata_any, sampling.NODATA, sampling.OUTSIDE))
     share = None
     if any(s is not None for s in share_list):
         missed = np.ones(len(tier))
         for tier_h, share_h in zip(tier_list, share_list, strict=True):
             missed *= np.where(tier_h > 0, 1.0 - (1.0 if share_h is None else share_h), 1.0)
         share = 1.0 - missed
-    return intensity, tier, where.astype(np.int8), share
+    return intensity, tier, where.astype(np.int8, copy=False), share

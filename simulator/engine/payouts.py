@@ -29,12 +29,36 @@ def transfer_amount(transfer, tier: np.ndarray, hh_size: np.ndarray, entitled: n
             "floor_pkr and cap_pkr within MAX_TRANSFER_PKR and per_person_pkr within MAX_PER_PERSON_PKR."
         )
     table = np.asarray(transfer.tier_table(), dtype=np.int64)
+    if len(tier) > 4096 and tier.dtype.kind in "iu" and hh_size.dtype.kind in "iu":
+        by_pair = _by_tier_and_size(transfer, table, tier, hh_size)
+        if by_pair is not None:
+            return np.where(entitled, by_pair, np.int64(0))
     base = table[tier]
     amount = base + np.int64(transfer.per_person_pkr) * hh_size.astype(np.int64)
     amount = np.maximum(amount, np.int64(transfer.floor_pkr))
     if transfer.cap_pkr is not None:
         amount = np.minimum(amount, np.int64(transfer.cap_pkr))
     return np.where(entitled & (base > 0), amount, np.int64(0))
+
+
+def _by_tier_and_size(transfer, table: np.ndarray, tier: np.ndarray, hh_size: np.ndarray) -> np.ndarray | None:
+    """The amounts of :func:`transfer_amount` before ``entitled``, looked up in a small table
+    of every (tier, household size) pair, the same arithmetic applied to each pair; None when
+    tiers or sizes fall outside such a table (then the amounts are worked row by row)."""
+    t_lo, t_hi = int(tier.min()), int(tier.max())
+    h_lo, h_hi = int(hh_size.min()), int(hh_size.max())
+    if t_lo < 0 or t_hi >= len(table) or h_lo < 0 or h_hi >= 4096:
+        return None
+    sizes = np.arange(h_hi + 1, dtype=np.int64)
+    base = table[:, None]
+    amount = base + np.int64(transfer.per_person_pkr) * sizes[None, :]
+    amount = np.maximum(amount, np.int64(transfer.floor_pkr))
+    if transfer.cap_pkr is not None:
+        amount = np.minimum(amount, np.int64(transfer.cap_pkr))
+    amount = np.where(base > 0, amount, np.int64(0)).ravel()
+    pair = tier.astype(np.intp) * (h_hi + 1)
+    pair += hh_size
+    return amount[pair]
 
 
 def instalment_split(amount: np.ndarray, shares: list[float]) -> np.ndarray:

@@ -25,16 +25,29 @@ ENROLMENT = {"kafaalat": "enrolled_kafaalat", "prov_uct": "enrolled_prov_uct", "
 PROVINCE_INDEX = {"PB": 0, "SD": 1, "KP": 2, "BA": 3, "IS": 4}
 
 
+#: Households per block in :func:`tiers` (results do not depend on it).
+BLOCK = 1 << 16
+
+
 def tiers(intensity: np.ndarray, thresholds: list[float]) -> np.ndarray:
     """Severity tier 0-3 [int8]: the number of thresholds (tiers 1, 2, 3) the intensity reaches.
 
-    NaN intensity (outside the raster, nodata) is tier 0.
+    NaN intensity (outside the raster, nodata) is tier 0. Worked in blocks of :data:`BLOCK`
+    that stay in cache while every threshold is compared (one thread: the work per block is too
+    small to gain from a second one).
     """
     intensity = np.asarray(intensity, dtype=np.float32)
     out = np.zeros(intensity.shape, dtype=np.int8)
+    limits = [np.float32(t) for t in thresholds]
+    flat, tier = intensity.reshape(-1), out.reshape(-1)
+    reached = np.empty(min(flat.size, BLOCK), dtype=bool)
     with np.errstate(invalid="ignore"):
-        for t in thresholds:
-            out += intensity >= np.float32(t)
+        for start in range(0, flat.size, BLOCK):
+            x, o = flat[start:start + BLOCK], tier[start:start + BLOCK]
+            r = reached[: len(x)]
+            for t in limits:
+                np.greater_equal(x, t, out=r)
+                o += r
     return out
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hazards import tables as data
 from simulator.engine import financing
@@ -41,11 +43,20 @@ MONEY = tuple(f for f in FIGURES if f.endswith("_pkr"))
 SCHEMA_VERSION = "1.1"
 
 
+#: Arrays at least this long try group_sum's faster exact paths first (_group_sum_long).
+_LONG = 1 << 16
+
+
 def group_sum(codes: np.ndarray, values: np.ndarray | None, size: int) -> np.ndarray:
     """Exact int64 sums of ``values`` per group code 0..size-1 (no Python loop).
 
-    ``values`` None counts the members of each group (every value 1).
+    ``values`` None counts the members of each group (every value 1). Long arrays of integers
+    take an exact faster path where one applies (:func:`_group_sum_long`); the rest np.bincount.
     """
+    if len(codes) >= _LONG and (values is None or np.asarray(values).dtype.kind in "iu"):
+        fast = _group_sum_long(np.asarray(codes), None if values is None else np.asarray(values), size)
+        if fast is not None:
+            return fast
     if values is None:
         return np.bincount(codes, minlength=size).astype(np.int64)
     values = np.asarray(values)
@@ -60,6 +71,60 @@ def group_sum(codes: np.ndarray, values: np.ndarray | None, size: int) -> np.nda
     out = np.zeros(size, dtype=np.int64)
     np.add.at(out, codes, values.astype(np.int64))
     return out
+
+
+def _group_sum_long(codes: np.ndarray, values: np.ndarray | None, size: int) -> np.ndarray | None:
+    """:func:`group_sum` over long integer arrays by sorted segments, or None where that does
+    not apply (then np.bincount does the work).
+
+    Codes in sorted order (a registry sorted by district, and its subsets) are summed by
+    segments (``np.add.reduceat``, in int64). When one code holds nearly every row (households
+    not affected), only the other rows are summed and that code gets the rest of the total.
+    Sums are exact in int64 whenever ``max|value| * n`` stays below 2**63 (else None).
+    """
+    n = len(codes)
+    if codes.dtype.kind not in "iu" or codes.ndim != 1 or (values is not None and values.shape != codes.shape):
+        return None
+    if values is not None and _abs_bound(values) * n >= 2**63:
+        return None
+    probe = codes[:: max(n // 4096, 1)].astype(np.int64)
+    if bool((probe[1:] >= probe[:-1]).all()):
+        # Where the code changes; the codes are sorted if it only ever rises there.
+        starts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+        starts = np.concatenate([np.zeros(1, starts.dtype), starts])
+        keys = codes[starts].astype(np.int64)
+        if keys[0] >= 0 and keys[-1] < size and bool((keys[1:] > keys[:-1]).all()):
+            out = np.zeros(size, dtype=np.int64)
+            out[keys] = np.diff(np.append(starts, n)) if values is None else np.add.reduceat(values, starts, dtype=np.int64)
+            return out
+    if probe.min() < 0:
+        return None
+    top = int(np.bincount(probe).argmax())
+    rest = np.flatnonzero(codes != top)
+    if top >= size or len(rest) > n // 8:
+        return None
+    rest_codes = codes[rest].astype(np.int64)
+    if len(rest) and (rest_codes.min() < 0 or rest_codes.max() >= size):
+        return None
+    if values is None:
+        out = np.bincount(rest_codes, minlength=size).astype(np.int64)
+        out[top] = n - len(rest)
+        return out
+    out = group_sum(rest_codes, values[rest], size)
+    out[top] = int(values.sum(dtype=np.int64)) - int(out.sum())
+    return out
+
+
+def _abs_bound(values: np.ndarray) -> int:
+    """An upper bound on ``|value|`` (integers): from the dtype for up to 32 bits, else one pass
+    (the bitwise or of non-negative values is below twice their largest) or two."""
+    if values.dtype.itemsize <= 4:
+        return 2**32
+    if values.dtype.kind == "i":
+        bits = int(np.bitwise_or.reduce(values)) if len(values) else 0
+        if bits >= 0:
+            return bits
+    return max(abs(int(values.min())), abs(int(values.max())))
 
 
 def _figures(res: EngineResult, codes_all: np.ndarray, codes: np.ndarray, size: int, poverty_line: float) -> dict[str, np.ndarray]:
@@ -121,6 +186,44 @@ def province_table(districts: pd.DataFrame) -> pd.DataFrame:
     return grouped.reset_index()
 
 
+#: Most (district, tehsil) cells counted with a dense bincount; beyond, a sort (np.unique).
+_DENSE_CELLS = 1 << 25
+
+
+def tehsil_codes(district_all: np.ndarray, tehsil: pd.Series) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Each row's (district, tehsil) cell and the cells in order of district id and tehsil label.
+
+    Tehsil labels are categorical codes (or dictionary-encoded by Arrow: a few hundred distinct
+    texts), so the rows are
+    handled as integer codes: a cell is ``district x labels + label``, the cells present are
+    found by a bincount and ordered by their (short) list of texts. Missing tehsils are
+    ``(unknown)``.
+    """
+    ids = data.districts().district_id.to_numpy()
+    if isinstance(tehsil.dtype, pd.CategoricalDtype):  # a validated registry's: codes already
+        labels = [*map(str, tehsil.cat.categories), "(unknown)"]
+        label = tehsil.cat.codes.to_numpy().astype(np.int64)
+        label[label < 0] = len(labels) - 1
+    else:
+        arrow = tehsil.array.__arrow_array__() if hasattr(tehsil.array, "__arrow_array__") else \
+            pa.array(tehsil.astype("string").array)
+        encoded = pc.dictionary_encode(pa.chunked_array([arrow]) if isinstance(arrow, pa.Array) else arrow)
+        encoded = encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
+        labels = [*encoded.dictionary.to_pylist(), "(unknown)"]
+        label = pc.fill_null(encoded.indices, len(labels) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+    cell = district_all.astype(np.int64) * len(labels) + label
+    if len(ids) * len(labels) <= _DENSE_CELLS:
+        present = np.flatnonzero(np.bincount(cell, minlength=len(ids) * len(labels)))
+    else:
+        present = np.unique(cell)
+    keys = [(str(ids[c // len(labels)]), labels[c % len(labels)]) for c in present.tolist()]  # the cells, not rows
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys))
+    codes_all = rank[np.searchsorted(present, cell)]
+    return codes_all, [keys[k] for k in order]
+
+
 def tehsil_table(
     res: EngineResult, district_all: np.ndarray, tehsil: pd.Series | None, *, poverty_line: float = 32.0
 ) -> pd.DataFrame:
@@ -128,18 +231,14 @@ def tehsil_table(
 
     Households without a tehsil code are grouped under ``(unknown)`` in their district.
     """
-    if tehsil is None or tehsil.isna().all():
+    if tehsil is None or not tehsil.notna().any():
         return pd.DataFrame(columns=["district_id", "tehsil_id", *FIGURES])
-    ids = data.districts().district_id.to_numpy()
-    labels = pd.Series(tehsil.to_numpy(), dtype="string").fillna("(unknown)")
-    pairs = pd.MultiIndex.from_arrays([ids[district_all], labels.to_numpy(dtype=object)])
-    codes_all, uniques = pd.factorize(pairs, sort=True)
-    codes_all = codes_all.astype(np.int64)
-    figures = _figures(res, codes_all, codes_all[res.affected_index], len(uniques), poverty_line)
+    codes_all, cells = tehsil_codes(district_all, tehsil)
+    figures = _figures(res, codes_all, codes_all[res.affected_index], len(cells), poverty_line)
     frame = pd.DataFrame(
         {
-            "district_id": uniques.get_level_values(0),
-            "tehsil_id": uniques.get_level_values(1),
+            "district_id": [d for d, _ in cells],
+            "tehsil_id": [t for _, t in cells],
             **figures,
         }
     )
