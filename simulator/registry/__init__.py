@@ -7,9 +7,9 @@ column                 type      meaning
 =====================  ========  ==========================================================
 ``household_id``       string    pseudonymous household id (e.g. a keyed hash); never a CNIC
 ``lon``, ``lat``       float64   location, EPSG:4326 degrees
-``province_code``      string    PB, SD, KP, BA or IS; derived from the district if absent
-``district_id``        string    2023 census district code, e.g. ``sd_dadu`` (data/districts.csv)
-``tehsil_id``          string    tehsil code where known, else empty (optional)
+``province_code``      category  PB, SD, KP, BA or IS; derived from the district if absent
+``district_id``        category  2023 census district code, e.g. ``sd_dadu`` (data/districts.csv)
+``tehsil_id``          category  tehsil code where known, else missing (optional)
 ``hh_size``            int16     persons in the household, 1 to 50
 ``pmt_score``          float32   proxy means test score, 0 (poorest) to 100
 ``enrolled_kafaalat``  bool      BISP Kafaalat beneficiary

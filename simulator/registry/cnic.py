@@ -49,6 +49,7 @@ import json
 import logging
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,20 +148,51 @@ def _candidates(arr: pa.Array) -> np.ndarray:
     n = len(arr)
     if n == 0:
         return np.zeros(0, bool)
-    long = pc.fill_null(pc.greater_equal(pc.utf8_length(arr), _MIN_CHARS), False)
-    long = long.to_numpy(zero_copy_only=False)
-    if not long.any():
-        return long
     buffers = arr.buffers()
     width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     offsets = np.frombuffer(buffers[1], dtype=width)[arr.offset : arr.offset + n + 1].astype(
         np.int64
     )
-    data = np.frombuffer(buffers[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    data = np.frombuffer(buffers[2], dtype=np.uint8)[offsets[0] : offsets[-1]] if buffers[2] else \
+        np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    size = int(lengths[0])
+    if size and size % 8 == 0 and size <= _WORDS_MAX * 8 and bool((lengths == size).all()):
+        # every string as long (fixed-length ids): 13 useful bytes is filter enough (the
+        # character count only narrows the superset further, at the cost of a pass)
+        return _fixed_width_counts(data, n, size) >= _MIN_CHARS
+    long = pc.fill_null(pc.greater_equal(pc.utf8_length(arr), _MIN_CHARS), False)
+    long = long.to_numpy(zero_copy_only=False)
+    if not long.any():
+        return long
     useful = np.zeros(len(data) + 1, np.uint8)  # one spare byte: every start is a valid index
-    useful[:-1] = ((data >= 48) & (data <= 57)) | (data >= 128)
+    useful[:-1] = _useful(data)
     counts = np.add.reduceat(useful, offsets[:-1] - offsets[0], dtype=np.int32)
     return long & (counts >= _MIN_CHARS)
+
+
+def _useful(data: np.ndarray) -> np.ndarray:
+    """1 for the bytes that can be part of a CNIC (ASCII digits, and the bytes of non-ASCII
+    characters), else 0; uint8 arithmetic wraps, so ``byte - 48 < 10`` is the digit test."""
+    return (((data - np.uint8(48)) < 10) | (data >= 128)).view(np.uint8)
+
+#: Longest fixed width counted by words [8-byte words]; rows per block of that count.
+_WORDS_MAX, _COUNT_BLOCK = 8, 1 << 22
+
+
+def _fixed_width_counts(data: np.ndarray, n: int, size: int) -> np.ndarray:
+    """Useful bytes per string when every string is ``size`` bytes (a multiple of 8), such as
+    fixed-length pseudonymous ids: the 0/1 bytes of each 8-byte word are summed by one
+    multiplication (``w * 0x0101010101010101 >> 56``), in blocks of rows."""
+    words = size // 8
+    counts = np.zeros(n, np.int32)
+    for start in range(0, n, _COUNT_BLOCK):  # blocks of rows bound the temporaries
+        stop = min(start + _COUNT_BLOCK, n)
+        useful = _useful(data[start * size : stop * size])
+        per_word = (useful.view(np.uint64) * np.uint64(0x0101010101010101)) >> np.uint64(56)
+        counts[start:stop] = per_word.reshape(stop - start, words).sum(axis=1, dtype=np.int32) \
+            if words > 1 else per_word
+    return counts
 
 
 def _numeric_rule(values: np.ndarray) -> np.ndarray:
@@ -168,13 +200,29 @@ def _numeric_rule(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "iu":
         mag = np.abs(values.astype(np.int64)) if values.dtype.kind == "i" else values
         return (mag >= _LOW) & (mag < _HIGH)
+    with warnings.catch_warnings():  # an all-NaN column: nanmax is NaN, and no value is flagged
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if values.size and not (np.nanmax(values) >= _LOW or np.nanmin(values) <= -_LOW):
+            return np.zeros(values.shape, bool)  # no value of 13 digits (two passes, not six)
     v = np.abs(values.astype(np.float64))
     with np.errstate(invalid="ignore"):
         return np.isfinite(v) & (v >= _LOW) & (v < _HIGH) & (v == np.floor(v))
 
 
+#: A text column at least this long is first tried as a dictionary: when a sample of its values
+#: has few distinct ones (tehsil codes, place names), the rule runs on the distinct values.
+_ENCODE_FROM, _SAMPLE, _FEW = 1 << 20, 1 << 16, 0.05
+
+
+def _is_text(typ: pa.DataType) -> bool:
+    return pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ)
+
+
 def _text_rule(arr: pa.Array, amount: bool) -> np.ndarray:
     arr = _plain_strings(arr)
+    if len(arr) >= _ENCODE_FROM and len(pc.unique(arr.slice(0, _SAMPLE))) <= _FEW * _SAMPLE:
+        encoded = pc.dictionary_encode(arr)
+        return _arrow_rule(encoded, amount)  # the dictionary's rule, taken back to the rows
     out = np.zeros(len(arr), bool)
     cand = np.flatnonzero(_candidates(arr))
     if not cand.size:
@@ -203,6 +251,12 @@ def _arrow_rule(arr: pa.Array | pa.ChunkedArray, amount: bool) -> np.ndarray:
     if isinstance(arr, pa.ChunkedArray):
         if arr.num_chunks == 0:
             return np.zeros(0, bool)
+        if _is_text(arr.type) and arr.num_chunks > 1 and len(arr) >= _ENCODE_FROM:
+            # a long text column chunk by chunk (the chunks of a Parquet file's row groups):
+            # no copy of the whole column; a column of few distinct values as a dictionary
+            if len(pc.unique(arr.slice(0, _SAMPLE))) <= _FEW * _SAMPLE:
+                return _arrow_rule(pc.dictionary_encode(arr), amount)
+            return np.concatenate([_text_rule(chunk, amount) for chunk in arr.chunks])
         arr = (
             arr.combine_chunks()
             if not pa.types.is_dictionary(arr.type)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from hazards.errors import RegistryError
 from simulator.registry.schema import Registry, ValidationReport
@@ -153,6 +154,8 @@ def merge(federal: Registry, provincial: list[tuple[str, Registry, pd.DataFrame 
     households = pd.concat(frames, ignore_index=True)
     for column in ("province_code", "district_id", "housing", "source"):
         households[column] = pd.Categorical(households[column], categories=frames[0][column].cat.categories)
+    # tehsil codes differ between registries: the union of their categories
+    households["tehsil_id"] = union_categoricals([f["tehsil_id"] for f in frames])
     quarantine = pd.concat(quarantines, ignore_index=True)
     report = ValidationReport(
         source=" + ".join([federal.report.source] + [r.report.source for _, r, _ in provincial]),

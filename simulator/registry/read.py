@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hazards.errors import RegistryError
@@ -82,7 +83,10 @@ def _not_utf8(path: Path) -> str:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    table = pq.read_table(path)
+    names = pq.read_schema(path).names
+    # the WKB points are decoded only when they are the sole coordinates
+    skip = {"geometry"} if {"lon", "lat"} <= set(names) else set()
+    table = pq.read_table(path, columns=[c for c in names if c not in skip])
     if "geometry" in table.column_names:
         if "lon" not in table.column_names or "lat" not in table.column_names:
             lon, lat = _points_from_wkb(table.column("geometry"))
@@ -156,9 +160,17 @@ def _geo_metadata() -> bytes:
     return json.dumps(meta).encode()
 
 
+#: Text columns of few distinct values, written as dictionaries (read back as categoricals).
+DICTIONARY_COLUMNS = ("tehsil_id",)
+
+
 def _to_arrow(households: pd.DataFrame) -> pa.Table:
     frame = households[COLUMNS]
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in DICTIONARY_COLUMNS:
+        at = table.schema.get_field_index(name)
+        if not pa.types.is_dictionary(table.schema.field(at).type):
+            table = table.set_column(at, name, pc.dictionary_encode(table.column(at)))
     table = table.append_column("geometry", _wkb_points(frame.lon.to_numpy(), frame.lat.to_numpy()))
     meta = dict(table.schema.metadata or {})
     meta.pop(b"pandas", None)

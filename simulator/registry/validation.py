@@ -32,6 +32,8 @@ import logging
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hazards import tables as data
 from hazards.errors import RegistryError
@@ -69,24 +71,86 @@ class _Reasons:
         return bad
 
 
-def _missing(values: pd.Series) -> np.ndarray:
-    return values.isna().to_numpy(dtype=bool)
-
-
 def _numbers(raw: pd.DataFrame, column: str) -> np.ndarray:
     """A column as float64, unparseable values NaN."""
-    return pd.to_numeric(raw[column], errors="coerce").to_numpy(dtype=float)
+    values = raw[column]
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _arrow_text(values: pd.Series) -> pa.ChunkedArray:
+    """A column as Arrow text, null where missing: an Arrow-backed text column as it is (no
+    Python object per row), any other column through pandas' ``string`` conversion."""
+    array = values.array
+    if hasattr(array, "__arrow_array__") and not isinstance(values.dtype, pd.CategoricalDtype):
+        arrow = array.__arrow_array__()
+        arrow = arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
+        if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
+            return arrow
+    arrow = values.astype("string").array.__arrow_array__()
+    return arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
+
+
+def _offsets_and_bytes(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A text chunk's offsets (int64, one per row and one more) and its data bytes, in place."""
+    buffers = chunk.buffers()
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(buffers[1], dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(1, np.uint8)
+    return offsets.astype(np.int64), data
+
+
+def _stripped(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text without surrounding whitespace; left as it is (no copy) when no value starts or ends
+    with a byte that could be whitespace (ASCII space or control, or a non-ASCII character)."""
+    for chunk in text.chunks:  # loops over chunks (a file's row groups), not rows
+        offsets, data = _offsets_and_bytes(chunk)
+        filled = np.flatnonzero(np.diff(offsets) > 0)
+        ends = np.concatenate([data[offsets[filled]], data[offsets[filled + 1] - 1]])
+        if ((ends <= 32) | (ends >= 127)).any():
+            return pc.utf8_trim_whitespace(text)
+    return text
+
+
+def _blank(text: pa.ChunkedArray) -> np.ndarray:
+    """Missing or empty values, from the validity bitmaps and offsets."""
+    parts = []
+    for chunk in text.chunks:
+        offsets, _ = _offsets_and_bytes(chunk)
+        empty = np.diff(offsets) == 0
+        parts.append(empty | ~np.asarray(chunk.is_valid()) if chunk.null_count else empty)
+    return np.concatenate(parts) if parts else np.zeros(0, bool)
+
+
+def _encode(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """A low-cardinality column as (codes, labels): each row's position among the distinct
+    texts (-1 where missing) and those texts, so that a check runs on the distinct values only.
+    Categorical columns give their codes; text columns are dictionary-encoded by Arrow."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        labels = pd.Index(values.cat.categories.astype("string"))
+        return values.cat.codes.to_numpy().astype(np.int64), labels
+    encoded = pc.dictionary_encode(_arrow_text(values)).combine_chunks()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, pd.Index(pd.array(encoded.dictionary, dtype="string"))
+
+
+def _normalised(labels: pd.Index, *, lower: bool = True) -> pd.Index:
+    """Distinct texts stripped (and lower-cased), as validation compares them."""
+    text = labels.str.strip()
+    return text.str.lower() if lower else text
 
 
 def _to_bool(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Parse a flag column; return (value, is_bad)."""
     if values.dtype == bool:
         return values.to_numpy(), np.zeros(len(values), bool)
-    text = values.astype("string").str.strip().str.lower()
-    truthy = text.isin(["true", "1", "yes", "y", "t"]).to_numpy(dtype=bool)
-    falsy = text.isin(["false", "0", "no", "n", "f"]).to_numpy(dtype=bool)
-    missing = text.isna().to_numpy(dtype=bool)
-    return truthy, ~(truthy | falsy | missing)
+    codes, labels = _encode(values)
+    text = _normalised(labels)
+    truthy = np.append(text.isin(["true", "1", "yes", "y", "t"]), False)
+    falsy = np.append(text.isin(["false", "0", "no", "n", "f"]), False)
+    # code -1 (missing) reads the appended False: missing is neither true nor bad
+    return truthy[codes], ~(truthy | falsy)[codes] & (codes >= 0)
 
 
 def check_columns(frame: pd.DataFrame, source: str) -> None:
@@ -116,17 +180,18 @@ def check_columns(frame: pd.DataFrame, source: str) -> None:
     _required_columns(frame, source)
 
 
-def _check_ids(raw: pd.DataFrame, reasons: _Reasons) -> tuple[pd.Series, np.ndarray]:
-    """Stripped ids and which of them look like a CNIC; flags missing and CNIC-shaped ids
-    (judged on the column as stored: text, integers or floats)."""
-    ids = raw["household_id"].astype("string").str.strip()
-    reasons.flag("missing_household_id", _missing(ids) | (ids == "").fillna(False).to_numpy(dtype=bool))
+def _check_ids(raw: pd.DataFrame, reasons: _Reasons) -> tuple[pa.ChunkedArray, np.ndarray]:
+    """Stripped ids (Arrow text) and which of them look like a CNIC; flags missing and
+    CNIC-shaped ids (judged on the column as stored: text, integers or floats)."""
+    ids = _stripped(_arrow_text(raw["household_id"]))
+    reasons.flag("missing_household_id", _blank(ids))
     looks_cnic = looks_like_cnic(raw["household_id"], name="household_id")
     reasons.flag("id_looks_like_cnic", looks_cnic)
     return ids, looks_cnic
 
 
-def _check_cnic_cells(raw: pd.DataFrame, reasons: _Reasons, notes: list[str]) -> None:
+def _check_cnic_cells(raw: pd.DataFrame, reasons: _Reasons, notes: list[str],
+                      encoded: dict[str, tuple[np.ndarray, pd.Index]]) -> None:
     """Flags rows with a CNIC-shaped cell in any column but ``household_id``: a schema column
     gives ``<column>_looks_like_cnic``, a column outside the schema (dropped from the kept
     frame) ``extra_column_looks_like_cnic``; notes name the extra columns."""
@@ -134,7 +199,11 @@ def _check_cnic_cells(raw: pd.DataFrame, reasons: _Reasons, notes: list[str]) ->
     for column in raw.columns:  # loops over columns, each vectorized over the rows
         if column == "household_id":
             continue
-        hit = looks_like_cnic(raw[column], name=str(column))
+        if column in encoded:  # few distinct values: each is judged once
+            codes, labels = encoded[column]
+            hit = np.append(looks_like_cnic(labels, name=str(column)), False)[codes]
+        else:
+            hit = looks_like_cnic(raw[column], name=str(column))
         if column in COLUMNS:
             reasons.flag(f"{column}_looks_like_cnic", hit)
         elif hit.any():
@@ -166,61 +235,77 @@ def _check_coordinates(raw: pd.DataFrame, reasons: _Reasons) -> tuple[np.ndarray
 def _check_districts(
     raw: pd.DataFrame, reasons: _Reasons, notes: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Row positions in the district table (-1 unknown) and each row's province code from its
-    district; flags missing and unknown districts and a given province that disagrees."""
+    """Row positions in the district table (-1 unknown) and each row's province (its position
+    in ``data.PROVINCES``) from its district; flags missing and unknown districts and a given province that disagrees.
+    Each check runs on the column's distinct values (:func:`_encode`), then is mapped to rows."""
     table = data.districts()
-    district = raw["district_id"].astype("string").str.strip().str.lower()
-    codes = pd.Index(table.district_id).get_indexer(district)
-    reasons.flag("missing_district_id", _missing(district))
-    reasons.flag("unknown_district", (codes < 0) & ~_missing(district))
-    expected_prov = table.province_code.to_numpy()[np.where(codes >= 0, codes, 0)]
+    given, labels = _encode(raw["district_id"])
+    at = np.append(pd.Index(table.district_id).get_indexer(_normalised(labels)), -1)
+    codes = at[given]  # a missing district (code -1) reads the appended -1
+    reasons.flag("missing_district_id", given < 0)
+    reasons.flag("unknown_district", (codes < 0) & (given >= 0))
+    # province positions in data.PROVINCES: each district's, and each row's from its district
+    of_district = pd.Index(list(data.PROVINCES)).get_indexer(table.province_code)
+    expected_prov = of_district[np.where(codes >= 0, codes, 0)]
     if "province_code" in raw.columns:
-        prov = raw["province_code"].astype("string").str.strip().str.upper()
-        given = ~_missing(prov)
-        reasons.flag(
-            "province_mismatch", given & (codes >= 0) & (prov.fillna("").to_numpy() != expected_prov)
-        )
+        prov, prov_labels = _encode(raw["province_code"])
+        # a given code that is no province (-1) disagrees with every district's; missing: -2
+        given_prov = np.append(pd.Index(list(data.PROVINCES)).get_indexer(_normalised(prov_labels).str.upper()), -2)
+        reasons.flag("province_mismatch", (prov >= 0) & (codes >= 0) & (given_prov[prov] != expected_prov))
     else:
         notes.append("province_code absent: derived from district_id")
     return codes, expected_prov
+
+
+def _integers(raw: pd.DataFrame, column: str) -> np.ndarray | None:
+    """A column stored as integers (Parquet's int16/int32, never missing), as it is; else None."""
+    dtype = raw[column].dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return raw[column].to_numpy()
+    return None
+
+
+def _check_count(raw: pd.DataFrame, column: str, low: float, high: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A whole-number column: (values, missing, outside [low, high] or not whole). An integer
+    column is checked as integers (two comparisons); any other is parsed as numbers first."""
+    values = _integers(raw, column)
+    if values is not None:
+        return values, np.zeros(len(values), bool), (values < low) | (values > high)
+    values = _numbers(raw, column)
+    missing = np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        bad = ~missing & ((values < low) | (values > high) | (values != np.round(values)))
+    return values, missing, bad
 
 
 def _check_ranges(
     raw: pd.DataFrame, reasons: _Reasons, notes: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Household size [persons], PMT score [0-100], children under five [persons] and row weight
-    [households] as float64; flags missing and out-of-range values. Absent children default
-    to 0 and absent weights to 1."""
+    [households] (integers as stored, else float64); flags missing and out-of-range values.
+    Absent children default to 0 and absent weights to 1."""
     n = len(raw)
-    size = _numbers(raw, "hh_size")
-    reasons.flag("missing_hh_size", np.isnan(size))
-    reasons.flag(
-        "impossible_size",
-        ~np.isnan(size) & ((size < 1) | (size > MAX_HH_SIZE) | (size != np.round(size))),
-    )
+    size, missing, bad = _check_count(raw, "hh_size", 1, MAX_HH_SIZE)
+    reasons.flag("missing_hh_size", missing)
+    reasons.flag("impossible_size", bad)
     pmt = _numbers(raw, "pmt_score")
     reasons.flag("missing_pmt_score", np.isnan(pmt))
     reasons.flag("pmt_out_of_range", ~np.isnan(pmt) & ((pmt < 0) | (pmt > 100)))
     if "children_under5" in raw.columns:
-        under5 = _numbers(raw, "children_under5")
-        reasons.flag(
-            "invalid_children_under5",
-            ~np.isnan(under5)
-            & ((under5 < 0) | (under5 != np.round(under5)) | (under5 >= np.nan_to_num(size, nan=np.inf))),
-        )
-        under5 = np.nan_to_num(under5, nan=0.0)
+        under5, missing, bad = _check_count(raw, "children_under5", 0, np.inf)
+        # a known size bounds the children; a missing size was flagged above
+        too_many = under5 >= (size if size.dtype.kind in "iu" else np.nan_to_num(size, nan=np.inf))
+        reasons.flag("invalid_children_under5", bad | (~missing & too_many))
+        under5 = np.nan_to_num(under5, nan=0.0) if missing.any() else under5
     else:
-        under5 = np.zeros(n)
+        under5 = np.zeros(n, np.int16)
         notes.append("children_under5 absent: assumed 0 for every household")
     if "weight" in raw.columns:
-        weight = _numbers(raw, "weight")
-        reasons.flag(
-            "invalid_weight",
-            np.isnan(weight) | (weight < 1) | (weight != np.round(weight)) | (weight > 1e6),
-        )
-        weight = np.nan_to_num(weight, nan=1.0)
+        weight, missing, bad = _check_count(raw, "weight", 1, 1e6)
+        reasons.flag("invalid_weight", missing | bad)
+        weight = np.nan_to_num(weight, nan=1.0) if missing.any() else weight
     else:
-        weight = np.ones(n)
+        weight = np.ones(n, np.int32)
     return size, pmt, under5, weight
 
 
@@ -242,17 +327,86 @@ def _check_housing(raw: pd.DataFrame, reasons: _Reasons, notes: list[str]) -> pd
     """Housing as a categorical of :data:`HOUSING` (unknown: missing); flags other values."""
     if "housing" not in raw.columns:
         notes.append("housing absent: unknown for every household")
-        return pd.Categorical([None] * len(raw), categories=HOUSING)
-    housing = raw["housing"].astype("string").str.strip().str.lower()
-    bad = ~housing.isin(HOUSING).fillna(False).to_numpy(dtype=bool) & ~_missing(housing)
+        return pd.Categorical.from_codes(np.full(len(raw), -1), categories=HOUSING)
+    given, labels = _encode(raw["housing"])
+    at = np.append(pd.Index(HOUSING).get_indexer(_normalised(labels)), -1)
+    codes = at[given]
+    bad = (codes < 0) & (given >= 0)
     reasons.flag("invalid_housing", bad)
-    return pd.Categorical(housing.where(~bad), categories=HOUSING)
+    return pd.Categorical.from_codes(codes, categories=HOUSING)
 
 
-def _flag_duplicate_ids(ids: pd.Series, reasons: _Reasons) -> None:
-    """Among otherwise valid rows, the first occurrence of an id is kept, later ones flagged."""
-    bad_so_far = reasons.any_row()
-    dup = ids.where(~bad_so_far).duplicated(keep="first").to_numpy(dtype=bool) & ~bad_so_far
+#: Seeds of the 64-bit string hash used to find repeated ids (FNV-1a's offset and prime).
+_FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
+#: Rows hashed per block (bounds the byte matrix of a block).
+_HASH_BLOCK = 1 << 21
+
+
+def _string_hashes(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A 64-bit hash of each string (nulls hash as empty), vectorized: chunk by chunk, rows are
+    grouped by length, each block's bytes taken as a matrix and mixed 8 bytes at a time (the
+    loops run over chunks, lengths, blocks and 8-byte words, never over rows). Equal strings
+    always hash equal; unequal ones may collide, so callers confirm a repeat exactly."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    parts = [_chunk_hashes(chunk) for chunk in chunks]
+    return np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+
+
+def _chunk_hashes(arr: pa.Array) -> np.ndarray:
+    n = len(arr)
+    out = np.full(n, _FNV_OFFSET, dtype=np.uint64)
+    if n == 0:
+        return out
+    offsets, data = _offsets_and_bytes(arr)
+    lengths = np.diff(offsets)
+    if arr.null_count:
+        lengths = np.where(np.asarray(arr.is_valid()), lengths, 0)
+    fixed = int(lengths[0]) if bool((lengths == lengths[0]).all()) and not arr.null_count else None
+    with np.errstate(over="ignore"):
+        distinct = [fixed] if fixed is not None else np.unique(lengths).tolist()
+        for length in distinct:  # a handful of distinct id lengths
+            rows = None if fixed is not None else np.flatnonzero(lengths == length)
+            count = n if rows is None else len(rows)
+            words = -(-length // 8)
+            for b in range(0, count, _HASH_BLOCK):
+                stop = min(b + _HASH_BLOCK, count)
+                if rows is None:  # every id as long: the bytes are already a matrix, in order
+                    block = slice(b, stop)
+                    raw = data[offsets[0] + b * length : offsets[0] + stop * length].reshape(stop - b, length)
+                else:
+                    block = rows[b:stop]
+                    raw = data[offsets[block][:, None] + np.arange(length)] if length else None
+                matrix = np.zeros((stop - b, words * 8), dtype=np.uint8)
+                if length:
+                    matrix[:, :length] = raw
+                h = np.full(stop - b, _FNV_OFFSET ^ np.uint64(length), dtype=np.uint64)
+                for word in matrix.view(np.uint64).T:  # loops over the 8-byte words of an id
+                    h = (h ^ word) * _FNV_PRIME
+                    h ^= h >> np.uint64(29)
+                out[block] = h
+    return out
+
+
+def _repeated(hashes: np.ndarray) -> np.ndarray:
+    """The hash values that occur more than once (one sort: numpy's is vectorized)."""
+    ordered = np.sort(hashes)
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+
+
+def _flag_duplicate_ids(ids: pa.ChunkedArray, reasons: _Reasons) -> None:
+    """Among otherwise valid rows, the first occurrence of an id is kept, later ones flagged.
+
+    Ids are hashed (:func:`_string_hashes`); only rows whose hash repeats are compared as text,
+    so a registry of unique ids costs a hash and a sort, not a hash table of strings."""
+    valid = np.flatnonzero(~reasons.any_row())
+    hashes = _string_hashes(ids)
+    repeated = _repeated(hashes[valid])
+    if not repeated.size:
+        return
+    rows = valid[np.isin(hashes[valid], repeated)]
+    text = pd.Series(pd.array(ids.take(pa.array(rows)), dtype="string"))
+    dup = np.zeros(reasons.n, bool)
+    dup[rows[text.duplicated(keep="first").to_numpy(dtype=bool)]] = True
     reasons.flag("duplicate_id", dup)
 
 
@@ -260,7 +414,7 @@ def _valid_households(
     raw: pd.DataFrame,
     good: np.ndarray,
     *,
-    ids: pd.Series,
+    ids: pa.ChunkedArray,
     lon: np.ndarray,
     lat: np.ndarray,
     codes: np.ndarray,
@@ -271,34 +425,47 @@ def _valid_households(
     housing: pd.Categorical,
     under5: np.ndarray,
     weight: np.ndarray,
+    tehsil: tuple[np.ndarray, pd.Index] | None,
 ) -> pd.DataFrame:
-    """The valid rows in the schema's column order and dtypes."""
+    """The valid rows in the schema's column order and dtypes (ids stay Arrow text; districts,
+    provinces, tehsils and housing are categoricals). ``tehsil``: the column's :func:`_encode`."""
     table = data.districts()
-    tehsil = (
-        raw["tehsil_id"].astype("string").str.strip().str.lower().to_numpy()[good]
-        if "tehsil_id" in raw.columns
-        else pd.array([pd.NA] * int(good.sum()), dtype="string")
-    )
+    everyone = bool(good.all())  # the usual case: nothing to filter, nothing copied
+    keep = pa.array(good)
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        return values if everyone else values[good]
+
+    if tehsil is not None:
+        # codes kept, categories the distinct labels stripped and lower-cased (merged when two
+        # labels differ only by case or spaces)
+        given, labels = tehsil
+        remap, categories = pd.factorize(_normalised(labels))
+        tehsil_values = pd.Categorical.from_codes(kept(np.append(remap, -1)[given]),
+                                                  categories=pd.Index(categories, dtype="string"))
+    else:
+        tehsil_values = pd.Categorical.from_codes(np.full(int(good.sum()), -1), categories=pd.Index([], dtype="string"))
+
     return pd.DataFrame(
         {
-            "household_id": pd.array(ids.to_numpy()[good], dtype="string"),
-            "lon": lon[good],
-            "lat": lat[good],
-            "province_code": pd.Categorical(expected_prov[good], categories=list(data.PROVINCES)),
-            "district_id": pd.Categorical.from_codes(codes[good], categories=table.district_id),
-            "tehsil_id": pd.array(tehsil, dtype="string"),
-            "hh_size": size[good].astype(np.int16),
-            "pmt_score": pmt[good].astype(np.float32),
-            **{name: flags[name][good] for name in FLAGS},
-            "housing": housing[good],
-            "children_under5": under5[good].astype(np.int16),
-            "weight": weight[good].astype(np.int32),
+            "household_id": pd.array(ids if everyone else ids.filter(keep), dtype="string"),
+            "lon": kept(lon),
+            "lat": kept(lat),
+            "province_code": pd.Categorical.from_codes(kept(expected_prov), categories=list(data.PROVINCES)),
+            "district_id": pd.Categorical.from_codes(kept(codes), categories=table.district_id),
+            "tehsil_id": tehsil_values,
+            "hh_size": kept(size).astype(np.int16),
+            "pmt_score": kept(pmt).astype(np.float32),
+            **{name: kept(flags[name]) for name in FLAGS},
+            "housing": housing if everyone else housing[good],
+            "children_under5": kept(under5).astype(np.int16),
+            "weight": kept(weight).astype(np.int32),
         }
     )
 
 
 def _quarantine(
-    ids: pd.Series, looks_cnic: np.ndarray, reasons: dict[str, np.ndarray], bad: np.ndarray
+    ids: pa.ChunkedArray, looks_cnic: np.ndarray, reasons: dict[str, np.ndarray], bad: np.ndarray
 ) -> pd.DataFrame:
     """Bad rows: 1-based ``row``, ``household_id`` (redacted if CNIC-shaped), ``;``-joined
     ``reason`` codes in alphabetical order."""
@@ -307,7 +474,8 @@ def _quarantine(
     for code, mask in sorted(reasons.items()):  # loops over reason codes, not rows
         hit = mask[rows]
         text[hit] = np.where(text[hit] == "", code, text[hit] + ";" + code)
-    shown = ids.to_numpy()[rows].astype(object)
+    shown = np.asarray(ids.take(pa.array(rows)).to_pandas(), dtype=object) if len(rows) else \
+        np.zeros(0, dtype=object)
     shown[looks_cnic[rows]] = "<redacted: looked like a CNIC>"
     return pd.DataFrame(
         {"row": rows + 1, "household_id": pd.array(shown, dtype="string"), "reason": text}
@@ -363,7 +531,9 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
     notes: list[str] = []
 
     ids, looks_cnic = _check_ids(raw, reasons)
-    _check_cnic_cells(raw, reasons, notes)
+    # tehsil codes: few distinct values, encoded once for the CNIC check and the kept column
+    tehsil = _encode(raw["tehsil_id"]) if "tehsil_id" in raw.columns else None
+    _check_cnic_cells(raw, reasons, notes, {} if tehsil is None else {"tehsil_id": tehsil})
     lon, lat = _check_coordinates(raw, reasons)
     codes, expected_prov = _check_districts(raw, reasons, notes)
     size, pmt, under5, weight = _check_ranges(raw, reasons, notes)
@@ -374,7 +544,7 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
     bad = reasons.any_row()
     households = _valid_households(
         raw, ~bad, ids=ids, lon=lon, lat=lat, codes=codes, expected_prov=expected_prov,
-        size=size, pmt=pmt, flags=flags, housing=housing, under5=under5, weight=weight,
+        size=size, pmt=pmt, flags=flags, housing=housing, under5=under5, weight=weight, tehsil=tehsil,
     )
     quarantine = _quarantine(ids, looks_cnic, reasons.masks, bad)
     report = _report(source, n, bad, reasons, notes)
