@@ -95,16 +95,25 @@ def run(
             bounds = boundaries_mod.load_spec(scn.boundaries, base=scenario.parent)
         else:
             bounds = None
+        # the ensemble runs on while the household table is written: its messages go to
+        # whichever spinner is showing
+        shown: list = []
+
+        def say(message: str) -> None:
+            shown[-1].update(message)
+
         with _status("running the hazard, registry and payout engine...") as status:
+            shown.append(status)
             res = plans.run(scn, base=scenario.parent, households=households, registry_path=registry,
-                            boundaries=bounds, on_progress=status.update)
+                            boundaries=bounds, on_progress=say, background=True)
         if bounds is not None:
             match = res.inputs["boundaries"]
             typer.echo(
                 f"boundaries {match['file']}: all {match['matched']} registry districts matched; "
                 f"{len(match['boundaries_without_households'])} boundary districts have no households"
             )
-        with _status(f"writing the run folder {out}..."):
+        with _status(f"writing the run folder {out}...") as status:
+            shown.append(status)
             paths = publish.write_run(res, out, scenario_path=scenario)
     except MadadError as exc:
         fail(exc)

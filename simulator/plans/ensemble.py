@@ -62,22 +62,44 @@ def member_figures(
     Returns arrays of shape (members, districts) under ``households``, and under each of
     :data:`METRICS`, with districts indexed by the registry's district codes (``cols["district"]``;
     ``n_districts`` columns, default the highest code + 1).
+
+    The next member's hazards are generated on a second thread while the engine runs the
+    current one, and the households are located on the hazard grid once
+    (:class:`hazards.sampling.Points`), so a member costs a gather, the engine on its affected
+    households and bincounts over those.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hazards.sampling import Points
+
     if n_districts is None:
         n_districts = int(cols["district"].max()) + 1 if len(cols["district"]) else 0
     out = {m: np.zeros((len(seeds), n_districts)) for m in ("households", *METRICS)}
-    for i, seed in enumerate(seeds):
-        member = scn.model_copy(update={"seed": seed})
-        res = engine.evaluate(member, cols, member_layers(scn, layers, seed))
-        district = cols["district"] if res.row is None else cols["district"][res.row]
-        weight = res.weight.astype(np.float64)
-        out["households"][i] = np.bincount(district, weights=weight, minlength=n_districts)
-        out["affected_households"][i] = np.bincount(district, weights=(res.tier > 0) * weight, minlength=n_districts)
-        out["paid_households"][i] = np.bincount(district, weights=(res.status == targeting.PAID) * weight,
-                                                minlength=n_districts)
-        out["amount_pkr"][i] = np.bincount(district, weights=res.amount_pkr.astype(np.float64), minlength=n_districts)
-        if on_member:
-            on_member(seed)
+    points = Points(cols["lon"], cols["lat"])
+    everyone = None  # households per district, the same for every member without split rows
+    with ThreadPoolExecutor(1) as pool:
+        upcoming = pool.submit(member_layers, scn, layers, seeds[0]) if seeds else None
+        for i, seed in enumerate(seeds):
+            member_sources = upcoming.result()
+            if i + 1 < len(seeds):
+                upcoming = pool.submit(member_layers, scn, layers, seeds[i + 1])
+            member = scn.model_copy(update={"seed": seed})
+            res = engine.evaluate(member, cols, member_sources, points=points)
+            district = cols["district"] if res.row is None else cols["district"][res.row]
+            if res.row is not None or everyone is None:
+                households = np.bincount(district, weights=res.weight.astype(np.float64), minlength=n_districts)
+                everyone = households if res.row is None else None
+            out["households"][i] = households if everyone is None else everyone
+            # only affected rows carry a tier, a status or money
+            at = np.flatnonzero(res.tier > 0)
+            d_at, w_at = district[at], res.weight[at].astype(np.float64)
+            out["affected_households"][i] = np.bincount(d_at, weights=w_at, minlength=n_districts)
+            paid = res.status[at] == targeting.PAID
+            out["paid_households"][i] = np.bincount(d_at[paid], weights=w_at[paid], minlength=n_districts)
+            out["amount_pkr"][i] = np.bincount(district[res.affected_index],
+                                               weights=res.sub["paid_pkr"].astype(np.float64), minlength=n_districts)
+            if on_member:
+                on_member(seed)
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,17 @@ class RunResult:
     inputs: dict[str, dict] = field(default_factory=dict)
     library: Scenario | None = None  #: the library scenario this run's policy started from
     rows: np.ndarray | None = None  #: registry row of each household row (None: the same rows)
+    #: Work still running on a background thread (the ensemble, see :func:`assemble`'s
+    #: ``background``); :meth:`complete` waits for it.
+    pending: Future | None = None
+
+    def complete(self) -> RunResult:
+        """Wait for the work :func:`assemble` left running in the background, which puts its
+        figures in :attr:`plan` (its error, if any, is raised here); returns ``self``."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+        return self
 
     @property
     def hazard(self) -> xr.DataArray | None:
@@ -108,8 +120,13 @@ def load_registry(
     with the scenario's provincial registries merged in, duplicates marked."""
     path = registry_path or (scn.registry.path and _resolve(scn.registry.path, base))
     if path:
-        reg = registry.load(path)
-        info: dict = {"file": str(path), "sha256": file_sha256(path)}
+        from concurrent.futures import ThreadPoolExecutor
+
+        # hashed on a second thread while it is read (hashlib releases the GIL on large blocks)
+        with ThreadPoolExecutor(1) as pool:
+            digest = pool.submit(file_sha256, path) if Path(path).exists() else None
+            reg = registry.load(path)
+            info: dict = {"file": str(path), "sha256": digest.result() if digest else file_sha256(path)}
     else:
         n = scn.registry.synthetic_households if households is None else households
         frame = registry.generate(n, seed=scn.seed)
@@ -159,10 +176,13 @@ def result_table(households: pd.DataFrame, res: engine.EngineResult) -> pd.DataF
     return frame
 
 
-def compute(scn: Scenario, households: pd.DataFrame, layers: list | xr.DataArray):
-    """Engine results and the engine's columns for validated ``households``."""
+def compute(scn: Scenario, households: pd.DataFrame, layers: list | xr.DataArray,
+            cols: dict[str, np.ndarray] | None = None):
+    """Engine results and the engine's columns for validated ``households`` (``cols``: their
+    columns already built by :func:`simulator.engine.household_columns`)."""
     layers = [layers] if isinstance(layers, xr.DataArray | pd.DataFrame) else layers
-    cols = engine.household_columns(households, tehsils=engine.needs_tehsils(layers))
+    if cols is None:
+        cols = engine.household_columns(households, tehsils=engine.needs_tehsils(layers))
     res = engine.evaluate(scn, cols, layers)
     if res.row is not None:  # weighted rows split into an affected part and the rest
         cols = {k: v[res.row] for k, v in cols.items()}
@@ -209,6 +229,7 @@ def assemble(
     inputs: dict | None = None,
     timings: dict[str, float] | None = None,
     on_progress: Callable[[str], None] | None = None,
+    background: bool = False,
 ) -> RunResult:
     """The complete plan of ``scn`` for a validated registry and its hazard sources.
 
@@ -235,6 +256,10 @@ def assemble(
     on_progress : callable, optional
         Called with a short message as each stage starts, and for each ensemble member (a
         national ensemble runs for minutes), e.g. to update a spinner.
+    background : bool
+        Run the ensemble on a background thread and return at once: the plan's ``ensemble``
+        block (and ``ensemble_s``) appear when :meth:`RunResult.complete` returns. The CLI
+        writes the household table meanwhile; the plan is the same either way.
 
     Returns
     -------
@@ -251,28 +276,38 @@ def assemble(
         inputs["boundaries"] = check_boundaries(boundaries, reg.households, source=source)
     say("running the payout engine...")
     with clock.stage("engine_s"):
-        res, cols = compute(scn, reg.households, layers)
+        base = engine.household_columns(reg.households, tehsils=engine.needs_tehsils(layers))
+        res, cols = compute(scn, reg.households, layers, base)
     say("building the plan...")
     with clock.stage("plan_s"):
         the_plan = build_plan(scn, res, cols, reg, layers, library=library)
         table = result_table(result_rows(reg.households, res), res)
+    pending = None
     if scn.ensemble is not None:
         from simulator.plans import ensemble
 
-        with clock.stage("ensemble_s"):
-            hh = reg.households
-            n, done = scn.ensemble.members, []
-            say(f"ensemble: member 1 of {n}...")
+        def members() -> None:
+            with clock.stage("ensemble_s"):
+                hh = reg.households
+                n, done = scn.ensemble.members, []
+                say(f"ensemble: member 1 of {n}...")
 
-            def member(_seed: int) -> None:
-                done.append(_seed)
-                if len(done) < n:
-                    say(f"ensemble: member {len(done) + 1} of {n}...")
+                def member(_seed: int) -> None:
+                    done.append(_seed)
+                    if len(done) < n:
+                        say(f"ensemble: member {len(done) + 1} of {n}...")
 
-            the_plan["ensemble"] = ensemble.summary(
-                scn, engine.household_columns(hh, tehsils=engine.needs_tehsils(layers)), layers, hh["district_id"].cat.categories,
-                hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=member,
-            )
+                the_plan["ensemble"] = ensemble.summary(
+                    scn, base, layers, hh["district_id"].cat.categories,
+                    hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=member,
+                )
+
+        if background:
+            worker = ThreadPoolExecutor(1, thread_name_prefix="madad-ensemble")
+            pending = worker.submit(members)
+            worker.shutdown(wait=False)
+        else:
+            members()
     return RunResult(
         scenario=scn,
         plan=the_plan,
@@ -283,6 +318,7 @@ def assemble(
         inputs=inputs,
         library=library,
         rows=res.row,
+        pending=pending,
     )
 
 
@@ -294,7 +330,7 @@ def build_plan(scn: Scenario, res, cols, reg: registry.Registry, layers: list, *
     changes = policy.differences(library, scn)
     the_plan = plan.build(
         res,
-        cols["district"].astype(np.int64),
+        cols["district"],
         scn=scn,
         registry_report=reg.report.to_dict(),
         assumptions=assumptions_mod.assumptions(scn, layers, households=reg.households, changes=changes),
@@ -318,14 +354,15 @@ def run(
     boundaries=None,
     library: Scenario | None = None,
     on_progress: Callable[[str], None] | None = None,
+    background: bool = False,
 ) -> RunResult:
     """Run a scenario in memory: registry, hazards, engine and the complete plan (:func:`assemble`).
 
     ``boundaries`` (a frame from :func:`simulator.registry.boundaries.load_boundaries`) is
     checked against the registry's district codes before the engine runs. ``library`` is the
     library scenario ``scn`` was edited from, if any; a scenario read from its file is its own
-    library, and is not edited. ``on_progress`` is told each stage as it starts (see
-    :func:`assemble`).
+    library, and is not edited. ``on_progress`` is told each stage as it starts, and
+    ``background`` leaves the ensemble running (see :func:`assemble`).
     """
     timings: dict[str, float] = {}
     clock = _Clock(timings)
@@ -348,6 +385,7 @@ def run(
         inputs={"hazards": hazard_inputs, "registry": registry_input},
         timings=timings,
         on_progress=on_progress,
+        background=background,
     )
 
 

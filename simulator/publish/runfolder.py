@@ -16,6 +16,7 @@ import logging
 import platform
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -100,8 +101,10 @@ def write_run(
 
 
 #: The run's files scanned for raw CNICs before the run is swapped in (the xlsx is built from
-#: plan.json; manifest.json holds only hashes and versions, whose hex digits a scan would flag).
-SCANNED = ("plan.json", "households.parquet", "quarantine.csv")
+#: plan.json; manifest.json holds only hashes and versions, whose hex digits a scan would flag;
+#: households.parquet is scanned slice by slice as it is written, see
+#: :func:`simulator.publish.runs.write_households`).
+SCANNED = ("plan.json", "quarantine.csv")
 
 
 def _write_files(res: RunResult, folder: Path, scenario_path: str | Path | None) -> list[str]:
@@ -111,11 +114,12 @@ def _write_files(res: RunResult, folder: Path, scenario_path: str | Path | None)
     from simulator.publish.xlsx import write_xlsx
 
     t0 = time.perf_counter()
-    paths = {
-        "plan.json": write_json(res.plan, folder / "plan.json"),
-        "plan.xlsx": write_xlsx(res.plan, folder / "plan.xlsx"),
-        "households.parquet": write_households(res.households, folder / "households.parquet"),
-    }
+    pool = ThreadPoolExecutor(1)  # hashes the household table while the smaller files are written
+    paths = {"households.parquet": write_households(res.households, folder / "households.parquet")}
+    digests = {"households.parquet": pool.submit(file_sha256, paths["households.parquet"])}
+    res.complete()  # an ensemble left running in the background ends while the table is written
+    paths["plan.json"] = write_json(res.plan, folder / "plan.json")
+    paths["plan.xlsx"] = write_xlsx(res.plan, folder / "plan.xlsx")
     for i, layer in enumerate(rasters(res.hazards), start=1):
         name = "hazard.tif" if i == 1 else f"hazard{i}.tif"
         paths[name] = write_geotiff(layer, folder / name)
@@ -135,11 +139,13 @@ def _write_files(res: RunResult, folder: Path, scenario_path: str | Path | None)
         "policy": res.plan.get("policy"),
         "seed": res.scenario.seed,
         "inputs": res.inputs,
-        "outputs": {name: file_sha256(p) for name, p in sorted(paths.items())},
+        "outputs": {name: digests.pop(name).result() if name in digests else file_sha256(p)
+                    for name, p in sorted(paths.items())},
         "versions": versions(),
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    pool.shutdown()
     atomic.fsync_tree(folder)
     return [*paths, "manifest.json"]

@@ -310,8 +310,19 @@ def write_json(plan: dict, path: str | Path) -> Path:
     return path
 
 
+#: Rows converted, scanned and written per slice of the household table (bounds the Arrow copy).
+HOUSEHOLD_SLICE = 1 << 22
+
+
 def write_households(result: pd.DataFrame, path: str | Path) -> Path:
     """Write the per-household result as Parquet (zstd): pseudonymous ids only, never a CNIC.
+
+    The table is streamed in slices of :data:`HOUSEHOLD_SLICE` rows: each is converted to Arrow
+    (text columns are Arrow already, so without a copy), scanned for raw CNICs
+    (:func:`simulator.registry.cnic.scan_table`: the last door, on exactly the bytes written)
+    and written as row groups. Only columns of few distinct values (codes, categories and
+    text such as tehsil codes) are dictionary-encoded: a dictionary of 35 million distinct ids or
+    intensities would only be built to be dropped again.
 
     Parameters
     ----------
@@ -324,11 +335,29 @@ def write_households(result: pd.DataFrame, path: str | Path) -> Path:
     -------
     Path
         ``path``. Schema metadata is dropped so identical tables give identical bytes.
+
+    Raises
+    ------
+    CnicError
+        A slice holds a CNIC-shaped value (nothing of it is written).
     """
+    from simulator.registry import cnic
+
     path = Path(path)
-    table = pa.Table.from_pandas(result, preserve_index=False)
-    table = table.replace_schema_metadata({})
-    pq.write_table(table, path, compression="zstd")
+    encoded = [c for c in result.columns
+               if isinstance(result[c].dtype, pd.CategoricalDtype) or c.endswith(("_code", "_id")) and c != "household_id"]
+    writer = None
+    try:
+        for start in range(0, max(len(result), 1), HOUSEHOLD_SLICE):
+            piece = pa.Table.from_pandas(result.iloc[start : start + HOUSEHOLD_SLICE], preserve_index=False)
+            piece = piece.replace_schema_metadata({})
+            cnic.scan_table(piece, source=str(path))
+            if writer is None:
+                writer = pq.ParquetWriter(path, piece.schema, compression="zstd", use_dictionary=encoded)
+            writer.write_table(piece)
+    finally:
+        if writer is not None:
+            writer.close()
     return path
 
 
