@@ -494,14 +494,21 @@ def scenario_new(
 
 @registry_app.command("generate")
 def registry_generate(
-    out: Path = typer.Option(..., "--out", "-o", help="Output .parquet (GeoParquet) or .csv."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .parquet (GeoParquet) or .csv; with --partitioned, a folder."),
     households: int = typer.Option(200_000, "--households", "-n", help="Number of households."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same file."),
     chunk_size: int = typer.Option(2_000_000, help="Rows held in memory at once."),
+    partitioned: bool = typer.Option(
+        False, "--partitioned",
+        help="Write a folder of GeoParquet parts by province (province_code=XX/part-00000.parquet, "
+        "a large province rolled over to more parts) with a _dataset.json listing them.",
+    ),
 ) -> None:
     """Generate a synthetic registry placed by 2023 census district shares.
 
     Example: madad registry generate --households 35000000 --seed 1 --out nser.parquet
+
+    Example: madad registry generate --households 35000000 --seed 1 --partitioned --out nser/
     """
     from simulator import registry as reg
     from simulator.cli.exchange import progress_bar
@@ -514,7 +521,10 @@ def registry_generate(
                 households, seed=seed, chunk_size=chunk_size,
                 on_progress=lambda done, total: bar("generating", done, total),
             )
-            rows = reg.write(chunks, out)
+            if partitioned:
+                rows = reg.write_partitioned(chunks, out, households=households, seed=seed)["households"]
+            else:
+                rows = reg.write(chunks, out)
     except MadadError as exc:
         fail(exc)
     typer.echo(f"wrote {rows:,} households to {out} in {time.perf_counter() - t0:.1f} s")

@@ -24,24 +24,35 @@ column                 type      meaning
 =====================  ========  ==========================================================
 
 Files: GeoParquet (a WKB ``geometry`` point column plus ``lon``/``lat``; plain Parquet with
-``lon``/``lat`` is accepted too) and CSV with a header row.
+``lon``/``lat`` is accepted too) and CSV with a header row; or a partitioned dataset, a folder
+of GeoParquet parts by province (``DIR/province_code=SD/part-00000.parquet``) with a
+``_dataset.json`` listing them, read and validated as one registry.
 
 The flow, one module each:
 
-==============  ================================================================================
-``schema``      columns, limits, :class:`ValidationReport`, :class:`Registry`, CNIC column names
-``read``        :func:`read_raw`, :func:`load` (read then validate), :func:`write` (GeoParquet/CSV)
-``validation``  :func:`validate`: named vectorized checks, the quarantine and the report
-``synthetic``   :func:`generate`, :func:`generate_chunks`: the synthetic registry and its parameters
-``merging``     :func:`read_links`, :func:`merge`: federal and provincial registries together
-``boundaries``  district polygons for maps and code checks
-==============  ================================================================================
+===============  ================================================================================
+``schema``       columns, limits, :class:`ValidationReport`, :class:`Registry`, CNIC column names
+``read``         :func:`read_raw`, :func:`load` (read then validate), :func:`write` (GeoParquet/CSV)
+``partitioned``  :func:`write_partitioned`, :func:`is_dataset`, :func:`parts`, :func:`read_dataset`:
+                 folders of GeoParquet parts by province, written one chunk at a time
+``validation``   :func:`validate`: named vectorized checks, the quarantine and the report
+``synthetic``    :func:`generate`, :func:`generate_chunks`: the synthetic registry and its parameters
+``merging``      :func:`read_links`, :func:`merge`: federal and provincial registries together
+``boundaries``   district polygons for maps and code checks
+===============  ================================================================================
 
 Every public name is re-exported here, so ``from simulator import registry`` and
 ``registry.load(...)`` keep working.
 """
 
 from simulator.registry.merging import SOURCES, merge, read_links
+from simulator.registry.partitioned import (
+    ROWS_PER_PART,
+    is_dataset,
+    parts,
+    read_dataset,
+    write_partitioned,
+)
 from simulator.registry.read import load, read_raw, write
 from simulator.registry.schema import (
     CNIC_COLUMN_NAMES,
@@ -90,6 +101,7 @@ __all__ = [
     "P_FEMALE_HEADED",
     "P_UNDER_FIVE",
     "REQUIRED",
+    "ROWS_PER_PART",
     "SOURCES",
     "URBAN_DENSITY",
     "Registry",
@@ -97,10 +109,14 @@ __all__ = [
     "district_counts",
     "generate",
     "generate_chunks",
+    "is_dataset",
     "load",
     "merge",
+    "parts",
+    "read_dataset",
     "read_links",
     "read_raw",
     "validate",
     "write",
+    "write_partitioned",
 ]

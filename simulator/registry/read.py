@@ -2,6 +2,7 @@
 
 Files: GeoParquet (a WKB ``geometry`` point column plus ``lon``/``lat``; plain Parquet with
 ``lon``/``lat`` is accepted too) and CSV with a header row. Coordinates are EPSG:4326 degrees.
+A folder of GeoParquet parts (:mod:`simulator.registry.partitioned`) reads as one registry.
 """
 
 from __future__ import annotations
@@ -24,18 +25,23 @@ PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
 
 
 def read_raw(path: str | Path) -> pd.DataFrame:
-    """Read a registry file (GeoParquet, Parquet or CSV) without validating its rows.
+    """Read a registry file (GeoParquet, Parquet or CSV) or dataset folder without validating its rows.
 
     Parameters
     ----------
     path
         ``.parquet``/``.geoparquet``/``.pq`` or ``.csv`` file. A GeoParquet ``geometry`` column
         is dropped; its points give ``lon``/``lat`` [degrees, EPSG:4326] when those are absent.
+        Or a partitioned dataset folder (one holding ``_dataset.json``, or any folder of
+        ``.parquet`` files): its parts concatenated in the manifest's order, else in sorted
+        path order (see :mod:`simulator.registry.partitioned`), with the column types one
+        file gives.
 
     Returns
     -------
     pandas.DataFrame
-        The rows as stored (CSV columns as strings, empty cells as missing).
+        The rows as stored (CSV columns as strings, empty cells as missing); for a dataset, all
+        parts' rows in order, so row numbers count across the dataset.
 
     Raises
     ------
@@ -48,6 +54,17 @@ def read_raw(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise RegistryError(f"{path}: no such registry file. Give a .parquet or .csv file.")
+    if path.is_dir():
+        from simulator.registry import partitioned
+
+        if not partitioned.is_dataset(path):
+            raise RegistryError(
+                f"{path}: folder holds no {partitioned.MANIFEST} and no .parquet registry parts. "
+                "Give a .parquet or .csv file or a partitioned registry folder."
+            )
+        frame = partitioned.read_dataset(path).to_pandas()
+        check_columns(frame, str(path))
+        return frame
     suffix = path.suffix.lower()
     try:
         if suffix in PARQUET_SUFFIXES:
@@ -83,6 +100,12 @@ def _not_utf8(path: Path) -> str:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
+    return _read_parquet_table(path).to_pandas()
+
+
+def _read_parquet_table(path: Path) -> pa.Table:
+    """A Parquet registry file as Arrow: ``geometry`` dropped, its points decoded to
+    ``lon``/``lat`` only when those columns are absent (also reads each part of a dataset)."""
     names = pq.read_schema(path).names
     # the WKB points are decoded only when they are the sole coordinates
     skip = {"geometry"} if {"lon", "lat"} <= set(names) else set()
@@ -93,7 +116,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             table = table.append_column("lon", pa.array(lon))
             table = table.append_column("lat", pa.array(lat))
         table = table.drop(["geometry"])
-    return table.to_pandas()
+    return table
 
 
 def _points_from_wkb(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,12 +127,14 @@ def _points_from_wkb(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load(path: str | Path) -> Registry:
-    """Read and validate a registry file.
+    """Read and validate a registry file or dataset folder.
 
     Parameters
     ----------
     path
-        A registry file (see :func:`read_raw`).
+        A registry file or partitioned dataset folder (see :func:`read_raw`). A dataset is
+        validated once as a whole: an id repeated in two parts is a duplicate, and quarantine
+        row numbers count rows across the dataset in part order.
 
     Returns
     -------
