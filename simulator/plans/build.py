@@ -212,15 +212,18 @@ def tehsil_codes(district_all: np.ndarray, tehsil: pd.Series) -> tuple[np.ndarra
         labels = [*encoded.dictionary.to_pylist(), "(unknown)"]
         label = pc.fill_null(encoded.indices, len(labels) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
     cell = district_all.astype(np.int64) * len(labels) + label
-    if len(ids) * len(labels) <= _DENSE_CELLS:
-        present = np.flatnonzero(np.bincount(cell, minlength=len(ids) * len(labels)))
-    else:
-        present = np.unique(cell)
+    dense = len(ids) * len(labels) <= _DENSE_CELLS
+    present = np.flatnonzero(np.bincount(cell, minlength=len(ids) * len(labels))) if dense else np.unique(cell)
     keys = [(str(ids[c // len(labels)]), labels[c % len(labels)]) for c in present.tolist()]  # the cells, not rows
     order = sorted(range(len(keys)), key=keys.__getitem__)
     rank = np.empty(len(keys), dtype=np.int64)
     rank[order] = np.arange(len(keys))
-    codes_all = rank[np.searchsorted(present, cell)]
+    if dense:  # a lookup table over every possible cell: one gather
+        lookup = np.zeros(len(ids) * len(labels), dtype=np.int64)
+        lookup[present] = rank
+        codes_all = lookup[cell]
+    else:
+        codes_all = rank[np.searchsorted(present, cell)]
     return codes_all, [keys[k] for k in order]
 
 

@@ -56,6 +56,7 @@ def member_figures(
     *,
     n_districts: int | None = None,
     on_member: Callable[[int], None] | None = None,
+    known: dict[int, engine.EngineResult] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per member, per district: households, affected, paid and PKR.
 
@@ -66,7 +67,8 @@ def member_figures(
     The next member's hazards are generated on a second thread while the engine runs the
     current one, and the households are located on the hazard grid once
     (:class:`hazards.sampling.Points`), so a member costs a gather, the engine on its affected
-    households and bincounts over those.
+    households and bincounts over those. ``known`` gives engine results already computed for
+    some seeds on these same columns (the plan's own member), which are not run again.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -77,14 +79,21 @@ def member_figures(
     out = {m: np.zeros((len(seeds), n_districts)) for m in ("households", *METRICS)}
     points = Points(cols["lon"], cols["lat"])
     everyone = None  # households per district, the same for every member without split rows
+    known = known or {}
+    to_run = [seed for seed in seeds if seed not in known]
     with ThreadPoolExecutor(1) as pool:
-        upcoming = pool.submit(member_layers, scn, layers, seeds[0]) if seeds else None
+        # the hazards of the next member to run are generated while the engine runs this one
+        upcoming = {to_run[0]: pool.submit(member_layers, scn, layers, to_run[0])} if to_run else {}
         for i, seed in enumerate(seeds):
-            member_sources = upcoming.result()
-            if i + 1 < len(seeds):
-                upcoming = pool.submit(member_layers, scn, layers, seeds[i + 1])
-            member = scn.model_copy(update={"seed": seed})
-            res = engine.evaluate(member, cols, member_sources, points=points)
+            if seed in known:
+                res = known[seed]
+            else:
+                member_sources = upcoming.pop(seed).result()
+                after = to_run.index(seed) + 1
+                if after < len(to_run):
+                    upcoming[to_run[after]] = pool.submit(member_layers, scn, layers, to_run[after])
+                member = scn.model_copy(update={"seed": seed})
+                res = engine.evaluate(member, cols, member_sources, points=points)
             district = cols["district"] if res.row is None else cols["district"][res.row]
             if res.row is not None or everyone is None:
                 households = np.bincount(district, weights=res.weight.astype(np.float64), minlength=n_districts)
@@ -110,12 +119,14 @@ def _ranges(values: np.ndarray) -> dict:
 
 
 def summary(scn: Scenario, cols: dict[str, np.ndarray], layers: list, district_ids: pd.Index,
-            province_of: pd.Series, *, on_member: Callable[[int], None] | None = None) -> dict:
+            province_of: pd.Series, *, on_member: Callable[[int], None] | None = None,
+            known: dict[int, engine.EngineResult] | None = None) -> dict:
     """The plan's ``ensemble`` block: members, seeds, and P10/P50/P90 of each metric nationally,
     by province and by district (districts with any affected household in any member).
     ``on_member`` is called with each member's seed as it finishes (for progress)."""
     seeds = [scn.seed + i for i in range(scn.ensemble.members)]
-    figures = member_figures(scn, cols, layers, seeds, n_districts=len(district_ids), on_member=on_member)
+    figures = member_figures(scn, cols, layers, seeds, n_districts=len(district_ids), on_member=on_member,
+                             known=known)
     provinces = sorted(set(province_of.astype(str)))
     prov_index = np.array([provinces.index(str(province_of.get(d, ""))) if str(province_of.get(d, "")) in provinces
                            else -1 for d in district_ids])

@@ -300,6 +300,7 @@ def assemble(
                 the_plan["ensemble"] = ensemble.summary(
                     scn, base, layers, hh["district_id"].cat.categories,
                     hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=member,
+                    known={scn.seed: res},  # the plan's own member: the engine has run it already
                 )
 
         if background:

@@ -29,6 +29,7 @@ never another cell.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -393,13 +394,14 @@ def _repeated(hashes: np.ndarray) -> np.ndarray:
     return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 
 
-def _flag_duplicate_ids(ids: pa.ChunkedArray, reasons: _Reasons) -> None:
+def _flag_duplicate_ids(ids: pa.ChunkedArray, reasons: _Reasons, hashes: np.ndarray | None = None) -> None:
     """Among otherwise valid rows, the first occurrence of an id is kept, later ones flagged.
 
-    Ids are hashed (:func:`_string_hashes`); only rows whose hash repeats are compared as text,
-    so a registry of unique ids costs a hash and a sort, not a hash table of strings."""
+    Ids are hashed (:func:`_string_hashes`, or ``hashes`` already made); only rows whose hash
+    repeats are compared as text, so a registry of unique ids costs a hash and a sort, not a
+    hash table of strings."""
     valid = np.flatnonzero(~reasons.any_row())
-    hashes = _string_hashes(ids)
+    hashes = _string_hashes(ids) if hashes is None else hashes
     repeated = _repeated(hashes[valid])
     if not repeated.size:
         return
@@ -527,19 +529,29 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
     """
     check_columns(raw, source)
     n = len(raw)
-    reasons = _Reasons(n)
+    reasons, others = _Reasons(n), _Reasons(n)
     notes: list[str] = []
 
-    ids, looks_cnic = _check_ids(raw, reasons)
-    # tehsil codes: few distinct values, encoded once for the CNIC check and the kept column
-    tehsil = _encode(raw["tehsil_id"]) if "tehsil_id" in raw.columns else None
-    _check_cnic_cells(raw, reasons, notes, {} if tehsil is None else {"tehsil_id": tehsil})
-    lon, lat = _check_coordinates(raw, reasons)
-    codes, expected_prov = _check_districts(raw, reasons, notes)
-    size, pmt, under5, weight = _check_ranges(raw, reasons, notes)
-    flags = _check_flags(raw, reasons, notes)
-    housing = _check_housing(raw, reasons, notes)
-    _flag_duplicate_ids(ids, reasons)
+    def id_checks() -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray]:
+        ids, looks_cnic = _check_ids(raw, reasons)
+        return ids, looks_cnic, _string_hashes(ids)
+
+    # the ids (the costliest column: its CNIC check and hashes) on a second thread, the other
+    # columns here; their reasons are merged in the same order as one thread would flag them
+    with ThreadPoolExecutor(1) as pool:
+        id_job = pool.submit(id_checks)
+        # tehsil codes: few distinct values, encoded once for the CNIC check and the kept column
+        tehsil = _encode(raw["tehsil_id"]) if "tehsil_id" in raw.columns else None
+        _check_cnic_cells(raw, others, notes, {} if tehsil is None else {"tehsil_id": tehsil})
+        lon, lat = _check_coordinates(raw, others)
+        codes, expected_prov = _check_districts(raw, others, notes)
+        size, pmt, under5, weight = _check_ranges(raw, others, notes)
+        flags = _check_flags(raw, others, notes)
+        housing = _check_housing(raw, others, notes)
+        ids, looks_cnic, hashes = id_job.result()
+    for code, mask in others.masks.items():
+        reasons.flag(code, mask)
+    _flag_duplicate_ids(ids, reasons, hashes)
 
     bad = reasons.any_row()
     households = _valid_households(
