@@ -169,7 +169,8 @@ def result_table(households: pd.DataFrame, res: engine.EngineResult) -> pd.DataF
             "provincial_pkr": res.provincial_pkr,
             "payer": pd.Categorical.from_codes(res.payer, categories=list(engine.PAYER)),
             "status": pd.Categorical.from_codes(res.status, categories=list(targeting.STATUS)),
-        }
+        },
+        copy=False,  # the columns as they are: no 35 M-row copy into consolidated blocks
     )
     if "source" in households:
         frame.insert(1, "source", households["source"].array)
