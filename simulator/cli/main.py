@@ -63,7 +63,7 @@ def run(
     scenario: Path = typer.Argument(..., help="Scenario YAML file, e.g. scenarios/indus-flood-demo.yaml"),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (created if missing; a rerun replaces it whole, atomically, and a folder holding other files is refused)."),
     households: int | None = typer.Option(None, help="Synthetic registry size (overrides the scenario)."),
-    registry: Path | None = typer.Option(None, help="Registry file (GeoParquet/Parquet/CSV) instead of the scenario's."),
+    registry: Path | None = typer.Option(None, help="Registry file (GeoParquet/Parquet/CSV), or a partitioned dataset folder (registry generate --partitioned), instead of the scenario's."),
     boundaries: Path | None = typer.Option(
         None,
         help="District boundaries (GeoJSON, GeoPackage, Shapefile, GeoParquet) to check the "
@@ -532,7 +532,7 @@ def registry_generate(
 
 @registry_app.command("validate")
 def registry_validate(
-    file: Path = typer.Argument(..., help="Registry file (.parquet or .csv)."),
+    file: Path = typer.Argument(..., help="Registry file (.parquet or .csv), or a partitioned dataset folder (registry generate --partitioned)."),
     quarantine: Path | None = typer.Option(None, help="Write quarantined rows (row, id, reason) to this CSV."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
