@@ -114,38 +114,38 @@ def _write_files(res: RunResult, folder: Path, scenario_path: str | Path | None)
     from simulator.publish.xlsx import write_xlsx
 
     t0 = time.perf_counter()
-    pool = ThreadPoolExecutor(1)  # hashes the household table while the smaller files are written
-    paths = {"households.parquet": write_households(res.households, folder / "households.parquet")}
-    digests = {"households.parquet": pool.submit(file_sha256, paths["households.parquet"])}
-    res.complete()  # an ensemble left running in the background ends while the table is written
-    paths["plan.json"] = write_json(res.plan, folder / "plan.json")
-    paths["plan.xlsx"] = write_xlsx(res.plan, folder / "plan.xlsx")
-    for i, layer in enumerate(rasters(res.hazards), start=1):
-        name = "hazard.tif" if i == 1 else f"hazard{i}.tif"
-        paths[name] = write_geotiff(layer, folder / name)
-    if len(res.quarantine):
-        neutralise(res.quarantine).to_csv(folder / "quarantine.csv", index=False)
-        paths["quarantine.csv"] = folder / "quarantine.csv"
-    for name in SCANNED:  # the last door: no raw CNIC in what a run leaves behind
-        if name in paths:
-            cnic.scan_file(paths[name])
-    timings = dict(res.timings, write_s=time.perf_counter() - t0)
-    manifest = {
-        "madad_version": __version__,
-        "scenario": res.scenario.model_dump(mode="json"),
-        "scenario_file": None
-        if scenario_path is None
-        else {"path": str(scenario_path), "sha256": file_sha256(scenario_path)},
-        "policy": res.plan.get("policy"),
-        "seed": res.scenario.seed,
-        "inputs": res.inputs,
-        "outputs": {name: digests.pop(name).result() if name in digests else file_sha256(p)
-                    for name, p in sorted(paths.items())},
-        "versions": versions(),
-        "timings_s": {k: round(v, 4) for k, v in timings.items()},
-        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    pool.shutdown()
+    # a second thread hashes the household table while the smaller files are written
+    with ThreadPoolExecutor(1) as pool:
+        paths = {"households.parquet": write_households(res.households, folder / "households.parquet")}
+        digests = {"households.parquet": pool.submit(file_sha256, paths["households.parquet"])}
+        res.complete()  # an ensemble left running in the background ends while the table is written
+        paths["plan.json"] = write_json(res.plan, folder / "plan.json")
+        paths["plan.xlsx"] = write_xlsx(res.plan, folder / "plan.xlsx")
+        for i, layer in enumerate(rasters(res.hazards), start=1):
+            name = "hazard.tif" if i == 1 else f"hazard{i}.tif"
+            paths[name] = write_geotiff(layer, folder / name)
+        if len(res.quarantine):
+            neutralise(res.quarantine).to_csv(folder / "quarantine.csv", index=False)
+            paths["quarantine.csv"] = folder / "quarantine.csv"
+        for name in SCANNED:  # the last door: no raw CNIC in what a run leaves behind
+            if name in paths:
+                cnic.scan_file(paths[name])
+        timings = dict(res.timings, write_s=time.perf_counter() - t0)
+        manifest = {
+            "madad_version": __version__,
+            "scenario": res.scenario.model_dump(mode="json"),
+            "scenario_file": None
+            if scenario_path is None
+            else {"path": str(scenario_path), "sha256": file_sha256(scenario_path)},
+            "policy": res.plan.get("policy"),
+            "seed": res.scenario.seed,
+            "inputs": res.inputs,
+            "outputs": {name: digests.pop(name).result() if name in digests else file_sha256(p)
+                        for name, p in sorted(paths.items())},
+            "versions": versions(),
+            "timings_s": {k: round(v, 4) for k, v in timings.items()},
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     atomic.fsync_tree(folder)
     return [*paths, "manifest.json"]

@@ -347,8 +347,9 @@ def write_households(result: pd.DataFrame, path: str | Path) -> Path:
     from simulator.registry import cnic
 
     path = Path(path)
-    encoded = [c for c in result.columns
-               if isinstance(result[c].dtype, pd.CategoricalDtype) or c.endswith(("_code", "_id")) and c != "household_id"]
+    # dictionaries only for columns of few distinct values: categories, and codes other than the ids
+    encoded = [c for c in result.columns if isinstance(result[c].dtype, pd.CategoricalDtype)
+               or (c.endswith(("_code", "_id")) and c != "household_id")]
 
     # min/max statistics where a reader filters on them (amounts, sizes, intensities); for text and
     # category columns they cost a third of the writing and help no filter

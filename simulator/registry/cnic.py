@@ -141,6 +141,17 @@ def _plain_strings(arr: pa.Array) -> pa.Array:
     return arr
 
 
+def text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's offsets (int64, one per value and one more, into the data buffer) and
+    its data bytes (uint8), read in place from the Arrow buffers: the base of every vectorized
+    pass over text bytes (CNIC digit counts here, id hashes in validation)."""
+    buffers = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(buffers[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(1, np.uint8)
+    return offsets.astype(np.int64), data
+
+
 def _candidates(arr: pa.Array) -> np.ndarray:
     """Which strings can hold a CNIC at all: at least 13 characters, and at least 13 bytes that
     are ASCII digits or part of a non-ASCII character (counted on the data buffer with numpy,
@@ -148,13 +159,8 @@ def _candidates(arr: pa.Array) -> np.ndarray:
     n = len(arr)
     if n == 0:
         return np.zeros(0, bool)
-    buffers = arr.buffers()
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(buffers[1], dtype=width)[arr.offset : arr.offset + n + 1].astype(
-        np.int64
-    )
-    data = np.frombuffer(buffers[2], dtype=np.uint8)[offsets[0] : offsets[-1]] if buffers[2] else \
-        np.zeros(0, np.uint8)
+    offsets, data = text_buffers(arr)
+    data = data[offsets[0] : offsets[-1]]
     lengths = np.diff(offsets)
     size = int(lengths[0])
     if size and size % 8 == 0 and size <= _WORDS_MAX * 8 and bool((lengths == size).all()):
@@ -214,15 +220,19 @@ def _numeric_rule(values: np.ndarray) -> np.ndarray:
 _ENCODE_FROM, _SAMPLE, _FEW = 1 << 20, 1 << 16, 0.05
 
 
+def _few_distinct(arr: pa.Array | pa.ChunkedArray) -> bool:
+    """A long text column whose first values are few distinct ones (codes, place names)."""
+    return len(arr) >= _ENCODE_FROM and len(pc.unique(arr.slice(0, _SAMPLE))) <= _FEW * _SAMPLE
+
+
 def _is_text(typ: pa.DataType) -> bool:
     return pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ)
 
 
 def _text_rule(arr: pa.Array, amount: bool) -> np.ndarray:
     arr = _plain_strings(arr)
-    if len(arr) >= _ENCODE_FROM and len(pc.unique(arr.slice(0, _SAMPLE))) <= _FEW * _SAMPLE:
-        encoded = pc.dictionary_encode(arr)
-        return _arrow_rule(encoded, amount)  # the dictionary's rule, taken back to the rows
+    if _few_distinct(arr):  # the dictionary's rule, taken back to the rows
+        return _arrow_rule(pc.dictionary_encode(arr), amount)
     out = np.zeros(len(arr), bool)
     cand = np.flatnonzero(_candidates(arr))
     if not cand.size:
@@ -254,7 +264,7 @@ def _arrow_rule(arr: pa.Array | pa.ChunkedArray, amount: bool) -> np.ndarray:
         if _is_text(arr.type) and arr.num_chunks > 1 and len(arr) >= _ENCODE_FROM:
             # a long text column chunk by chunk (the chunks of a Parquet file's row groups):
             # no copy of the whole column; a column of few distinct values as a dictionary
-            if len(pc.unique(arr.slice(0, _SAMPLE))) <= _FEW * _SAMPLE:
+            if _few_distinct(arr):
                 return _arrow_rule(pc.dictionary_encode(arr), amount)
             return np.concatenate([_text_rule(chunk, amount) for chunk in arr.chunks])
         arr = (

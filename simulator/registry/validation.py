@@ -38,7 +38,12 @@ import pyarrow.compute as pc
 
 from hazards import tables as data
 from hazards.errors import RegistryError
-from simulator.registry.cnic import cnic_column_names, looks_like_cnic, normalise_column_name
+from simulator.registry.cnic import (
+    cnic_column_names,
+    looks_like_cnic,
+    normalise_column_name,
+    text_buffers,
+)
 from simulator.registry.schema import (
     COLUMNS,
     FLAGS,
@@ -93,20 +98,11 @@ def _arrow_text(values: pd.Series) -> pa.ChunkedArray:
     return arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
 
 
-def _offsets_and_bytes(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """A text chunk's offsets (int64, one per row and one more) and its data bytes, in place."""
-    buffers = chunk.buffers()
-    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(buffers[1], dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(1, np.uint8)
-    return offsets.astype(np.int64), data
-
-
 def _stripped(text: pa.ChunkedArray) -> pa.ChunkedArray:
     """Text without surrounding whitespace; left as it is (no copy) when no value starts or ends
     with a byte that could be whitespace (ASCII space or control, or a non-ASCII character)."""
     for chunk in text.chunks:  # loops over chunks (a file's row groups), not rows
-        offsets, data = _offsets_and_bytes(chunk)
+        offsets, data = text_buffers(chunk)
         filled = np.flatnonzero(np.diff(offsets) > 0)
         ends = np.concatenate([data[offsets[filled]], data[offsets[filled + 1] - 1]])
         if ((ends <= 32) | (ends >= 127)).any():
@@ -118,7 +114,7 @@ def _blank(text: pa.ChunkedArray) -> np.ndarray:
     """Missing or empty values, from the validity bitmaps and offsets."""
     parts = []
     for chunk in text.chunks:
-        offsets, _ = _offsets_and_bytes(chunk)
+        offsets, _ = text_buffers(chunk)
         empty = np.diff(offsets) == 0
         parts.append(empty | ~np.asarray(chunk.is_valid()) if chunk.null_count else empty)
     return np.concatenate(parts) if parts else np.zeros(0, bool)
@@ -358,7 +354,7 @@ def _chunk_hashes(arr: pa.Array) -> np.ndarray:
     out = np.full(n, _FNV_OFFSET, dtype=np.uint64)
     if n == 0:
         return out
-    offsets, data = _offsets_and_bytes(arr)
+    offsets, data = text_buffers(arr)
     lengths = np.diff(offsets)
     if arr.null_count:
         lengths = np.where(np.asarray(arr.is_valid()), lengths, 0)
