@@ -521,3 +521,14 @@ def test_exchange_detection_uses_the_detector():
             pd.DataFrame({"cnic": ["35202-1234567-1"], "notes": ["42101_1234567_3"]}), key=key
         )
     assert issubclass(CnicError, ValueError) and issubclass(ExchangeError, ValueError)
+
+
+def test_reason_codes_in_a_plan_are_not_cnic_names(tmp_path):
+    """A plan's registry report counts rows per reason code, e.g. ``extra_column_looks_like_cnic``:
+    a count, not a CNIC column (a run with such rows used to be refused at its last scan)."""
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"registry": {"reasons": {"extra_column_looks_like_cnic": 2,
+                                                         "tehsil_id_looks_like_cnic": 1}}}))
+    assert cnic.scan_file(path) == []
+    path.write_text(json.dumps({"rows": [{"father_cnic": "x"}]}))
+    assert cnic.scan_file(path, raise_error=False)

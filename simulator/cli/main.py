@@ -7,6 +7,7 @@ quarantined (``madad registry validate``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -71,6 +72,12 @@ def run(
     ),
     boundaries_layer: str | None = typer.Option(None, help="Layer of a multi-layer --boundaries file."),
     code_column: str = typer.Option("district_id", help="Column of --boundaries holding the district codes."),
+    scheduler: str | None = typer.Option(
+        None,
+        help="Run on Dask over the registry's parts: 'local' (worker processes on this machine), "
+        "'tcp://host:8786' (a cluster's scheduler) or 'auto' (DASK_SCHEDULER_ADDRESS if set, else "
+        "local). Needs --registry (a file or a partitioned dataset folder); the plan is the in-memory one.",
+    ),
 ) -> None:
     """Run a scenario and write plan.json, plan.xlsx, households.parquet, hazard.tif, manifest.json.
 
@@ -78,6 +85,8 @@ def run(
     a boundary, otherwise the run stops before writing anything (exit code 2).
 
     Example: madad run scenarios/indus-flood-demo.yaml --out runs/demo --households 50000
+
+    Example: madad run scenarios/indus-flood-demo.yaml --registry nser/ --scheduler local --out runs/nser
     """
     from simulator import plans, publish
     from simulator import scenario as scenario_mod
@@ -102,19 +111,34 @@ def run(
         def say(message: str) -> None:
             shown[-1].update(message)
 
-        with _status("running the hazard, registry and payout engine...") as status:
-            shown.append(status)
-            res = plans.run(scn, base=scenario.parent, households=households, registry_path=registry,
-                            boundaries=bounds, on_progress=say, background=True)
-        if bounds is not None:
-            match = res.inputs["boundaries"]
-            typer.echo(
-                f"boundaries {match['file']}: all {match['matched']} registry districts matched; "
-                f"{len(match['boundaries_without_households'])} boundary districts have no households"
-            )
-        with _status(f"writing the run folder {out}...") as status:
-            shown.append(status)
-            paths = publish.write_run(res, out, scenario_path=scenario)
+        with contextlib.ExitStack() as stack:
+            if scheduler is None:
+                with _status("running the hazard, registry and payout engine...") as status:
+                    shown.append(status)
+                    res = plans.run(scn, base=scenario.parent, households=households, registry_path=registry,
+                                    boundaries=bounds, on_progress=say, background=True)
+            else:
+                from simulator.plans import distributed
+
+                if households is not None:
+                    raise distributed.SchedulerError("--households makes a synthetic registry in memory; "
+                                                     "with --scheduler give --registry instead.")
+                with _status(f"connecting to the Dask scheduler ({scheduler})...") as status:
+                    client = stack.enter_context(distributed.connect(scheduler))
+                typer.echo(distributed.describe(client))
+                with _status("reading the registry's parts and running the payout engine on Dask...") as status:
+                    shown.append(status)
+                    res = distributed.run(scn, client, base=scenario.parent, registry_path=registry,
+                                          boundaries=bounds, on_progress=say, background=True)
+            if bounds is not None:
+                match = res.inputs["boundaries"]
+                typer.echo(
+                    f"boundaries {match['file']}: all {match['matched']} registry districts matched; "
+                    f"{len(match['boundaries_without_households'])} boundary districts have no households"
+                )
+            with _status(f"writing the run folder {out}...") as status:
+                shown.append(status)
+                paths = publish.write_run(res, out, scenario_path=scenario)
     except MadadError as exc:
         fail(exc)
     t = res.plan["totals"]

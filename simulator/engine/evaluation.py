@@ -208,7 +208,7 @@ class EngineResult:
 # ---------------------------------------------------------------------------------------------
 
 
-def _expected_counts(cols, tier, where, intensity, share, seed):
+def _expected_counts(cols, tier, where, intensity, share, seed, positions=None):
     """Who is affected under an impact function's share (:func:`overlay.affected_counts`).
 
     A row whose every household or none is affected keeps its tier or drops to 0. A weighted
@@ -218,7 +218,7 @@ def _expected_counts(cols, tier, where, intensity, share, seed):
     intensity (extended when rows were split) and the registry row of each row (None if none
     was split).
     """
-    n = affected_counts(tier, share, cols["weight"], seed)
+    n = affected_counts(tier, share, cols["weight"], seed, positions)
     weight = cols["weight"]
     tier = np.where(n > 0, tier, 0).astype(np.int8)
     split = np.flatnonzero((n > 0) & (n < weight))
@@ -336,16 +336,19 @@ def _budgets(
     idx: np.ndarray,
     federal: np.ndarray,
     provincial: np.ndarray,
+    positions: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which entitled households are funded within the ceilings [PKR], in priority order, and
-    which ceiling left the others out (``budget.apply`` codes; 0 for the rest)."""
+    which ceiling left the others out (``budget.apply`` codes; 0 for the rest). Ties are broken
+    by registry position: ``idx``, or ``positions[idx]`` when rows are not the whole registry."""
     funded = entitled.copy()
     left_out_by = np.zeros(len(t), np.int8)
     b = scn.budget
     if b.federal_pkr is not None or b.provincial_pkr:
         cs = scn.cost_sharing
         e = np.flatnonzero(entitled)
-        key = budget.priority_key(t[e], sub["pmt_score"][e], idx[e], list(b.priority))
+        key = budget.priority_key(t[e], sub["pmt_score"][e], idx[e] if positions is None else positions[idx[e]],
+                                  list(b.priority))
         ok, why = budget.apply(
             key, federal[e], provincial[e], sub["province"][e],
             federal_ceiling=b.federal_pkr, provincial_ceilings=dict(b.provincial_pkr),
@@ -435,6 +438,8 @@ def evaluate(
     *,
     on_stage: Callable[[str], None] | None = None,
     points: sampling.Points | None = None,
+    overlay: tuple | None = None,
+    positions: np.ndarray | None = None,
 ) -> EngineResult:
     """Run the engine for scenario ``scn`` over household columns and hazard sources.
 
@@ -459,6 +464,15 @@ def evaluate(
         same CRS, transform and shape) costs only a gather. The overlay runs on the rows of
         ``cols`` before any are split (:func:`_expected_counts`), so the same object serves
         every call. Results are identical to ``points=None``, which samples afresh.
+    overlay
+        The overlay of these rows already made (what
+        :func:`simulator.engine.overlay.overlay_all` returns: intensity, tier, where, share),
+        e.g. by workers over the parts of a partitioned registry; ``layers`` are then not sampled.
+    positions
+        Each row's position in the whole registry [int64, rising], when ``cols`` holds only some
+        of its rows (a distributed run gathers the affected households and one weighted row per
+        group of the others): impact-function draws and the budget's tie-break use them, so the
+        result is the whole registry's. Default: the rows' own positions.
 
     Returns
     -------
@@ -476,10 +490,10 @@ def evaluate(
     stage = on_stage or (lambda name: None)
     financing.check_households(cols["weight"])  # every sum over households stays inside int64
 
-    intensity, tier, where, share = overlay_all(scn, layers, cols, points)
+    intensity, tier, where, share = overlay_all(scn, layers, cols, points) if overlay is None else overlay
     row = None
     if share is not None:
-        cols, tier, where, intensity, row = _expected_counts(cols, tier, where, intensity, share, scn.seed)
+        cols, tier, where, intensity, row = _expected_counts(cols, tier, where, intensity, share, scn.seed, positions)
     stage("overlay")
 
     duplicate = cols["duplicate"]
@@ -500,7 +514,7 @@ def evaluate(
     stage("cost_sharing")
 
     entitled = entitled_amount > 0
-    funded, left_out_by = _budgets(scn, entitled, t, sub, idx, federal, provincial)
+    funded, left_out_by = _budgets(scn, entitled, t, sub, idx, federal, provincial, positions)
     stage("budget")
 
     result = _result(

@@ -126,19 +126,22 @@ def _shares(tier, values, housing, function) -> np.ndarray:
     return out
 
 
-def affected_counts(tier: np.ndarray, share: np.ndarray, weight: np.ndarray, seed: int) -> np.ndarray:
+def affected_counts(tier: np.ndarray, share: np.ndarray, weight: np.ndarray, seed: int,
+                    positions: np.ndarray | None = None) -> np.ndarray:
     """Households affected in each row: ``floor(weight x share + u)`` where the tier is > 0.
 
     ``u`` is the row's uniform number (:func:`uniform_draws`), so a row of one household is
     affected with probability ``share`` (a seeded draw), and a weighted row standing for ``w``
     households counts ``floor(w share)`` or ``ceil(w share)`` of them, whose expectation is the
-    expected count ``w share`` exactly (stochastic rounding).
+    expected count ``w share`` exactly (stochastic rounding). ``positions``: each row's position
+    in the whole registry, when the rows are a part of it (default: their own positions), so
+    that a part draws what the whole registry draws.
     """
     out = np.zeros(len(tier), dtype=np.int64)
     at = np.flatnonzero(tier > 0)
     if at.size:
         w = weight[at].astype(np.int64)
-        n = np.floor(w * share[at] + uniform_draws(at, seed, "affected")).astype(np.int64)
+        n = np.floor(w * share[at] + uniform_draws(at if positions is None else positions[at], seed, "affected")).astype(np.int64)
         out[at] = np.clip(n, 0, w)
     return out
 

@@ -29,7 +29,7 @@ def _basis(source: str | None, changes: list[Change], prefix: str) -> str:
 
 def assumptions(
     scn: Scenario, layers: list, *, households: pd.DataFrame | None = None,
-    changes: list[Change] | None = None,
+    weights: tuple[int, int] | None = None, changes: list[Change] | None = None,
 ) -> list[str]:
     """Plain-language assumptions of a run, for the plan and the Committee.
 
@@ -41,6 +41,8 @@ def assumptions(
         Its hazard sources, one per ``scn.hazards`` entry.
     households : DataFrame, optional
         The validated registry (for the weights sentence).
+    weights : (int, int), optional
+        Instead of ``households``: its rows and the households they stand for.
     changes : list of Change, optional
         Differences from the library file (:func:`simulator.plans.policy.differences`): the
         first sentence then says the policy is edited, and each edited rule names its change.
@@ -144,8 +146,10 @@ def assumptions(
         ]
         out.append(f"Budget ceilings: {', '.join(ceilings)}; funded in order of {' then '.join(b.priority)} "
                    "(most severe, then poorest first); once a budget runs out, later households are left out.")
-    if households is not None and "weight" in households and len(households):
-        rows, represented = len(households), int(households["weight"].sum())
+    if weights is None and households is not None and "weight" in households and len(households):
+        weights = (len(households), int(households["weight"].sum()))
+    if weights is not None:
+        rows, represented = weights
         if represented != rows:
             out.append(
                 f"Registry rows carry weights: {rows:,} rows stand for {represented:,} households "

@@ -57,6 +57,7 @@ def member_figures(
     n_districts: int | None = None,
     on_member: Callable[[int], None] | None = None,
     known: dict[int, engine.EngineResult] | None = None,
+    evaluator: Callable[[Scenario, list], tuple[engine.EngineResult, dict[str, np.ndarray]]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per member, per district: households, affected, paid and PKR.
 
@@ -69,6 +70,9 @@ def member_figures(
     (:class:`hazards.sampling.Points`), so a member costs a gather, the engine on its affected
     households and bincounts over those. ``known`` gives engine results already computed for
     some seeds on these same columns (the plan's own member), which are not run again.
+    ``evaluator(member_scenario, member_sources)`` runs the engine for a member instead and
+    returns its result and the columns it ran on (a distributed run: the registry's summary,
+    see :mod:`simulator.plans.distributed`).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -77,7 +81,7 @@ def member_figures(
     if n_districts is None:
         n_districts = int(cols["district"].max()) + 1 if len(cols["district"]) else 0
     out = {m: np.zeros((len(seeds), n_districts)) for m in ("households", *METRICS)}
-    points = Points(cols["lon"], cols["lat"])
+    points = Points(cols["lon"], cols["lat"]) if evaluator is None else None
     everyone = None  # households per district, the same for every member without split rows
     known = known or {}
     to_run = [seed for seed in seeds if seed not in known]
@@ -85,6 +89,7 @@ def member_figures(
         # the hazards of the next member to run are generated while the engine runs this one
         upcoming = {to_run[0]: pool.submit(member_layers, scn, layers, to_run[0])} if to_run else {}
         for i, seed in enumerate(seeds):
+            member_cols = cols
             if seed in known:
                 res = known[seed]
             else:
@@ -93,8 +98,11 @@ def member_figures(
                 if after < len(to_run):
                     upcoming[to_run[after]] = pool.submit(member_layers, scn, layers, to_run[after])
                 member = scn.model_copy(update={"seed": seed})
-                res = engine.evaluate(member, cols, member_sources, points=points)
-            district = cols["district"] if res.row is None else cols["district"][res.row]
+                if evaluator is None:
+                    res = engine.evaluate(member, cols, member_sources, points=points)
+                else:
+                    res, member_cols = evaluator(member, member_sources)
+            district = member_cols["district"] if res.row is None else member_cols["district"][res.row]
             if res.row is not None or everyone is None:
                 households = np.bincount(district, weights=res.weight.astype(np.float64), minlength=n_districts)
                 everyone = households if res.row is None else None
@@ -120,13 +128,14 @@ def _ranges(values: np.ndarray) -> dict:
 
 def summary(scn: Scenario, cols: dict[str, np.ndarray], layers: list, district_ids: pd.Index,
             province_of: pd.Series, *, on_member: Callable[[int], None] | None = None,
-            known: dict[int, engine.EngineResult] | None = None) -> dict:
+            known: dict[int, engine.EngineResult] | None = None,
+            evaluator: Callable[[Scenario, list], tuple[engine.EngineResult, dict]] | None = None) -> dict:
     """The plan's ``ensemble`` block: members, seeds, and P10/P50/P90 of each metric nationally,
     by province and by district (districts with any affected household in any member).
     ``on_member`` is called with each member's seed as it finishes (for progress)."""
     seeds = [scn.seed + i for i in range(scn.ensemble.members)]
     figures = member_figures(scn, cols, layers, seeds, n_districts=len(district_ids), on_member=on_member,
-                             known=known)
+                             known=known, evaluator=evaluator)
     provinces = sorted(set(province_of.astype(str)))
     prov_index = np.array([provinces.index(str(province_of.get(d, ""))) if str(province_of.get(d, "")) in provinces
                            else -1 for d in district_ids])

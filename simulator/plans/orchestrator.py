@@ -215,7 +215,12 @@ class _Clock:
 def check_boundaries(bounds, households: pd.DataFrame, *, source: str) -> dict:
     """Every registry district code must have a boundary (:func:`simulator.registry.boundaries.check_codes`);
     returns what the manifest records of the boundary file."""
-    match = boundaries_mod.check_codes(bounds, households["district_id"].unique(), source=source)
+    return boundary_input(bounds, households["district_id"].unique(), source=source)
+
+
+def boundary_input(bounds, codes, *, source: str) -> dict:
+    """:func:`check_boundaries` for the district codes in use (any iterable of codes)."""
+    match = boundaries_mod.check_codes(bounds, codes, source=source)
     where = bounds.attrs["source"]
     return {"file": where, "sha256": file_sha256(where), **match}
 
@@ -326,18 +331,36 @@ def assemble(
 
 def build_plan(scn: Scenario, res, cols, reg: registry.Registry, layers: list, *,
                library: Scenario | None = None) -> dict:
+    """The plan of an engine result over a validated registry (:func:`plan_of`)."""
+    hh = reg.households
+    weights = (len(hh), int(hh["weight"].sum())) if "weight" in hh and len(hh) else None
+    return plan_of(scn, res, cols, layers, report=reg.report.to_dict(),
+                   tehsil=result_rows(hh, res)["tehsil_id"], weights=weights, library=library)
+
+
+def plan_of(scn: Scenario, res, cols, layers: list, *, report: dict, tehsil: pd.Series | None,
+            weights: tuple[int, int] | None, library: Scenario | None = None,
+            registry_rows: int | None = None) -> dict:
     """The plan of an engine result: figures (:func:`simulator.plans.build.build`), then the
     NSER update costing, the agencies of the provinces involved, empty sign-off fields and
-    the policy record (edited or not, with its differences)."""
+    the policy record (edited or not, with its differences).
+
+    ``report``: the registry's validation report; ``tehsil``: the tehsil code of each result
+    row; ``weights``: registry rows and the households they stand for (None: no weights);
+    ``registry_rows``: rows of the whole registry when ``res`` covers a summary of it (a
+    distributed run), else ``len(res.tier)``.
+    """
     changes = policy.differences(library, scn)
     the_plan = plan.build(
         res,
         cols["district"],
         scn=scn,
-        registry_report=reg.report.to_dict(),
-        assumptions=assumptions_mod.assumptions(scn, layers, households=reg.households, changes=changes),
-        tehsil=result_rows(reg.households, res)["tehsil_id"],
+        registry_report=report,
+        assumptions=assumptions_mod.assumptions(scn, layers, weights=weights, changes=changes),
+        tehsil=tehsil,
     )
+    if registry_rows is not None:
+        the_plan["registry_rows"] = registry_rows
     the_plan["scenario"]["title"] = policy.edited_title(scn.title, changes)
     the_plan["policy"] = policy.record(library, scn, changes)
     if scn.nser_update is not None:

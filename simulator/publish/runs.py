@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -314,7 +314,7 @@ def write_json(plan: dict, path: str | Path) -> Path:
 HOUSEHOLD_SLICE = 1 << 22
 
 
-def write_households(result: pd.DataFrame, path: str | Path) -> Path:
+def write_households(result: pd.DataFrame | Iterable[pd.DataFrame], path: str | Path) -> Path:
     """Write the per-household result as Parquet (zstd): pseudonymous ids only, never a CNIC.
 
     The table is streamed in slices of :data:`HOUSEHOLD_SLICE` rows: each is converted to Arrow
@@ -327,8 +327,9 @@ def write_households(result: pd.DataFrame, path: str | Path) -> Path:
 
     Parameters
     ----------
-    result : pandas.DataFrame
-        The per-household table of a run (:func:`simulator.plans.result_table`).
+    result : pandas.DataFrame, or an iterable of them
+        The per-household table of a run (:func:`simulator.plans.result_table`), or its pieces
+        in order with the same columns (a distributed run's parts, fetched one at a time).
     path : str or Path
         Output ``.parquet``.
 
@@ -347,34 +348,47 @@ def write_households(result: pd.DataFrame, path: str | Path) -> Path:
     from simulator.registry import cnic
 
     path = Path(path)
-    # dictionaries only for columns of few distinct values: categories, and codes other than the ids
-    encoded = [c for c in result.columns if isinstance(result[c].dtype, pd.CategoricalDtype)
-               or (c.endswith(("_code", "_id")) and c != "household_id")]
+    pieces = iter([result] if isinstance(result, pd.DataFrame) else result)
 
+    def slices() -> Iterator[pd.DataFrame]:
+        for frame in pieces:
+            for start in range(0, max(len(frame), 1), HOUSEHOLD_SLICE):
+                yield frame.iloc[start : start + HOUSEHOLD_SLICE]
+
+    def prepared(piece: pd.DataFrame | None) -> pa.Table | None:
+        if piece is None:
+            return None
+        table = pa.Table.from_pandas(piece, preserve_index=False).replace_schema_metadata({})
+        cnic.scan_table(table, source=str(path))
+        return table
+
+    feed = slices()
+    first = next(feed, None)
+    if first is None:
+        raise ValueError(f"{path}: no household table to write")
+    # dictionaries only for columns of few distinct values: categories, and codes other than the ids
+    encoded = [c for c in first.columns if isinstance(first[c].dtype, pd.CategoricalDtype)
+               or (c.endswith(("_code", "_id")) and c != "household_id")]
     # min/max statistics where a reader filters on them (amounts, sizes, intensities); for text and
     # category columns they cost a third of the writing and help no filter
-    numeric = [c for c in result.columns if pd.api.types.is_numeric_dtype(result[c].dtype)
-               and not pd.api.types.is_bool_dtype(result[c].dtype)]
+    numeric = [c for c in first.columns if pd.api.types.is_numeric_dtype(first[c].dtype)
+               and not pd.api.types.is_bool_dtype(first[c].dtype)]
 
-    def prepared(start: int) -> pa.Table:
-        piece = pa.Table.from_pandas(result.iloc[start : start + HOUSEHOLD_SLICE], preserve_index=False)
-        piece = piece.replace_schema_metadata({})
-        cnic.scan_table(piece, source=str(path))
-        return piece
-
-    starts = range(0, max(len(result), 1), HOUSEHOLD_SLICE)
     writer = None
-    # the next slice is converted and scanned on a second thread while this one is written
+    # the next slice is fetched, converted and scanned on a second thread while this one is written
     with ThreadPoolExecutor(1) as pool:
-        upcoming = pool.submit(prepared, starts[0])
+        upcoming = pool.submit(prepared, first)
         try:
-            for k in range(len(starts)):
+            while True:
                 piece = upcoming.result()
-                if k + 1 < len(starts):
-                    upcoming = pool.submit(prepared, starts[k + 1])
+                if piece is None:
+                    break
+                upcoming = pool.submit(lambda: prepared(next(feed, None)))
                 if writer is None:
                     writer = pq.ParquetWriter(path, piece.schema, compression="zstd", use_dictionary=encoded,
                                               write_statistics=numeric)
+                elif len(piece) and piece.schema != writer.schema:
+                    piece = piece.cast(writer.schema)  # a part's categories: the same columns
                 writer.write_table(piece)
         finally:
             if writer is not None:

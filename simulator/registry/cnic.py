@@ -450,6 +450,8 @@ _TRANSFORMED = frozenset(
 def _is_cnic_name(normalised: str) -> bool:
     if _TRANSFORMED & set(normalised.split("_")):
         return False
+    if normalised.endswith("looks_like_cnic"):  # a validation reason code (a count of rows), not an id
+        return False
     return bool(_NAME_RE.search(normalised) or _NAME_RE.search(normalised.replace("_", "")))
 
 

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hazards.errors import RegistryError
 from simulator.registry import read
@@ -346,19 +347,34 @@ def read_dataset(path: str | Path) -> pa.Table:
         required column (the message names the part), or parts whose columns cannot be combined.
     """
     path = Path(path)
-    tables = []
-    for part in parts(path):
-        try:
-            table = read._read_parquet_table(part)
-        except Exception as exc:  # pyarrow parse errors
-            raise RegistryError(f"{part}: cannot be read as a registry part ({exc}).") from exc
-        for key, value in _hive_values(path, part).items():
-            if key not in table.column_names:
-                table = table.append_column(key, pa.repeat(pa.scalar(value, pa.string()), len(table)))
-        # each part must be a registry on its own: no CNIC-named column, no required one missing
-        check_columns(pd.DataFrame(columns=table.column_names), str(part))
-        tables.append(table)
+    tables = [read_part(path, part) for part in parts(path)]
     try:
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
         raise RegistryError(f"{path}: the parts' columns do not match ({exc}).") from exc
+
+
+def read_part(path: str | Path, part: str | Path, *, columns: list[str] | None = None) -> pa.Table:
+    """One part of a dataset, unvalidated, as :func:`read_dataset` reads each: the ``geometry``
+    column dropped (decoded to ``lon``/``lat`` when those are absent), a Hive partition column
+    missing from the file filled from its folder name. ``columns``: only these (e.g.
+    ``["household_id"]``), without the checks of a whole part.
+
+    Raises
+    ------
+    RegistryError
+        The part is unreadable, or has a column named like a CNIC or lacks a required column.
+    """
+    path, part = Path(path), Path(part)
+    try:
+        if columns is not None:
+            return pq.read_table(part, columns=columns)
+        table = read._read_parquet_table(part)
+    except Exception as exc:  # pyarrow parse errors
+        raise RegistryError(f"{part}: cannot be read as a registry part ({exc}).") from exc
+    for key, value in _hive_values(path, part).items():
+        if key not in table.column_names:
+            table = table.append_column(key, pa.repeat(pa.scalar(value, pa.string()), len(table)))
+    # each part must be a registry on its own: no CNIC-named column, no required one missing
+    check_columns(pd.DataFrame(columns=table.column_names), str(part))
+    return table

@@ -103,13 +103,18 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return _read_parquet_table(path).to_pandas()
 
 
-def _read_parquet_table(path: Path) -> pa.Table:
+def _read_parquet_table(path: Path, row_groups: tuple[int, ...] | None = None) -> pa.Table:
     """A Parquet registry file as Arrow: ``geometry`` dropped, its points decoded to
-    ``lon``/``lat`` only when those columns are absent (also reads each part of a dataset)."""
+    ``lon``/``lat`` only when those columns are absent (also reads each part of a dataset).
+    ``row_groups``: only these row groups of the file (a part of it, for a distributed run)."""
     names = pq.read_schema(path).names
     # the WKB points are decoded only when they are the sole coordinates
     skip = {"geometry"} if {"lon", "lat"} <= set(names) else set()
-    table = pq.read_table(path, columns=[c for c in names if c not in skip])
+    columns = [c for c in names if c not in skip]
+    if row_groups is None:
+        table = pq.read_table(path, columns=columns)
+    else:
+        table = pq.ParquetFile(path).read_row_groups(list(row_groups), columns=columns)
     if "geometry" in table.column_names:
         if "lon" not in table.column_names or "lat" not in table.column_names:
             lon, lat = _points_from_wkb(table.column("geometry"))

@@ -29,6 +29,7 @@ never another cell.
 from __future__ import annotations
 
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -205,12 +206,59 @@ def _check_cnic_cells(raw: pd.DataFrame, reasons: _Reasons, notes: list[str],
             reasons.flag(f"{column}_looks_like_cnic", hit)
         elif hit.any():
             reasons.flag("extra_column_looks_like_cnic", hit)
-            notes.append(
-                f"column {str(column)!r}: {int(hit.sum()):,} value(s) shaped like a CNIC; those "
-                "rows are quarantined (remove raw CNICs from the file)"
-            )
+            notes.append(_cnic_note(repr(str(column)), int(hit.sum())))
     if extra:
         notes.append(f"columns {[str(c) for c in extra]} are not in the schema: not kept")
+
+
+def _cnic_note(column: str, count: int) -> str:
+    return (f"column {column}: {count:,} value(s) shaped like a CNIC; those rows are quarantined "
+            "(remove raw CNICs from the file)")
+
+
+_CNIC_NOTE = re.compile(r"^column (.+): ([\d,]+) value\(s\) shaped like a CNIC; ")
+
+
+def merge_reports(reports: list[ValidationReport], source: str) -> ValidationReport:
+    """One report for a registry validated in parts (each part on its own, in order): row and
+    reason counts summed; notes kept once each in first-seen order, the CNIC-shaped-values note
+    of a column summed over the parts. Equal to validating the whole registry at once when the
+    parts share their columns (an id repeated across parts is the caller's to add)."""
+    notes: dict[str, int | None] = {}
+    reasons: dict[str, int] = {}
+    for report in reports:
+        for note in report.notes:
+            found = _CNIC_NOTE.match(note)
+            if found:
+                key = found.group(1)
+                notes[key] = (notes.get(key) or 0) + int(found.group(2).replace(",", ""))
+            else:
+                notes.setdefault(note, None)
+        for code, count in report.reasons.items():
+            reasons[code] = reasons.get(code, 0) + count
+    return ValidationReport(
+        source=source,
+        rows_read=sum(r.rows_read for r in reports),
+        rows_valid=sum(r.rows_valid for r in reports),
+        rows_quarantined=sum(r.rows_quarantined for r in reports),
+        reasons=reasons,
+        notes=[note if count is None else _cnic_note(note, count) for note, count in notes.items()],
+    )
+
+
+def id_hashes(ids: pd.Series | pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The 64-bit hash of each id as the duplicate check makes it (:func:`_string_hashes`; uint64):
+    equal ids give equal hashes, so ids repeated across the parts of a registry are found by
+    comparing hashes, and only rows whose hash repeats need their text compared."""
+    if isinstance(ids, pd.Series):
+        ids = ids.array.__arrow_array__() if hasattr(ids.array, "__arrow_array__") else \
+            pa.array(ids.astype("string").array)
+    return _string_hashes(ids)
+
+
+def stripped_ids(values: pd.Series) -> pa.ChunkedArray:
+    """Household ids as validation keeps them: Arrow text, surrounding blanks stripped."""
+    return _stripped(_arrow_text(values))
 
 
 def _check_coordinates(raw: pd.DataFrame, reasons: _Reasons) -> tuple[np.ndarray, np.ndarray]:

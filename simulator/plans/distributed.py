@@ -1,0 +1,719 @@
+"""Runs past one machine: the plan's stage functions mapped over a registry's parts with Dask.
+
+``madad run SCENARIO --registry DATASET --scheduler local|auto|tcp://host:8786`` comes here
+(:func:`run`, inside :func:`connect`). The registry is read and validated part by part on the
+workers; each part's engine columns stay in its worker's memory, and only what the national
+steps need travels to the client. The plan is the one the in-memory run makes of the same
+registry: the same plan.json, household table and quarantine (``tests/test_distributed.py``
+runs both on a real cluster of separate processes and compares them).
+
+==========  ==========================================================================================
+door        :func:`open_part` on the workers: a part read (:class:`PartSpec`) and validated on its
+            own (:func:`simulator.registry.validate`), its engine columns kept (:class:`Part`). The
+            client merges the reports and quarantines (rows numbered across the registry) and
+            finds ids repeated across parts by their 64-bit hashes; only rows whose hash repeats
+            are compared as text, and every later occurrence is quarantined, as validating the
+            whole registry does.
+overlay     :func:`overlay_part` on the workers: every household sampled on the hazards (located
+            once per grid and kept for the ensemble's members, :class:`hazards.sampling.Points`).
+            Back come the households with a tier, with their positions in the registry, and one
+            weighted row per (district, province, tehsil, overlay status) of the others.
+engine      on the client, :func:`simulator.engine.evaluate` over that summary with the overlay
+            given. Targeting, payouts, dedup, cost-sharing and the national budgets see every
+            affected household; the budgets rank them by severity, PMT and registry position, so
+            they fund exactly whom the in-memory engine funds, in one pass. The others only count
+            (households, statuses, tiers), which their weighted rows do exactly.
+plan        :func:`simulator.plans.orchestrator.plan_of`, as in memory.
+ensemble    overlay and engine again for each member; each member's hazards go once to every worker.
+table       :func:`table_part` on the workers: each part's rows of the household table with the
+            client's results for its affected households, fetched in part order and streamed
+            into households.parquet (:func:`simulator.publish.runs.write_households`).
+==========  ==========================================================================================
+
+Limits: the affected households (not the registry) are gathered on the client, about 50 bytes
+each; a hazard raster is sent whole to every worker; provincial registries
+(``registry.provincial``) are not merged in a distributed run; the registry must be a file or
+a dataset folder (the synthetic generator runs in memory; write a dataset with
+``madad registry generate --partitioned``).
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from hazards import sampling
+from hazards import tables as data
+from hazards.errors import MadadError, RegistryError
+from simulator import engine
+from simulator.engine import targeting
+from simulator.engine.overlay import overlay_all
+from simulator.plans import orchestrator
+from simulator.registry import partitioned, read, validation
+from simulator.scenario import Scenario, file_sha256
+
+log = logging.getLogger(__name__)
+
+#: Rows per part when a single Parquet file is split by its row groups.
+ROWS_PER_PART = partitioned.ROWS_PER_PART
+#: Engine columns the steps after the overlay do not use (not sent to the client).
+_OVERLAY_ONLY = ("lon", "lat", "housing")
+#: Parts whose household tables are built ahead of the one being written.
+_TABLES_AHEAD = 2
+
+
+class SchedulerError(MadadError, ValueError):
+    """A Dask scheduler that cannot be reached or used, or a run it cannot take."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The cluster
+# ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def connect(scheduler: str, *, workers: int | None = None, memory_limit: str | int = "auto"):
+    """A ``dask.distributed`` client for ``scheduler``, closed (with its local cluster) on exit.
+
+    Parameters
+    ----------
+    scheduler
+        ``local``: a LocalCluster of worker processes on this machine (``workers``, default one
+        per core up to 4, one thread each, ``memory_limit`` each); ``tcp://host:port`` (or any
+        address Dask takes): an existing cluster's scheduler; ``auto``: the scheduler in Dask's
+        configuration (``DASK_SCHEDULER_ADDRESS``, or ``scheduler-address`` in a Dask config
+        file) if one is set, else ``local``.
+
+    Raises
+    ------
+    SchedulerError
+        The scheduler cannot be reached (within 20 s) or the value is not understood.
+    """
+    import dask
+
+    if not logging.getLogger().isEnabledFor(logging.INFO):  # quiet unless --verbose
+        # the workers (spawned processes) read the environment, this process the config
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+        dask.config.set({"logging.distributed": "warning"})
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler == "auto":
+        scheduler = dask.config.get("scheduler-address", None) or os.environ.get("DASK_SCHEDULER_ADDRESS") or "local"
+    cluster = None
+    try:
+        if scheduler == "local":
+            n = workers or max(1, min(os.cpu_count() or 1, 4))
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   memory_limit=memory_limit, dashboard_address=":0")
+            client = Client(cluster)
+        elif "://" in scheduler or ":" in scheduler:
+            client = Client(scheduler, timeout="20s")
+        else:
+            raise SchedulerError(f"--scheduler {scheduler!r}: give local, auto or a scheduler address "
+                                 "such as tcp://10.0.0.5:8786.")
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise SchedulerError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}). Start one "
+                             "with `dask scheduler` and workers with `dask worker ADDRESS`, or use --scheduler local.") from exc
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def describe(client) -> str:
+    """One line on the cluster: scheduler address, workers, threads, dashboard."""
+    info = client.scheduler_info()
+    workers = info.get("workers", {})
+    threads = sum(w.get("nthreads", 0) for w in workers.values())
+    link = client.dashboard_link if _has_dashboard(info) else "none (install bokeh for the dashboard)"
+    return f"Dask scheduler {info.get('address', '?')}: {len(workers)} workers, {threads} threads; dashboard {link}"
+
+
+def _has_dashboard(info: dict) -> bool:
+    return "dashboard" in info.get("services", {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Parts and what the workers keep
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """Where one part of a registry lies: a part file of a dataset folder, some row groups of a
+    Parquet file, or a whole file (a CSV)."""
+
+    path: str
+    dataset: str | None = None  #: the dataset folder of a part file (Hive values, messages)
+    row_groups: tuple[int, ...] | None = None  #: a Parquet file's row groups in this part
+
+    @property
+    def label(self) -> str:
+        """The part in messages: its path, and its row groups for a split file."""
+        if self.row_groups:
+            return f"{self.path} (row groups {self.row_groups[0]}-{self.row_groups[-1]})"
+        return self.path
+
+    def frame(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The part's rows as read, unvalidated (as :func:`simulator.registry.read_raw` gives a
+        whole file's); ``columns``: only these."""
+        if self.dataset is not None:
+            return partitioned.read_part(self.dataset, self.path, columns=columns).to_pandas()
+        if self.row_groups is not None:
+            path = Path(self.path)
+            try:
+                if columns is not None:
+                    import pyarrow.parquet as pq
+
+                    return pq.ParquetFile(path).read_row_groups(list(self.row_groups), columns=columns).to_pandas()
+                frame = read._read_parquet_table(path, self.row_groups).to_pandas()
+            except Exception as exc:  # pyarrow parse errors
+                raise RegistryError(f"{self.label}: cannot be read as a registry ({exc}).") from exc
+            validation.check_columns(frame, self.path)
+            return frame
+        frame = read.read_raw(self.path)
+        return frame if columns is None else frame[columns]
+
+
+def part_specs(path: str | Path, *, rows_per_part: int = ROWS_PER_PART) -> list[PartSpec]:
+    """The parts of a registry in registry order: a dataset folder's part files
+    (:func:`simulator.registry.parts`), a Parquet file's row groups gathered into parts of about
+    ``rows_per_part`` rows, or a CSV file whole.
+
+    Raises
+    ------
+    RegistryError
+        No such file, or a folder that is no dataset.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not partitioned.is_dataset(path):
+            raise RegistryError(f"{path}: folder holds no {partitioned.MANIFEST} and no .parquet registry parts.")
+        return [PartSpec(str(p), dataset=str(path)) for p in partitioned.parts(path)]
+    if not path.exists():
+        raise RegistryError(f"{path}: no such registry file. Give a .parquet or .csv file or a dataset folder.")
+    if path.suffix.lower() not in read.PARQUET_SUFFIXES:
+        return [PartSpec(str(path))]
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception as exc:
+        raise RegistryError(f"{path}: cannot be read as a registry ({exc}).") from exc
+    sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)], dtype=np.int64)
+    if not len(sizes):
+        return [PartSpec(str(path), row_groups=())]
+    # row group g starts part number (rows before it) // rows_per_part: whole groups, in order
+    part_of = (np.concatenate([[0], np.cumsum(sizes)[:-1]]) // max(int(rows_per_part), 1))
+    starts = np.flatnonzero(np.diff(part_of, prepend=-1))
+    groups = np.split(np.arange(len(sizes)), starts[1:])
+    return [PartSpec(str(path), row_groups=tuple(int(g) for g in block)) for block in groups]
+
+
+@dataclass
+class Part:
+    """What a worker keeps of one part between tasks: its valid households' engine columns."""
+
+    spec: PartSpec
+    rows_read: int
+    dropped: np.ndarray  #: rows of the part's file (0-based) left out: quarantined
+    cols: dict[str, np.ndarray]  #: :func:`simulator.engine.household_columns` of the valid rows
+    tehsil: np.ndarray  #: each valid row's code in ``tehsil_labels`` (-1: none) [int32]
+    tehsil_labels: list[str]
+    group: np.ndarray  #: each valid row's (district, province, tehsil) group [int32]
+    groups: dict[str, np.ndarray]  #: per group: district, province, tehsil (engine), tehsil label
+    points: sampling.Points
+
+    @property
+    def kept(self) -> np.ndarray:
+        """Whether each row of the part's file is a valid household (bool)."""
+        keep = np.ones(self.rows_read, dtype=bool)
+        keep[self.dropped] = False
+        return keep
+
+
+def _grouped(cols: dict[str, np.ndarray], tehsil: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each row's group of (district, province, engine tehsil, tehsil label): what a household
+    that no hazard reaches counts by in a plan."""
+    parts = [cols["district"].astype(np.int64), cols["province"].astype(np.int64),
+             cols["tehsil"].astype(np.int64) + 1, tehsil.astype(np.int64) + 1]
+    key = np.zeros(len(tehsil), dtype=np.int64)
+    sizes = [int(p.max()) + 1 if len(p) else 1 for p in parts]
+    for values, size in zip(parts, sizes, strict=True):
+        key = key * size + values
+    unique, group = np.unique(key, return_inverse=True)
+    out = {}
+    for name, size in zip(("tehsil_label", "tehsil", "province", "district"), sizes[::-1], strict=True):
+        out[name] = unique % size
+        unique = unique // size
+    out["tehsil_label"] -= 1
+    out["tehsil"] -= 1
+    return group.astype(np.int32), out
+
+
+def open_part(spec: PartSpec) -> tuple[Part, dict]:
+    """Read and validate one part on a worker: the :class:`Part` it keeps, and what the client
+    needs of the door (report, quarantine, id hashes, extent, district codes)."""
+    raw = spec.frame()
+    reg = validation.validate(raw, source=spec.label)
+    rows_read = len(raw)
+    del raw
+    hh = reg.households
+    cols = engine.household_columns(hh, tehsils=True)
+    cols["weight"] = cols["weight"].astype(np.int32)  # at most 1e6 (validated): half the memory kept
+    tehsil = hh["tehsil_id"].array
+    codes = np.asarray(tehsil.codes, dtype=np.int32)
+    group, groups = _grouped(cols, codes)
+    part = Part(
+        spec=spec, rows_read=rows_read, dropped=reg.quarantine["row"].to_numpy(dtype=np.int64) - 1,
+        cols=cols, tehsil=codes, tehsil_labels=[str(c) for c in tehsil.categories],
+        group=group, groups=groups, points=sampling.Points(cols["lon"], cols["lat"]),
+    )
+    door = {
+        "report": reg.report,
+        "quarantine": reg.quarantine,
+        "rows_read": rows_read,
+        "valid": len(hh),
+        "hashes": validation.id_hashes(hh["household_id"]),
+        "extent": _extent(part)[1],
+        "districts": sorted({str(d) for d in hh["district_id"].unique()}),
+        "provinces": _province_of(hh),
+        "weight": int(cols["weight"].sum()),
+        "tehsil_labels": part.tehsil_labels,
+    }
+    return part, door
+
+
+def _province_of(hh: pd.DataFrame) -> dict[str, str]:
+    first = hh.drop_duplicates("district_id")
+    return dict(zip(first["district_id"].astype(str), first["province_code"].astype(str), strict=True))
+
+
+def _extent(part: Part) -> tuple[int, tuple | None]:
+    """A part's households [weighted] and lon/lat extent (None when empty)."""
+    lon, lat = part.cols["lon"], part.cols["lat"]
+    extent = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())) if len(lon) else None
+    return int(part.cols["weight"].sum()), extent
+
+
+def ids_of(part: Part, rows: np.ndarray) -> list[str]:
+    """The ids (as validation keeps them: stripped) of some valid rows of a part (positions among
+    its valid households), read again from its file: ids are not kept in the workers' memory."""
+    ids = _valid_ids(part)
+    return ids.take(np.asarray(rows, dtype=np.int64)).to_pylist()
+
+
+def _valid_ids(part: Part):
+    import pyarrow as pa
+
+    ids = validation.stripped_ids(part.spec.frame(columns=["household_id"])["household_id"])
+    return ids if not len(part.dropped) else ids.filter(pa.array(part.kept))
+
+
+def drop_rows(part: Part, rows: np.ndarray) -> Part:
+    """The part without some of its valid rows (positions among them): ids repeated in an
+    earlier part, quarantined by the client."""
+    keep = np.ones(len(part.group), dtype=bool)
+    keep[rows] = False
+    valid_rows = np.flatnonzero(part.kept)
+    cols = {k: v[keep] for k, v in part.cols.items()}
+    tehsil = part.tehsil[keep]
+    group, groups = _grouped(cols, tehsil)
+    return Part(
+        spec=part.spec, rows_read=part.rows_read, dropped=np.sort(np.concatenate([part.dropped, valid_rows[rows]])),
+        cols=cols, tehsil=tehsil, tehsil_labels=part.tehsil_labels, group=group, groups=groups,
+        points=sampling.Points(cols["lon"], cols["lat"]),
+    )
+
+
+def overlay_part(part: Part, scn: Scenario, layers: list, offset: int) -> dict:
+    """The overlay of one part and its summary: the households with a tier (their engine
+    columns, overlay and registry positions, ``offset`` + their row among the part's valid
+    households) and, for the others, households per (group, overlay status)."""
+    intensity, tier, where, share = overlay_all(scn, layers, part.cols, part.points)
+    at = np.flatnonzero(tier > 0)
+    weight = part.cols["weight"]
+    cell = part.group.astype(np.int64) * 3 + where
+    size = len(part.groups["district"]) * 3
+    ones = bool((weight == 1).all())
+    everyone = np.bincount(cell, minlength=size) if ones else \
+        np.bincount(cell, weights=weight, minlength=size).round().astype(np.int64)
+    reached = np.bincount(cell[at], minlength=size) if ones else \
+        np.bincount(cell[at], weights=weight[at], minlength=size).round().astype(np.int64)
+    rest = (everyone - reached).astype(np.int64)
+    cells = np.flatnonzero(rest)
+    return {
+        "positions": offset + at.astype(np.int64),
+        "cols": {k: v[at].astype(np.int64) if k == "weight" else v[at]
+                 for k, v in part.cols.items() if k not in _OVERLAY_ONLY},
+        "tier": tier[at], "where": where[at], "share": None if share is None else share[at],
+        "intensity": {k: v[at] for k, v in intensity.items()},
+        "tehsil": part.tehsil[at],
+        "rest": {
+            **{k: v[cells // 3] for k, v in part.groups.items()},
+            "where": (cells % 3).astype(np.int8),
+            "weight": rest[cells],
+        },
+    }
+
+
+def table_part(part: Part, scn: Scenario, layers: list, patch: dict, copies: dict,
+               labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """One part's rows of the household table (:func:`simulator.plans.orchestrator.result_table`)
+    and the copies of its split weighted rows (None when none), with the client's results
+    (``patch``: tier, status, money and payer of its affected rows; ``copies``: rows and weights
+    of split rows' unaffected rest). ``labels``: the registry's tehsil labels, so that every
+    part's table has the same categories."""
+    intensity, _, where, _ = overlay_all(scn, layers, part.cols, part.points)
+    n = len(where)
+    base = SimpleNamespace(
+        intensity=intensity,
+        weight=part.cols["weight"].astype(np.int64),
+        tier=np.zeros(n, np.int8),
+        eligible=np.zeros(n, bool),
+        amount_pkr=np.zeros(n, np.int64), federal_pkr=np.zeros(n, np.int64), provincial_pkr=np.zeros(n, np.int64),
+        payer=np.zeros(n, np.int8),
+        status=np.add(where, np.int8(targeting.NOT_AFFECTED - sampling.INSIDE), dtype=np.int8),
+    )
+    lookup = np.append(pd.Index(labels).get_indexer(part.tehsil_labels), -1)
+    households = pd.DataFrame({
+        "household_id": pd.array(_valid_ids(part), dtype="string"),
+        "province_code": pd.Categorical.from_codes(part.cols["province"], categories=list(data.PROVINCES)),
+        "district_id": pd.Categorical.from_codes(part.cols["district"], categories=data.districts().district_id),
+        "tehsil_id": pd.Categorical.from_codes(lookup[part.tehsil], categories=pd.Index(labels, dtype="string")),
+        "hh_size": part.cols["hh_size"],
+        "pmt_score": part.cols["pmt_score"],
+    })
+    rest = None
+    if len(copies["rows"]):
+        r = copies["rows"]
+        rest_res = SimpleNamespace(**{k: getattr(base, k)[r] for k in vars(base) if k != "intensity"},
+                                   intensity={k: v[r] for k, v in intensity.items()})
+        rest_res.weight = copies["weight"]
+        rest = orchestrator.result_table(households.iloc[r].reset_index(drop=True), rest_res)
+    r = patch["rows"]
+    for name in ("tier", "eligible", "amount_pkr", "federal_pkr", "provincial_pkr", "payer", "status", "weight"):
+        getattr(base, name)[r] = patch[name]
+    return orchestrator.result_table(households, base), rest
+
+
+# ---------------------------------------------------------------------------------------------
+# The client's side
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Door:
+    """The door's outcome on the client: the parts (futures of :class:`Part`) and what the
+    plan needs of the registry."""
+
+    parts: list
+    offsets: np.ndarray  #: position of each part's first valid household in the registry
+    valid: int
+    weight: int
+    report: validation.ValidationReport
+    quarantine: pd.DataFrame
+    extent: tuple | None
+    districts: list[str]
+    province_of: pd.Series
+    labels: list[str]  #: the registry's tehsil labels, parts' in first-seen order
+    lookups: list[np.ndarray]  #: per part, its tehsil label codes to ``labels`` (last: -1)
+
+
+def _open(client, specs: list[PartSpec], source: str, say: Callable[[str], None]) -> _Door:
+    """The door over every part: validated on the workers, merged here, ids repeated across
+    parts quarantined (later occurrences; see :func:`simulator.registry.validate`)."""
+    from dask.distributed import wait
+
+    opened = client.map(open_part, specs, pure=False)
+    parts = [client.submit(operator.getitem, f, 0) for f in opened]
+    doors = client.gather([client.submit(operator.getitem, f, 1) for f in opened])
+    wait(parts)
+    del opened  # the door's hashes are dropped on the workers; the parts stay
+    read_before = np.concatenate([[0], np.cumsum([d["rows_read"] for d in doors])[:-1]]).astype(np.int64)
+    quarantine = [d["quarantine"].assign(row=d["quarantine"]["row"] + int(o)) for d, o in zip(doors, read_before, strict=True)]
+    report = validation.merge_reports([d["report"] for d in doors], source)
+    valid = [d["valid"] for d in doors]
+    hashes = [d.pop("hashes") for d in doors]
+    found = validation._repeated(np.concatenate(hashes)) if sum(valid) else np.zeros(0, np.uint64)
+    if found.size:
+        say("checking ids repeated across the registry's parts...")
+        rows = [np.flatnonzero(np.isin(h, found)) for h in hashes]
+        texts = client.gather([client.submit(ids_of, p, r) for p, r in zip(parts, rows, strict=True)])
+        owner = np.concatenate([np.full(len(r), i) for i, r in enumerate(rows)])
+        local = np.concatenate(rows)
+        repeated = pd.Series(pd.array([t for ts in texts for t in ts], dtype="string")).duplicated(keep="first").to_numpy()
+        # a repeat inside one part was quarantined by that part's door; these span parts
+        for i in np.unique(owner[repeated]):
+            drop = np.sort(local[repeated & (owner == i)])
+            kept_rows = np.flatnonzero(~np.isin(np.arange(doors[i]["rows_read"]),
+                                                doors[i]["quarantine"]["row"].to_numpy() - 1))
+            ids = [t for t, r in zip(texts[i], rows[i], strict=True) if r in set(drop.tolist())]
+            quarantine.append(pd.DataFrame({"row": kept_rows[drop] + 1 + int(read_before[i]),
+                                            "household_id": pd.array(ids, dtype="string"),
+                                            "reason": "duplicate_id"}))
+            parts[i] = client.submit(drop_rows, parts[i], drop)
+            valid[i] -= len(drop)
+        n = int(repeated.sum())
+        report.rows_valid -= n
+        report.rows_quarantined += n
+        report.reasons["duplicate_id"] = report.reasons.get("duplicate_id", 0) + n
+        again = client.gather([client.submit(_extent, p) for p in parts])
+        weight = sum(w for w, _ in again)
+        for d, (_, extent) in zip(doors, again, strict=True):
+            d["extent"] = extent
+    else:
+        weight = sum(d["weight"] for d in doors)
+    quarantine = pd.concat(quarantine, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True) \
+        if quarantine else pd.DataFrame({"row": [], "household_id": [], "reason": []})
+    quarantine["row"] = quarantine["row"].astype(np.int64)
+    if doors:  # the reasons' text type as one part's door gives it
+        quarantine["reason"] = quarantine["reason"].astype(doors[0]["quarantine"]["reason"].dtype)
+    if report.rows_quarantined:
+        log.warning("%s: %d of %d rows quarantined", source, report.rows_quarantined, report.rows_read)
+    extents = np.array([d["extent"] for d in doors if d["extent"] is not None]).reshape(-1, 4)
+    labels, lookups = [], []
+    for d in doors:
+        for label in d["tehsil_labels"]:
+            if label not in labels:
+                labels.append(label)
+    index = pd.Index(labels)
+    lookups = [np.append(index.get_indexer(d["tehsil_labels"]), -1).astype(np.int32) for d in doors]
+    province_of: dict[str, str] = {}
+    for d in doors:
+        for k, v in d["provinces"].items():
+            province_of.setdefault(k, v)
+    return _Door(
+        parts=parts,
+        offsets=np.concatenate([[0], np.cumsum(valid)[:-1]]).astype(np.int64),
+        valid=int(sum(valid)), weight=weight, report=report, quarantine=quarantine,
+        extent=(extents[:, 0].min(), extents[:, 1].min(), extents[:, 2].max(), extents[:, 3].max()) if len(extents) else None,
+        districts=sorted({c for d in doors for c in d["districts"]}),
+        province_of=pd.Series(province_of, dtype=object), labels=labels, lookups=lookups,
+    )
+
+
+@dataclass
+class _Summary:
+    """The registry as the engine needs it for one member: affected rows, then one weighted
+    row per group of the others."""
+
+    cols: dict[str, np.ndarray]
+    overlay: tuple
+    positions: np.ndarray
+    tehsil: pd.Categorical
+    affected: int  #: rows of affected households (the first rows)
+    rest: int  #: weighted rows standing for the others
+
+
+def _summarise(pieces: list[dict], door: _Door) -> _Summary:
+    """One summary from the parts' overlays (in part order)."""
+    affected = {k: np.concatenate([p["cols"][k] for p in pieces]) for k in pieces[0]["cols"]}
+    rest = {k: np.concatenate([p["rest"][k] for p in pieces]) for k in pieces[0]["rest"]}
+    n_aff, n_rest = len(affected["weight"]), len(rest["weight"])
+    cols = {}
+    for name, values in affected.items():
+        if name in ("district", "province", "tehsil"):
+            other = rest[name].astype(values.dtype)
+        elif name == "weight":  # int64: a group's households may pass 2**31
+            other = rest["weight"].astype(np.int64)
+        else:
+            other = np.zeros(n_rest, dtype=values.dtype)
+        cols[name] = np.concatenate([values, other])
+    labels = [np.concatenate([lk[p["tehsil"]] for lk, p in zip(door.lookups, pieces, strict=True)]),
+              np.concatenate([lk[p["rest"]["tehsil_label"]] for lk, p in zip(door.lookups, pieces, strict=True)])]
+    tier = np.concatenate([np.concatenate([p["tier"] for p in pieces]), np.zeros(n_rest, np.int8)])
+    where = np.concatenate([*(p["where"] for p in pieces), rest["where"]]).astype(np.int8)
+    share = None
+    if any(p["share"] is not None for p in pieces):
+        share = np.concatenate([*(p["share"] if p["share"] is not None else np.ones(len(p["tier"])) for p in pieces),
+                                np.ones(n_rest)])
+    intensity = {k: np.concatenate([*(p["intensity"][k] for p in pieces), np.full(n_rest, np.nan, np.float32)])
+                 for k in pieces[0]["intensity"]}
+    positions = np.concatenate([*(p["positions"] for p in pieces), door.valid + np.arange(n_rest, dtype=np.int64)])
+    tehsil = pd.Categorical.from_codes(np.concatenate(labels), categories=pd.Index(door.labels, dtype="string"))
+    return _Summary(cols, (intensity, tier, where, share), positions, tehsil, n_aff, n_rest)
+
+
+def _evaluate(client, door: _Door, scn: Scenario, layers: list) -> tuple[engine.EngineResult, _Summary, dict]:
+    """The engine over the whole registry for ``scn`` and its hazard sources: the overlay on
+    the workers, the rest here. Returns the result, the summary it ran on and the summary's
+    columns for each result row (split weighted rows repeated, as
+    :func:`simulator.plans.orchestrator.compute` gives them)."""
+    [sources] = client.scatter([layers], broadcast=True, hash=False)
+    pieces = client.gather([client.submit(overlay_part, p, scn, sources, int(o), pure=False)
+                            for p, o in zip(door.parts, door.offsets, strict=True)])
+    summary = _summarise(pieces, door)
+    del pieces
+    res = engine.evaluate(scn, summary.cols, layers, overlay=summary.overlay, positions=summary.positions)
+    cols = summary.cols
+    if res.row is not None:
+        cols = {k: v[res.row] for k, v in cols.items()}
+        cols["weight"] = res.weight
+    return res, summary, cols
+
+
+class PartTables:
+    """The household table of a distributed run, one part's frame at a time, in registry order
+    (then the unaffected rest of split weighted rows, as in memory): built on the workers
+    (:func:`table_part`) a few parts ahead of the one being written."""
+
+    def __init__(self, client, door: _Door, scn: Scenario, layers: list, res: engine.EngineResult,
+                 summary: _Summary) -> None:
+        self.client, self.door, self.scn, self.layers = client, door, scn, layers
+        k = np.arange(summary.affected)
+        positions = summary.positions[k]
+        owner = np.searchsorted(door.offsets, positions, side="right") - 1
+        fields = {"tier": res.tier, "eligible": res.eligible, "amount_pkr": res.amount_pkr,
+                  "federal_pkr": res.federal_pkr, "provincial_pkr": res.provincial_pkr,
+                  "payer": res.payer, "status": res.status, "weight": res.weight}
+        self.patches = []
+        copies_of = {"rows": np.zeros(0, np.int64), "weight": np.zeros(0, np.int64)}
+        copy_owner = np.zeros(0, np.int64)
+        if res.row is not None:
+            first = len(summary.positions)
+            src = res.row[first:]
+            copy_pos = summary.positions[src]
+            copy_owner = np.searchsorted(door.offsets, copy_pos, side="right") - 1
+            copies_of = {"rows": copy_pos - door.offsets[copy_owner], "weight": res.weight[first:].astype(np.int64)}
+        self.copies = []
+        for i in range(len(door.parts)):
+            mine = owner == i
+            patch = {name: values[k[mine]] for name, values in fields.items()}
+            patch["rows"] = positions[mine] - door.offsets[i]
+            self.patches.append(patch)
+            theirs = copy_owner == i
+            self.copies.append({k_: v[theirs] for k_, v in copies_of.items()})
+        self.rows = door.valid + (0 if res.row is None else len(res.row) - len(summary.positions))
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        [sources] = self.client.scatter([self.layers], broadcast=True, hash=False)
+        labels = self.door.labels
+        futures = [self.client.submit(table_part, p, self.scn, sources, patch, copies, labels, pure=False)
+                   for p, patch, copies in zip(self.door.parts[:_TABLES_AHEAD], self.patches, self.copies, strict=False)]
+        rests = []
+        for i in range(len(self.door.parts)):
+            ahead = i + _TABLES_AHEAD
+            if ahead < len(self.door.parts):
+                futures.append(self.client.submit(table_part, self.door.parts[ahead], self.scn, sources,
+                                                  self.patches[ahead], self.copies[ahead], labels, pure=False))
+            frame, rest = futures[i].result()
+            futures[i] = None
+            if rest is not None:
+                rests.append(rest)
+            yield frame
+        yield from rests
+
+
+def run(
+    scn: Scenario,
+    client,
+    *,
+    base: Path | None = None,
+    registry_path: str | Path | None = None,
+    boundaries=None,
+    library: Scenario | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    background: bool = False,
+    rows_per_part: int = ROWS_PER_PART,
+) -> orchestrator.RunResult:
+    """:func:`simulator.plans.orchestrator.run` over a registry's parts on a Dask cluster.
+
+    The same plan as in memory (see the module's notes), from a registry file or dataset folder
+    (``registry_path``, else the scenario's ``registry.path``). ``households`` of the result is
+    a :class:`PartTables`, fetched from the workers while the run folder is written, so keep
+    ``client`` open until then.
+
+    Raises
+    ------
+    SchedulerError
+        No registry file (the synthetic generator runs in memory), or provincial registries to merge.
+    """
+    timings: dict[str, float] = {}
+    clock = orchestrator._Clock(timings)
+    say = on_progress or (lambda message: None)
+    path = registry_path or (scn.registry.path and orchestrator._resolve(scn.registry.path, base))
+    if not path:
+        raise SchedulerError("a distributed run reads a registry file or dataset folder: give --registry "
+                             "(write one with `madad registry generate --partitioned --out DIR`).")
+    if scn.registry.provincial:
+        raise SchedulerError("provincial registries (registry.provincial) are merged in memory only: "
+                             "run without --scheduler, or merge them into the dataset first.")
+    say("reading and checking the registry's parts on the workers...")
+    with clock.stage("registry_s"), ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(file_sha256, path)
+        door = _open(client, part_specs(path, rows_per_part=rows_per_part), str(path), say)
+        registry_input = {"file": str(path), "sha256": digest.result(), "parts": len(door.parts)}
+    say("building the hazards...")
+    with clock.stage("hazard_s"):
+        from hazards.io import aoi_of_points
+
+        aoi = aoi_of_points(np.array(door.extent)[[0, 2]], np.array(door.extent)[[1, 3]]) if door.extent else None
+        layers, hazard_inputs = orchestrator.build_hazards(scn, base=base, aoi=aoi)
+    inputs = {"hazards": hazard_inputs, "registry": registry_input}
+    if boundaries is not None:
+        inputs["boundaries"] = orchestrator.boundary_input(boundaries, door.districts, source=str(path))
+    library = scn if library is None else library
+    say("running the payout engine (overlay on the workers)...")
+    with clock.stage("engine_s"):
+        res, summary, cols = _evaluate(client, door, scn, layers)
+    say("building the plan...")
+    with clock.stage("plan_s"):
+        tehsil = pd.Series(summary.tehsil if res.row is None else summary.tehsil[res.row])
+        the_plan = orchestrator.plan_of(
+            scn, res, cols, layers, report=door.report.to_dict(), tehsil=tehsil,
+            weights=(door.valid, door.weight) if door.valid else None, library=library,
+            registry_rows=len(res.tier) - summary.affected - summary.rest + door.valid,
+        )
+        table = PartTables(client, door, scn, layers, res, summary)
+    pending = None
+    if scn.ensemble is not None:
+        from simulator.plans import ensemble
+
+        def member(member_scn: Scenario, sources: list):
+            res_m, summary_m, _ = _evaluate(client, door, member_scn, sources)
+            return res_m, summary_m.cols  # the rows before any split, as res_m.row counts them
+
+        def members() -> None:
+            with clock.stage("ensemble_s"):
+                n, done = scn.ensemble.members, []
+                say(f"ensemble: member 1 of {n}...")
+
+                def finished(_seed: int) -> None:
+                    done.append(_seed)
+                    if len(done) < n:
+                        say(f"ensemble: member {len(done) + 1} of {n}...")
+
+                the_plan["ensemble"] = ensemble.summary(
+                    scn, summary.cols, layers, data.districts().district_id, door.province_of,
+                    on_member=finished, known={scn.seed: res}, evaluator=member,
+                )
+
+        if background:
+            worker = ThreadPoolExecutor(1, thread_name_prefix="madad-ensemble")
+            pending = worker.submit(members)
+            worker.shutdown(wait=False)
+        else:
+            members()
+    return orchestrator.RunResult(
+        scenario=scn, plan=the_plan, households=table, hazards=layers, quarantine=door.quarantine,
+        timings=timings, inputs=inputs, library=library, rows=None, pending=pending,
+    )
