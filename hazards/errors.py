@@ -54,3 +54,7 @@ class DisclosureError(MadadError, ValueError):
 
 class ExchangeError(MadadError, ValueError):
     """An exchange package, key, identity or audit log is refused; the message says why."""
+
+
+class SchedulerError(MadadError, ValueError):
+    """A Dask scheduler that cannot be reached or used, or a run it cannot take (madad run --scheduler)."""

@@ -54,7 +54,7 @@ import pandas as pd
 
 from hazards import sampling
 from hazards import tables as data
-from hazards.errors import MadadError, RegistryError
+from hazards.errors import RegistryError, SchedulerError
 from simulator import engine
 from simulator.engine import targeting
 from simulator.engine.overlay import overlay_all
@@ -70,10 +70,6 @@ ROWS_PER_PART = partitioned.ROWS_PER_PART
 _OVERLAY_ONLY = ("lon", "lat", "housing")
 #: Parts whose household tables are built ahead of the one being written.
 _TABLES_AHEAD = 2
-
-
-class SchedulerError(MadadError, ValueError):
-    """A Dask scheduler that cannot be reached or used, or a run it cannot take."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,11 +434,15 @@ class _Door:
 def _open(client, specs: list[PartSpec], source: str, say: Callable[[str], None]) -> _Door:
     """The door over every part: validated on the workers, merged here, ids repeated across
     parts quarantined (later occurrences; see :func:`simulator.registry.validate`)."""
-    from dask.distributed import wait
+    from dask.distributed import as_completed, wait
 
     opened = client.map(open_part, specs, pure=False)
     parts = [client.submit(operator.getitem, f, 0) for f in opened]
-    doors = client.gather([client.submit(operator.getitem, f, 1) for f in opened])
+    summaries = [client.submit(operator.getitem, f, 1) for f in opened]
+    for done, _ in enumerate(as_completed(summaries), start=1):
+        say(f"registry parts read and checked: {done} of {len(specs)}")
+    doors = client.gather(summaries)
+    del summaries
     wait(parts)
     del opened  # the door's hashes are dropped on the workers; the parts stay
     read_before = np.concatenate([[0], np.cumsum([d["rows_read"] for d in doors])[:-1]]).astype(np.int64)

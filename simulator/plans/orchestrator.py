@@ -57,9 +57,10 @@ class RunResult:
     def complete(self) -> RunResult:
         """Wait for the work :func:`assemble` left running in the background, which puts its
         figures in :attr:`plan` (its error, if any, is raised here); returns ``self``."""
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            pending.result()
+        pending = self.pending
+        if pending is not None:
+            pending.result()  # every caller waits: the reference is dropped only after
+            self.pending = None
         return self
 
     @property
