@@ -40,7 +40,10 @@ their SHA-256, and read with the CLI's own readers. ``.streamlit/config.toml`` t
 statistics, hides the developer toolbar and tracebacks, and raises the upload cap to 1 GB.
 
 Speed and weight: the hazard layers and the registry are cached by content apart from the
-policy, so a policy change reruns only the engine and the plan. What reaches the browser is
+policy, so a policy change reruns only the engine and the plan (a registry file is read while
+the hazards are built). A scenario's ensemble runs in the background: the headline figures are
+shown at once, with "likely ranges being computed (member k of n)" until its ranges are there
+(the page then reruns by itself); the downloads wait for them. What reaches the browser is
 aggregated on the server: each hazard raster as one PNG, one polygon per non-empty ~5 km
 hexagon and one feature per district; household locations never leave the server.
 """

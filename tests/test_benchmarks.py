@@ -76,3 +76,13 @@ def test_hazard_read_benchmark_figures():
     # One layer in two formats: the same households flooded.
     assert f["geotiff"]["flooded_households"] == f["netcdf"]["flooded_households"]
     assert f["geotiff"]["outside"] == f["netcdf"]["outside"]
+
+
+@pytest.mark.slow
+def test_app_benchmark_figures(tmp_path):
+    """benchmarks/app.py drives the app on a registry file and times what a visitor waits for."""
+    registry = tmp_path / "registry.parquet"
+    f = run("app.py", "--registry", str(registry), "--households", str(N))
+    assert registry.exists() and f["households"] == N
+    assert 0 < f["first_figures_s"] <= f["ranges_ready_s"]
+    assert f["what_if_s"] > 0 and f["peak_rss_mb"] > 0

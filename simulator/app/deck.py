@@ -25,6 +25,8 @@ HEX_WIDTH_KM = 5.0
 HEX_LAT0 = 30.0
 KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LON_EQUATOR = 111.320
+#: Largest box of hexagons (cells) :func:`hex_bins` counts in a dense table (Pakistan at 5 km: ~0.1 M).
+DENSE_HEX_CELLS = 4_000_000
 
 
 def hex_scale(lat0: float = HEX_LAT0) -> tuple[float, float]:
@@ -58,9 +60,21 @@ def hex_bins(lon: np.ndarray, lat: np.ndarray, width_km: float = HEX_WIDTH_KM,
     if len(q) == 0:
         return pd.DataFrame({"q": [], "r": [], "lon": [], "lat": [], "count": []}).astype(
             {"q": np.int64, "r": np.int64, "count": np.int64})
-    cells, inverse = np.unique(np.stack([q, r], axis=1), axis=0, return_inverse=True)
+    # one integer per cell, ordered as (q, r) pairs are: counted in a dense table when the
+    # points' box is small (a country at 5 km), else by a 1-D unique (never a row-wise one)
+    q0, r0 = q.min(), r.min()
+    span = int(r.max() - r0) + 1
+    code = (q - q0) * span + (r - r0)
     w = np.ones(len(q), np.int64) if weights is None else np.asarray(weights, np.int64)
-    counts = np.bincount(inverse.ravel(), weights=w, minlength=len(cells)).round().astype(np.int64)
+    cells_in_box = (int(q.max() - q0) + 1) * span
+    if cells_in_box <= DENSE_HEX_CELLS:
+        present = np.bincount(code, minlength=cells_in_box)
+        codes = np.flatnonzero(present)
+        counts = np.bincount(code, weights=w, minlength=cells_in_box)[codes].round().astype(np.int64)
+    else:
+        codes, inverse = np.unique(code, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=w, minlength=len(codes)).round().astype(np.int64)
+    cells = np.stack([codes // span + q0, codes % span + r0], axis=1)
     qf, rf = cells[:, 0].astype(float), cells[:, 1].astype(float)
     cx = size * math.sqrt(3) * (qf + rf / 2)
     cy = size * 1.5 * rf

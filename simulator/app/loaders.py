@@ -12,9 +12,16 @@ Uploaded files are kept under the system temporary folder (``madad-uploads/``), 
 their SHA-256, and read with the CLI's own readers.
 
 Long work shows a progress bar (:func:`progress_bar`) fed by the library's callbacks: the
-synthetic registry's generation and a plan with an ensemble, the first time they are computed.
-The bar is made and emptied inside the cached function: Streamlit replays a cached function's
-elements on a cache hit, and an element made outside it could not be replayed.
+synthetic registry's generation, the first time it is made. The bar is made and emptied inside
+the cached function: Streamlit replays a cached function's elements on a cache hit, and an
+element made outside it could not be replayed.
+
+A plan with an ensemble is shown before its ranges: :func:`cached_result` asks
+:func:`simulator.plans.assemble` for the engine and the plan only (``background=True``) and
+returns at once; the ensemble fills the cached plan's ``ensemble`` block later (its
+:class:`Ensemble` tells how far it is; :data:`GATE` runs ensembles one at a time, behind the
+pages' own work). :func:`plan_for` gives the plan without the block until it is there, then
+with it; the downloads (:func:`full_result`) wait for it.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ import hashlib
 import logging
 import re
 import tempfile
+import threading
 import time
 import types
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,82 +289,270 @@ def registry_of(scn: Scenario, source: RegistrySource):
     return cached_registry(cache_key(source, f"seed={scn.seed}"), source, scn.seed)
 
 
+def prefetch_registry(scn: Scenario, source: RegistrySource) -> None:
+    """Start reading a registry file on a thread of its own, so that the hazards are built
+    meanwhile (a national file takes the longest of all); :func:`registry_of` then waits for
+    it (Streamlit computes one cache entry once). A synthetic registry is generated where it
+    is asked for (under its progress bar); a file's errors are raised there again."""
+    if source.path is None or not Path(source.path).exists():
+        return
+
+    def read() -> None:
+        try:
+            registry_of(scn, source)
+        except Exception as exc:  # told again, on the page, by the run that waits for it
+            log.info("reading the registry ahead failed: %s", exc)
+
+    from streamlit.runtime.scriptrunner import add_script_run_ctx
+
+    thread = threading.Thread(target=read, name="madad-registry-read", daemon=True)
+    add_script_run_ctx(thread)
+    thread.start()
+
+
 # --- plans: every one from simulator.plans.assemble ---------------------------------------------
+
+
+class _Gate:
+    """Who computes when, on a 2-core server: the plans a page waits for come first.
+
+    Ensembles (left running by :func:`simulator.plans.assemble` with ``background=True``) run
+    one at a time, and each member starts only while no page is computing a plan (a what-if's
+    engine run, its hexagons or its disclosure control), so that a page's figures are never
+    slowed by ranges it can show later. A member already running is not interrupted.
+    """
+
+    #: Longest an ensemble member waits for the pages' work [s] (a stuck page never stops it).
+    PATIENCE_S = 120.0
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = 0
+        self._holder: object | None = None
+
+    @contextmanager
+    def foreground(self) -> Iterator[None]:
+        """Around work a page waits for."""
+        with self._cond:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy -= 1
+                self._cond.notify_all()
+
+    def member(self, owner: object) -> None:
+        """Called on an ensemble's thread before each member: waits for its turn."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._holder in (None, owner))
+            self._holder = owner
+            self._cond.wait_for(lambda: self._busy == 0, timeout=self.PATIENCE_S)
+
+    def release(self, owner: object) -> None:
+        """The ensemble of ``owner`` ended (or failed): the next one may start."""
+        with self._cond:
+            if self._holder is owner:
+                self._holder = None
+                self._cond.notify_all()
+
+
+GATE = _Gate()
+_MEMBER = re.compile(r"member (\d+) of (\d+)")
+
+
+class Ensemble:
+    """The ensemble of one cached run: how far it is, and a wait for it.
+
+    :func:`simulator.plans.assemble` (``background=True``) returns the plan at once and leaves
+    the ensemble running; its ``ensemble`` block appears in the cached plan when it ends. The
+    pages show the headline figures meanwhile, with "member k of n".
+    """
+
+    def __init__(self, members: int) -> None:
+        self.members = members  #: n (0: the scenario has no ensemble)
+        self.member = 0  #: the member being computed (1 to n; 0 before the first)
+        self.result: plans.RunResult | None = None
+        self.future: Future | None = None
+
+    def told(self, message: str) -> None:
+        """``assemble``'s ``on_progress``: counts the members (on the ensemble's thread)."""
+        found = _MEMBER.search(message)
+        if found and message.startswith("ensemble"):
+            GATE.member(self)
+            self.member = int(found.group(1))
+
+    def attach(self, result: plans.RunResult) -> None:
+        self.result, self.future = result, result.pending
+        if self.future is not None:
+            self.future.add_done_callback(lambda _f: GATE.release(self))
+
+    @property
+    def ready(self) -> bool:
+        """True when the plan has its ranges, or never will (no ensemble, or it failed)."""
+        return self.future is None or self.future.done()
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why the ensemble failed (None while it runs or when it succeeded)."""
+        if self.future is None or not self.future.done() or self.future.cancelled():
+            return None
+        return self.future.exception()
+
+    def wait(self) -> plans.RunResult:
+        """The run with its ``ensemble`` block, once it is there (raises the ensemble's error)."""
+        assert self.result is not None
+        if self.future is not None:
+            self.future.result()  # our own reference: complete() below is then instantaneous
+            self.result.complete()
+        return self.result
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_result(key: str, _scn: Scenario, _source: RegistrySource, _library: Scenario | None):
-    """(run result, seconds) of one scenario, registry and library scenario (``key``:
-    :func:`cache_key` of the three), from :func:`simulator.plans.assemble`. Kept as one object,
-    not copied on each read: its household table is as long as the registry. Only the engine
-    and the plan run when the hazards and the registry are cached; with an ensemble, under a
-    progress bar."""
+    """(run result, seconds, :class:`Ensemble`) of one scenario, registry and library scenario
+    (``key``: :func:`cache_key` of the three), from :func:`simulator.plans.assemble`. Kept as
+    one object, not copied on each read: its household table is as long as the registry.
+
+    Only the engine and the plan run before it returns (the hazards and the registry are
+    cached apart); an ensemble goes on in the background (``background=True``) and fills the
+    cached plan's ``ensemble`` block when it ends: wait for it with :meth:`Ensemble.wait`.
+    """
     t0 = time.perf_counter()
     reg, layers = registry_of(_scn, _source), hazards_of(_scn)
-    if _scn.ensemble is None:  # the engine and the plan: about a second at most
-        result = plans.assemble(_scn, reg, layers, library=_library)
-        return result, time.perf_counter() - t0
-    # an ensemble runs for minutes: a bar fed by assemble's messages (engine, plan, then one
-    # per member)
-    steps = 2 + _scn.ensemble.members
-    told = [0]
-    label = text.text(_lang(), "computing")
-    with progress_bar() as show:
-
-        def say(message: str) -> None:
-            show(told[0] / steps, message if _lang() == "en" else label)
-            told[0] += 1
-
-        result = plans.assemble(_scn, reg, layers, library=_library, on_progress=say)
-    return result, time.perf_counter() - t0
+    ensemble = Ensemble(_scn.ensemble.members if _scn.ensemble is not None else 0)
+    with GATE.foreground():
+        result = plans.assemble(_scn, reg, layers, library=_library, on_progress=ensemble.told,
+                                background=True)
+    ensemble.attach(result)
+    seconds = time.perf_counter() - t0
+    log.info("plan of %s: %.2f s (engine %.2f s, plan %.2f s)%s", _scn.name, seconds,
+             result.timings.get("engine_s", 0.0), result.timings.get("plan_s", 0.0),
+             f"; ensemble of {ensemble.members} members under way" if ensemble.members else "")
+    return result, seconds, ensemble
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def cached_plan(key: str, _scn: Scenario, _source: RegistrySource, _library: Scenario | None):
-    """(plan, the affected households binned to hexagons, seconds): a copy for each page, so
-    that nothing a page does reaches the cached result.
+def result_of(scn: Scenario, source: RegistrySource, library: Scenario | None):
+    """:func:`cached_result` of ``scn`` on ``source``, marked edited against ``library``."""
+    return cached_result(cache_key(scn, source, library), scn, source, library)
 
-    The hexagons are exact, as the plan is: :func:`published_hexagons` gives a minister's."""
-    result, seconds = cached_result(key, _scn, _source, _library)
-    reg = registry_of(_scn, _source)
-    hit = result.households["tier"].cat.codes.to_numpy() > 0
-    rows = reg.households if result.rows is None else reg.households.iloc[result.rows]
-    hexes = deck.hex_bins(rows["lon"].to_numpy()[hit], rows["lat"].to_numpy()[hit],
-                          weights=result.households["weight"].to_numpy()[hit])
-    return result.plan, hexes, seconds
+
+def ensemble_of(scn: Scenario, source: RegistrySource, library: Scenario | None) -> Ensemble:
+    """The :class:`Ensemble` of the plan of :func:`plan_for` (computing it if need be)."""
+    return result_of(scn, source, library)[2]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_published_hexagons(key: str, _hexes: pd.DataFrame, _result) -> pd.DataFrame:
+def cached_plan(key: str, ranges: bool, _scn: Scenario, _source: RegistrySource,
+                _library: Scenario | None):
+    """(plan, seconds): a copy for each page, so that nothing a page does reaches the cached
+    result. ``ranges``: with the ensemble's block (it has ended; it is waited for), else
+    without it (the figures shown while the ensemble runs)."""
+    result, seconds, ensemble = cached_result(key, _scn, _source, _library)
+    if ranges:
+        ensemble.wait()
+    # dict() copies the top level at once (the ensemble's thread may add its block meanwhile);
+    # st.cache_data then copies the rest
+    plan = dict(result.plan)
+    if not ranges:
+        plan.pop("ensemble", None)
+    return plan, seconds
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_hexes(key: str, _scn: Scenario, _source: RegistrySource, _library: Scenario | None):
+    """The affected households of a plan binned to hexagons (:func:`simulator.app.deck.hex_bins`):
+    exact, as the plan is; :func:`published_hexagons` gives a minister's. Only the affected
+    rows' points are read (no copy of the registry)."""
+    result = cached_result(key, _scn, _source, _library)[0]
+    with GATE.foreground():
+        reg = registry_of(_scn, _source)
+        hit = np.flatnonzero(result.households["tier"].cat.codes.to_numpy() > 0)
+        rows = hit if result.rows is None else np.asarray(result.rows)[hit]
+        return deck.hex_bins(reg.households["lon"].to_numpy()[rows], reg.households["lat"].to_numpy()[rows],
+                             weights=result.households["weight"].to_numpy()[hit])
+
+
+def plan_for(scn: Scenario, source: RegistrySource, library: Scenario | None):
+    """(plan, hexagons, seconds) of ``scn`` on ``source``, marked edited against ``library``.
+
+    The plan has its ensemble's ``ensemble`` block when the ensemble has ended; before that,
+    none (:func:`ensemble_of` tells how far it is). A failed ensemble leaves it out too.
+    """
+    key = cache_key(scn, source, library)
+    ensemble = cached_result(key, scn, source, library)[2]
+    ranges = ensemble.ready and ensemble.error is None
+    the_plan, seconds = cached_plan(key, ranges, scn, source, library)
+    return the_plan, cached_hexes(key, scn, source, library), seconds
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_published_hexagons(key: str, _hexes: pd.DataFrame, _result, _reg_key: bytes) -> pd.DataFrame:
     """A minister's hexagons: perturbed by the cell-key method
     (:func:`simulator.publish.disclosure.perturb_hexagons`, keyed by the registry's content as
     the minister's plan is); the page then hides those under ``min_cell``."""
     from simulator.publish.disclosure import perturb_hexagons
     from simulator.publish.disclosure.cellkey import unit_of
 
-    return perturb_hexagons(_hexes, cached_registry_key(key, _result), unit_of(_result.plan))
+    with GATE.foreground():
+        return perturb_hexagons(_hexes, _reg_key, unit_of(_result.plan))
 
 
 def published_hexagons(scn: Scenario, source: RegistrySource, library: Scenario | None,
                        hexes: pd.DataFrame) -> pd.DataFrame:
     """The hexagons of :func:`plan_for` as a minister may see them (perturbed)."""
     key = cache_key(scn, source, library)
-    return cached_published_hexagons(key, hexes, cached_result(key, scn, source, library)[0])
+    return cached_published_hexagons(key, hexes, cached_result(key, scn, source, library)[0],
+                                     registry_key_of(scn, source))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def cached_registry_key(key: str, _result) -> bytes:
-    """The registry version's key of the cell-key perturbation
-    (:func:`simulator.publish.disclosure.registry_key` of the run's household table)."""
-    from simulator.publish.disclosure import registry_key
+# --- the registry's key of the cell-key perturbation ---------------------------------------------
 
-    return registry_key(_result.households)
+def registry_key(households: pd.DataFrame) -> bytes:
+    """:func:`simulator.publish.disclosure.registry_key` of the household table of any run on
+    this registry, computed from the registry itself: byte for byte the same.
+
+    The key is policy-independent by design (a weighted row the hazard splits is merged back),
+    so it is computed once per registry, from its rows: the household table's columns among
+    ``REGISTRY_COLUMNS``, the weight 1 when the registry has none.
+    """
+    from simulator.plans.orchestrator import RESULT_COLUMNS
+    from simulator.publish.disclosure import cellkey
+
+    cols = [c for c in cellkey.REGISTRY_COLUMNS if c in RESULT_COLUMNS]
+    n = len(households)
+    # the engine's weight is 1 a row in a registry without one, as the run's table has it
+    frame = pd.DataFrame({c: (np.ones(n, np.int32) if c == "weight" and c not in households
+                              else households[c].array) for c in cols}, copy=False)
+    return cellkey.registry_key(frame)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_registry_key(key: str, _scn: Scenario, _source: RegistrySource) -> Future:
+    """The :func:`registry_key` of a registry (``key``: its :func:`cache_key`), started on a
+    thread of its own as soon as asked for, so that it overlaps the engine's run."""
+    reg = registry_of(_scn, _source)
+    worker = ThreadPoolExecutor(1, thread_name_prefix="madad-registry-key")
+    future = worker.submit(registry_key, reg.households)
+    worker.shutdown(wait=False)
+    return future
+
+
+def start_registry_key(scn: Scenario, source: RegistrySource) -> None:
+    """Start the registry's key (a minister's view needs it) while the plan is computed."""
+    cached_registry_key(cache_key(source, f"seed={scn.seed}"), scn, source)
+
+
+def registry_key_of(scn: Scenario, source: RegistrySource) -> bytes:
+    """The key of ``source``'s registry (:func:`registry_key`), computed once per registry."""
+    return cached_registry_key(cache_key(source, f"seed={scn.seed}"), scn, source).result()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_suppressed(key: str, k: int, _plan: dict, _registry_key: bytes | None = None) -> dict:
     """The plan as a minister may see it (:func:`simulator.publish.disclosure.protect_plan`:
     perturbed by the cell-key method with the registry's key, then small-cell suppressed).
+    ``key`` tells apart a plan with and without its ensemble's ranges.
 
     Without disclosure control the minister's view is not shown at all (it fails closed).
     """
@@ -364,12 +561,8 @@ def cached_suppressed(key: str, k: int, _plan: dict, _registry_key: bytes | None
     except ImportError as exc:
         raise MadadError(f"disclosure control (simulator.publish.disclosure) is not available ({exc}); "
                          "the minister's view needs it. Set MADAD_ROLE=planner only where planners work.") from exc
-    return protect_plan(_plan, k=k, key=_registry_key)
-
-
-def plan_for(scn: Scenario, source: RegistrySource, library: Scenario | None):
-    """(plan, hexagons, seconds) of ``scn`` on ``source``, marked edited against ``library``."""
-    return cached_plan(cache_key(scn, source, library), scn, source, library)
+    with GATE.foreground():
+        return protect_plan(_plan, k=k, key=_registry_key)
 
 
 def shown_plan(plan: dict, scn: Scenario, source: RegistrySource, library: Scenario | None,
@@ -378,14 +571,15 @@ def shown_plan(plan: dict, scn: Scenario, source: RegistrySource, library: Scena
     ministers (the same figures as the published PDF brief and GeoJSON)."""
     if cfg.planner:
         return plan
-    key = cache_key(scn, source, library)
-    reg_key = cached_registry_key(key, cached_result(key, scn, source, library)[0])
-    return cached_suppressed(key, cfg.min_cell, plan, reg_key)
+    key = cache_key(scn, source, library) + ("|ensemble" if "ensemble" in plan else "")
+    return cached_suppressed(key, cfg.min_cell, plan, registry_key_of(scn, source))
 
 
 def full_result(scn: Scenario, source: RegistrySource, library: Scenario | None) -> plans.RunResult:
-    """The in-memory run with its per-household table, for the downloads (built on click)."""
-    return cached_result(cache_key(scn, source, library), scn, source, library)[0]
+    """The in-memory run with its per-household table and its ensemble's ranges, for the
+    downloads (built on click): waits for an ensemble still running, so that every file has
+    them (raises its error if it failed)."""
+    return result_of(scn, source, library)[2].wait()
 
 
 # --- the map's hazard images ----------------------------------------------------------------------

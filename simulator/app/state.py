@@ -108,6 +108,8 @@ class Current:
     seconds: float = 0.0
     changes: list = field(default_factory=list)
     bounds: tuple | None = None  # (full, light, code report, name) of the boundaries in use
+    #: The plan's ensemble (its ranges come later: ``plan`` has no "ensemble" block until then)
+    ensemble: loaders.Ensemble | None = None
 
     @property
     def k(self) -> int:
@@ -206,19 +208,27 @@ def quick_sidebar(base: Scenario) -> tuple[Scenario, list]:
 
 
 def compute_current(cfg: Settings) -> Current:
-    """The active scenario with the sidebar's what-if, run (cached) and made safe to show."""
+    """The active scenario with the sidebar's what-if, run (cached) and made safe to show.
+
+    Only the engine and the plan run for a new policy (the registry and hazards are cached);
+    an ensemble's ranges come later (:attr:`Current.ensemble`, :func:`simulator.app.widgets.show_ranges`).
+    """
     ss = st.session_state
     base = ss["active_scn"]
     library = ss.get("library_scn")
+    source = registry_source(base, cfg)
+    loaders.prefetch_registry(base, source)  # a registry file is read while the hazards are built
     try:
         scn, changes = quick_sidebar(base)
     except ScenarioError as exc:
         st.error(T("whatif_invalid", problem=str(exc)))
         scn, changes = base, []
-    source = registry_source(base, cfg)
     t0 = time.perf_counter()
     with st.spinner(T("computing")):
+        if not cfg.planner:  # the registry's key of the published figures, while the engine runs
+            loaders.start_registry_key(scn, source)
         the_plan, hexes, _ = loaders.plan_for(scn, source, library)
+        ensemble = loaders.ensemble_of(scn, source, library)
         baseline = loaders.plan_for(base, source, library)[0]["totals"] if changes else None
         shown = loaders.shown_plan(the_plan, scn, source, library, cfg)
         layers = loaders.hazards_of(scn)
@@ -227,7 +237,7 @@ def compute_current(cfg: Settings) -> Current:
         hexes = hexes[hexes["count"] >= cfg.min_cell]
     return Current(cfg=cfg, base=base, scn=scn, library=library, source=source, plan=the_plan, shown=shown,
                    hexes=hexes, layers=layers, baseline=baseline, seconds=time.perf_counter() - t0,
-                   changes=changes)
+                   changes=changes, ensemble=ensemble)
 
 
 # --- session and sidebar --------------------------------------------------------------------------

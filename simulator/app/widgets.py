@@ -205,6 +205,31 @@ def show_ensemble(plan: dict) -> None:
         st.caption(T("ens_caption", n=e["members"], seed=e["member_in_tables"]))
 
 
+#: Seconds between two looks at an ensemble still running (:func:`show_ranges`).
+RANGES_POLL_S = 1.0
+
+
+def show_ranges(cur: Current) -> None:
+    """The ensemble's ranges under the headline figures; while they are computed, a note
+    ("member k of n") that looks again every :data:`RANGES_POLL_S` and reruns the page when
+    they are there. The headline figures never wait for them."""
+    ensemble = cur.ensemble
+    if "ensemble" in cur.shown or ensemble is None or not ensemble.members:
+        show_ensemble(cur.shown)
+    elif ensemble.error is not None:
+        st.warning(T("ens_failed", problem=str(ensemble.error) or type(ensemble.error).__name__))
+    else:
+        ranges_pending(ensemble)
+
+
+@st.fragment(run_every=RANGES_POLL_S)
+def ranges_pending(ensemble) -> None:
+    """The note shown while an ensemble runs (a fragment: only it reruns until the end)."""
+    if ensemble.ready:
+        st.rerun(scope="app")  # the whole page again, now with the ranges
+    st.caption(T("ens_pending", k=max(ensemble.member, 1), n=ensemble.members))
+
+
 def table_height(n: int) -> int:
     return min(35 * (n + 1) + 3, 640)
 

@@ -12,8 +12,8 @@ from simulator.app.pages import published
 from simulator.app.state import Current, T, current, lang
 from simulator.app.widgets import (
     scenario_heading,
-    show_ensemble,
     show_metrics,
+    show_ranges,
     show_registry_report,
     table_height,
 )
@@ -28,7 +28,7 @@ def render(cur: Current) -> None:
     show_metrics(plan["totals"], baseline)
     if not cur.cfg.planner:
         st.caption(T("published_note"))
-    show_ensemble(cur.shown)
+    show_ranges(cur)
     if not cur.cfg.planner:
         hidden = plan.get("disclosure", {}).get("hidden_cells", 0)
         st.caption(T("minister_tables", k=cur.k, hidden=hidden))

@@ -8,9 +8,9 @@ from simulator.app.pages import published
 from simulator.app.state import PAGE_OBJECTS, Current, T, current
 from simulator.app.widgets import (
     scenario_heading,
-    show_ensemble,
     show_map,
     show_metrics,
+    show_ranges,
     summary_sentence,
 )
 
@@ -24,7 +24,7 @@ def render(cur: Current) -> None:
     show_metrics(plan["totals"], baseline)
     if not cur.cfg.planner:
         st.caption(T("published_note"))
-    show_ensemble(cur.shown)
+    show_ranges(cur)
     show_map(cur, key="overview_map")
     cols = st.columns(3)
     cols[0].page_link(PAGE_OBJECTS["map"], label=T("go_map"), icon=":material/map:")

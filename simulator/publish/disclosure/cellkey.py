@@ -198,12 +198,19 @@ def ptable_moments() -> dict:
 
 def registry_key(households: pd.DataFrame) -> bytes:
     """The key of a registry version: SHA-256 of its content (:data:`REGISTRY_COLUMNS` that
-    are present, rows in any order), independent of the policy run on it."""
+    are present, rows in any order), independent of the policy run on it.
+
+    Fast at national scale: repeated ids (a run's table repeats a weighted row the hazard
+    split) are looked for by 64-bit hashes (:func:`simulator.registry.validation.id_hashes`),
+    and the rows are hashed without first factorizing 35 million distinct ids; the key is the
+    same as hashing the frame with pandas' defaults."""
+    from simulator.registry.validation import id_hashes
+
     cols = [c for c in REGISTRY_COLUMNS if c in households.columns]
     if not cols:
         raise DisclosureError("the household table has none of the registry columns; cannot key the perturbation.")
-    frame = households[cols].reset_index(drop=True)
-    if "household_id" in cols and frame["household_id"].duplicated().any():
+    frame = households[cols]
+    if "household_id" in cols and _repeats(frame["household_id"], id_hashes):
         # A weighted row split by the hazard into an affected part and the rest: one row per
         # household again, its weights summed, so that the key does not depend on the scenario.
         others = [c for c in cols if c not in ("household_id", "weight")]
@@ -211,11 +218,22 @@ def registry_key(households: pd.DataFrame) -> bytes:
         if "weight" in cols:
             agg["weight"] = "sum"
         frame = frame.groupby("household_id", sort=False, observed=True).agg(agg).reset_index()[cols]
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy(np.uint64)
+    # categorize=False gives the same hashes; it only skips factorizing (costly for unique ids)
+    hashed = pd.util.hash_pandas_object(frame, index=False, categorize=False).to_numpy(np.uint64)
     digest = hashlib.sha256(_DOMAIN)
     digest.update(",".join(cols).encode())
     digest.update(np.sort(hashed).tobytes())
     return digest.digest()
+
+
+def _repeats(ids: pd.Series, hashes) -> bool:
+    """Whether any id occurs twice: by hash, then as text among the rows whose hash repeats."""
+    h = hashes(ids)
+    ordered = np.sort(h)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not repeated.size:
+        return False
+    return bool(ids[np.isin(h, repeated)].duplicated().any())
 
 
 def plan_key(plan: Mapping) -> bytes:
