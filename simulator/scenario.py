@@ -31,7 +31,7 @@ TIER_NAMES = ("none", "affected", "severely_affected", "displaced")
 #                                   = 1e8 + 50 * 1e7 = 6e8                (MAX_HOUSEHOLD_PKR)
 #   one household, all programmes  <= MAX_PROGRAMMES * 6e8 = 1.2e10      (what dedup sums)
 #   one registry row               <= 1.2e10 * 1e6 (the registry's largest row weight) = 1.2e16
-#   a plan                         <= 1.2e10 * MAX_HOUSEHOLDS (1e8) = 1.2e18  (< 2**63 by 7x)
+#   a plan                         <= 1.2e10 * MAX_HOUSEHOLDS (3e8) = 3.6e18  (< 2**63 by 2.5x)
 #
 # and every share product stays small: a federal share or an instalment is amount * basis
 # points // 10_000 and a cost-sharing key amount * numerator // 10**6, each computed as quotient
@@ -53,9 +53,10 @@ MAX_HH_SIZE = 50
 MAX_HOUSEHOLD_PKR = MAX_TRANSFER_PKR + MAX_HH_SIZE * MAX_PER_PERSON_PKR
 #: Most programmes in one policy (the library scenarios have one or two).
 MAX_PROGRAMMES = 20
-#: Most households a plan may count, weights included [households]: 2.6 times the 38 million
-#: households of the 2023 census.
-MAX_HOUSEHOLDS = 10**8
+#: Most households a plan may count, weights included [households]: 7.9 times the 38 million
+#: households of the 2023 census, room for a regional registry or a 150 M-household scale test
+#: (issue 13), with every sum still inside int64 (see above).
+MAX_HOUSEHOLDS = 3 * 10**8
 #: Largest budget ceiling [PKR], federal or of one province: about 50 times Pakistan's whole
 #: federal budget (PKR 17.6 trillion in 2025-26), and below 2**53 (9.0e15), so that a ceiling
 #: compared as a float is exact.

@@ -150,9 +150,13 @@ def test_a_what_if_does_not_wait_for_any_ensemble(env, held):
     assert any("PKR 30,000" in i.value for i in at.info)
     assert not has_ranges(at) and pending_note(at) is not None
     # the engine and the plan only: the registry and the hazards are not computed again
-    assert held.counts == {"ensemble": 1, "assemble": 2, "registry": 1}
+    # (the base plan's ensemble is held, or still queued behind an earlier test's: 0 or 1 started)
+    assert held.counts["ensemble"] <= 1 and held.counts["assemble"] == 2 and held.counts["registry"] == 1
     held.set()
     wait_for_ranges(at)
+    deadline = time.monotonic() + PATIENCE_S
+    while held.counts["ensemble"] < 2 and time.monotonic() < deadline:  # the base's, queued
+        time.sleep(0.1)
     assert held.counts == {"ensemble": 2, "assemble": 2, "registry": 1}
 
 

@@ -113,9 +113,21 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
                            if isinstance(frame[c].dtype, pd.CategoricalDtype)})
 
 
-@pytest.mark.parametrize("name", ["budget", "2022", "observed"])
-def test_cluster_plan_is_the_in_memory_plan(cluster, dataset, name):
-    scn = _scenarios()[name]
+@pytest.fixture(scope="module")
+def raster_scenario(tmp_path_factory) -> scenario_mod.Scenario:
+    """The demo with its hazard read from a GeoTIFF file: each worker reads only its window."""
+    from hazards.io import write_geotiff
+
+    demo = scenario_mod.load(SCENARIOS / "indus-flood-demo.yaml")
+    layers, _ = orchestrator.build_hazards(demo, base=SCENARIOS)
+    path = write_geotiff(layers[0], tmp_path_factory.mktemp("hazard") / "flood.tif")
+    spec = demo.hazards[0].model_copy(update={"file": str(path), "generator": None})
+    return demo.model_copy(update={"hazards": [spec], "ensemble": None})
+
+
+@pytest.mark.parametrize("name", ["budget", "2022", "observed", "file"])
+def test_cluster_plan_is_the_in_memory_plan(cluster, dataset, raster_scenario, name):
+    scn = raster_scenario if name == "file" else _scenarios()[name]
     memory = orchestrator.run(scn, base=SCENARIOS, registry_path=dataset)
     with distributed.connect(cluster) as client:
         res = distributed.run(scn, client, base=SCENARIOS, registry_path=dataset)
@@ -128,6 +140,9 @@ def test_cluster_plan_is_the_in_memory_plan(cluster, dataset, name):
     pd.testing.assert_frame_equal(_plain(table), _plain(memory.households))
     if name == "budget":
         assert memory.plan["budget"]["over_budget_households"] > 0
+    if name == "file":  # the workers read windows of the file: the same overlay
+        assert memory.plan["totals"]["affected_households"] > 0
+        assert "flood.tif" in res.inputs["hazards"][0]["file"]
     if name == "2022":
         assert memory.rows is not None  # weighted rows were split
         assert res.plan["ensemble"]["members"] == scn.ensemble.members > 1
@@ -252,3 +267,29 @@ def test_refusals(dataset, tmp_path):
     result = CliRunner().invoke(app, ["run", str(SCENARIOS / "indus-flood-demo.yaml"), "--households", "100",
                                       "--scheduler", "local", "--out", str(tmp_path / "x")])
     assert result.exit_code != 0 and "--registry" in result.output
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_packed_columns_unpack_to_the_engine_s(dataset, tmp_path, weighted):
+    """A worker keeps a part's columns packed (flags as bits, sizes as int8, no weight when every
+    one is 1): unpacked, they are household_columns of the validated part, dtypes included."""
+    from simulator import engine
+
+    spec = distributed.part_specs(dataset)[0]
+    if not weighted:
+        frame = spec.frame().drop(columns=["notes"]).assign(weight=1)
+        path = tmp_path / "unit.parquet"
+        registry.write(frame, path)
+        spec = distributed.part_specs(path)[0]
+    part, door = distributed.open_part(spec)
+    expected = engine.household_columns(registry.validate(spec.frame()).households, tehsils=True)
+    got = distributed.engine_columns(part)
+    assert set(got) == set(expected)
+    for name, values in expected.items():
+        assert got[name].dtype == values.dtype, name
+        np.testing.assert_array_equal(got[name], values, err_msg=name)
+    assert (part.packed["weight"] is None) == (not weighted)
+    at = np.array([0, 5, 17])
+    for name, values in distributed.engine_columns(part, at).items():
+        np.testing.assert_array_equal(values, expected[name][at], err_msg=name)
+    assert door["weight"] == int(expected["weight"].sum())

@@ -125,7 +125,7 @@ def check_households(weight: np.ndarray) -> None:
     if total > MAX_HOUSEHOLDS or (bits < 0 and len(weight) and int(weight.min()) < 0):
         raise ScenarioError(
             f"registry: its rows stand for {total:,.0f} households (the sum of weight), more than "
-            f"{MAX_HOUSEHOLDS:,} (simulator.scenario.MAX_HOUSEHOLDS, 2.6 times Pakistan's census "
+            f"{MAX_HOUSEHOLDS:,} (simulator.scenario.MAX_HOUSEHOLDS, about 8 times Pakistan's census "
             "households), or a weight is negative; lower the weight column."
         )
 

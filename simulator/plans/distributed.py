@@ -45,7 +45,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -54,7 +54,7 @@ import pandas as pd
 
 from hazards import sampling
 from hazards import tables as data
-from hazards.errors import RegistryError, SchedulerError
+from hazards.errors import HazardError, RegistryError, SchedulerError
 from simulator import engine
 from simulator.engine import targeting
 from simulator.engine.overlay import overlay_all
@@ -110,8 +110,12 @@ def connect(scheduler: str, *, workers: int | None = None, memory_limit: str | i
     try:
         if scheduler == "local":
             n = workers or max(1, min(os.cpu_count() or 1, 4))
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   memory_limit=memory_limit, dashboard_address=":0")
+            # the workers keep their parts in memory (about 50 bytes a household): no spilling
+            # from 60 % of the limit, and a pause only at 95 % (Dask's default is 80 %)
+            with dask.config.set({"distributed.worker.memory.target": False,
+                                  "distributed.worker.memory.pause": 0.95}):
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                       memory_limit=memory_limit, dashboard_address=":0")
             client = Client(cluster)
         elif "://" in scheduler or ":" in scheduler:
             client = Client(scheduler, timeout="20s")
@@ -228,12 +232,15 @@ class Part:
     spec: PartSpec
     rows_read: int
     dropped: np.ndarray  #: rows of the part's file (0-based) left out: quarantined
-    cols: dict[str, np.ndarray]  #: :func:`simulator.engine.household_columns` of the valid rows
-    tehsil: np.ndarray  #: each valid row's code in ``tehsil_labels`` (-1: none) [int32]
+    cols: dict[str, np.ndarray]  #: the overlay's columns of the valid rows (:data:`_OVERLAY_COLUMNS`)
+    packed: dict  #: the engine's other columns, packed (:func:`_pack`; :func:`engine_columns` unpacks)
+    tehsil: np.ndarray  #: each valid row's code in ``tehsil_labels`` (-1: none) [int16 or int32]
     tehsil_labels: list[str]
     group: np.ndarray  #: each valid row's (district, province, tehsil) group [int32]
     groups: dict[str, np.ndarray]  #: per group: district, province, tehsil (engine), tehsil label
     points: sampling.Points
+    #: windows of raster files read for this part's households (:class:`RasterFile`)
+    windows: dict = field(default_factory=dict)
 
     @property
     def kept(self) -> np.ndarray:
@@ -241,6 +248,62 @@ class Part:
         keep = np.ones(self.rows_read, dtype=bool)
         keep[self.dropped] = False
         return keep
+
+
+#: Engine columns the overlay reads, kept as they are; the others are packed (:func:`_pack`).
+_OVERLAY_COLUMNS = ("lon", "lat", "province", "district", "housing", "tehsil")
+#: The registry's flags, one bit each of :func:`_pack`'s ``flags``.
+_FLAGS = ("enrolled_kafaalat", "enrolled_prov_uct", "enrolled_prov_cct", "female_headed", "disability")
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """Integers as int8 when they fit (household sizes, children: at most 50), else as they are."""
+    if not len(values) or (int(values.min()) >= -128 and int(values.max()) <= 127):
+        return values.astype(np.int8)
+    return values
+
+
+def _pack(cols: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict]:
+    """:func:`simulator.engine.household_columns` as a worker keeps them, about 36 bytes a
+    household instead of 50: the overlay's columns as they are; the flags as bits of one byte;
+    sizes as int8; weights dropped when every one is 1; ``source`` and ``duplicate`` dropped
+    (a distributed run merges no provincial registry: they are 0 everywhere)."""
+    flags = np.zeros(len(cols["lon"]), np.uint8)
+    for bit, name in enumerate(_FLAGS):
+        flags |= cols[name].astype(np.uint8) << np.uint8(bit)
+    weight = cols["weight"]
+    packed = {
+        "flags": flags, "pmt_score": cols["pmt_score"],
+        "hh_size": _narrow(cols["hh_size"]), "children_under5": _narrow(cols["children_under5"]),
+        "weight": None if bool((weight == 1).all()) else weight.astype(np.int32),  # <= 1e6 (validated)
+    }
+    return {k: cols[k] for k in _OVERLAY_COLUMNS}, packed
+
+
+def engine_columns(part: Part, index: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The part's :func:`simulator.engine.household_columns` (rows ``index``, default all), with
+    their dtypes: what :func:`_pack` keeps, unpacked."""
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if index is None else values[index]
+
+    n = len(part.group) if index is None else len(index)
+    out = {k: take(v) for k, v in part.cols.items()}
+    flags = take(part.packed["flags"])
+    for bit, name in enumerate(_FLAGS):
+        out[name] = ((flags >> np.uint8(bit)) & np.uint8(1)).astype(bool)
+    out["hh_size"] = take(part.packed["hh_size"]).astype(np.int16)
+    out["children_under5"] = take(part.packed["children_under5"]).astype(np.int16)
+    out["pmt_score"] = take(part.packed["pmt_score"])
+    weight = part.packed["weight"]
+    out["weight"] = np.ones(n, np.int64) if weight is None else take(weight).astype(np.int64)
+    out["source"] = np.zeros(n, np.int8)
+    out["duplicate"] = np.zeros(n, bool)
+    return out
+
+
+def _weight_sum(part: Part) -> int:
+    weight = part.packed["weight"]
+    return len(part.group) if weight is None else int(weight.sum(dtype=np.int64))
 
 
 def _grouped(cols: dict[str, np.ndarray], tehsil: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -270,14 +333,18 @@ def open_part(spec: PartSpec) -> tuple[Part, dict]:
     rows_read = len(raw)
     del raw
     hh = reg.households
-    cols = engine.household_columns(hh, tehsils=True)
-    cols["weight"] = cols["weight"].astype(np.int32)  # at most 1e6 (validated): half the memory kept
+    full = engine.household_columns(hh, tehsils=True)
+    if full["source"].any() or full["duplicate"].any():  # never, for a validated registry alone
+        raise RegistryError(f"{spec.label}: provincial records in a registry part; merge in memory.")
+    cols, packed = _pack(full)
+    del full
     tehsil = hh["tehsil_id"].array
-    codes = np.asarray(tehsil.codes, dtype=np.int32)
+    codes = np.asarray(tehsil.codes)
+    codes = codes.astype(np.int16 if len(tehsil.categories) < 2**15 else np.int32)
     group, groups = _grouped(cols, codes)
     part = Part(
         spec=spec, rows_read=rows_read, dropped=reg.quarantine["row"].to_numpy(dtype=np.int64) - 1,
-        cols=cols, tehsil=codes, tehsil_labels=[str(c) for c in tehsil.categories],
+        cols=cols, packed=packed, tehsil=codes, tehsil_labels=[str(c) for c in tehsil.categories],
         group=group, groups=groups, points=sampling.Points(cols["lon"], cols["lat"]),
     )
     door = {
@@ -289,7 +356,7 @@ def open_part(spec: PartSpec) -> tuple[Part, dict]:
         "extent": _extent(part)[1],
         "districts": sorted({str(d) for d in hh["district_id"].unique()}),
         "provinces": _province_of(hh),
-        "weight": int(cols["weight"].sum()),
+        "weight": _weight_sum(part),
         "tehsil_labels": part.tehsil_labels,
     }
     return part, door
@@ -304,7 +371,7 @@ def _extent(part: Part) -> tuple[int, tuple | None]:
     """A part's households [weighted] and lon/lat extent (None when empty)."""
     lon, lat = part.cols["lon"], part.cols["lat"]
     extent = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())) if len(lon) else None
-    return int(part.cols["weight"].sum()), extent
+    return _weight_sum(part), extent
 
 
 def ids_of(part: Part, rows: np.ndarray) -> list[str]:
@@ -328,25 +395,91 @@ def drop_rows(part: Part, rows: np.ndarray) -> Part:
     keep[rows] = False
     valid_rows = np.flatnonzero(part.kept)
     cols = {k: v[keep] for k, v in part.cols.items()}
+    packed = {k: None if v is None else v[keep] for k, v in part.packed.items()}
     tehsil = part.tehsil[keep]
     group, groups = _grouped(cols, tehsil)
     return Part(
         spec=part.spec, rows_read=part.rows_read, dropped=np.sort(np.concatenate([part.dropped, valid_rows[rows]])),
-        cols=cols, tehsil=tehsil, tehsil_labels=part.tehsil_labels, group=group, groups=groups,
+        cols=cols, packed=packed, tehsil=tehsil, tehsil_labels=part.tehsil_labels, group=group, groups=groups,
         points=sampling.Points(cols["lon"], cols["lat"]),
     )
+
+
+@dataclass(frozen=True)
+class RasterFile:
+    """A scenario's hazard raster file, read by each worker for its own part: only the window
+    covering that part's households (:func:`hazards.io.read_raster` with their extent), so a
+    national raster is never sent whole. Sampling a window gives the values sampling the
+    whole raster gives (the same pixels, in the file's CRS)."""
+
+    path: str
+    units: str | None = None
+    kind: str | None = None
+    variable: str | None = None
+    time: int | str | None = None
+    #: a lon/lat inside the raster: a part whose households the raster misses reads the pixel
+    #: there, so that all of them sample as outside (as they do on the whole raster)
+    inside: tuple[float, float] | None = None
+
+    def window(self, part: Part):
+        """The window of this raster for ``part`` (read once per part, then kept)."""
+        found = part.windows.get(self)
+        if found is None:
+            from hazards.georef import aoi_of_points
+            from hazards.io import read_raster
+
+            def read(aoi):
+                return read_raster(self.path, aoi=aoi, units=self.units, kind=self.kind, variable=self.variable,
+                                   time=self.time)
+
+            aoi = aoi_of_points(part.cols["lon"], part.cols["lat"]) if len(part.group) else None
+            try:
+                found = read(aoi)
+            except HazardError:
+                # the client read this file already: what fails here is a part the raster
+                # misses (refused as not overlapping); its households all sample as outside
+                # a one-pixel window read inside the raster, as they do on the whole raster
+                if self.inside is None:
+                    raise
+                lon, lat = self.inside
+                found = read((lon - 1e-6, lat - 1e-6, lon + 1e-6, lat + 1e-6))
+            part.windows[self] = found
+        return found
+
+
+def worker_sources(scn: Scenario, layers: list, base: Path | None) -> list:
+    """The hazard sources as the workers get them: raster files as :class:`RasterFile` (each
+    worker reads its parts' windows), generated rasters and declared tables as they are."""
+    return [RasterFile(str(orchestrator._resolve(spec.file, base)), spec.units, spec.kind, spec.variable, spec.time,
+                       _inside(layer)) if spec.file is not None else layer
+            for spec, layer in zip(scn.hazards, layers, strict=True)]
+
+
+def _inside(layer) -> tuple[float, float]:
+    """The lon/lat of the centre of a raster layer's first pixel (inside the raster)."""
+    from pyproj import Transformer
+
+    from hazards.layer import crs_of, transform_of
+
+    x, y = transform_of(layer) @ (0.5, 0.5)
+    lon, lat = Transformer.from_crs(crs_of(layer), "EPSG:4326", always_xy=True).transform(x, y)
+    return float(lon), float(lat)
+
+
+def _resolved(part: Part, layers: list) -> list:
+    return [layer.window(part) if isinstance(layer, RasterFile) else layer for layer in layers]
 
 
 def overlay_part(part: Part, scn: Scenario, layers: list, offset: int) -> dict:
     """The overlay of one part and its summary: the households with a tier (their engine
     columns, overlay and registry positions, ``offset`` + their row among the part's valid
     households) and, for the others, households per (group, overlay status)."""
-    intensity, tier, where, share = overlay_all(scn, layers, part.cols, part.points)
+    intensity, tier, where, share = overlay_all(scn, _resolved(part, layers), part.cols, part.points)
     at = np.flatnonzero(tier > 0)
-    weight = part.cols["weight"]
+    weight = part.packed["weight"]
     cell = part.group.astype(np.int64) * 3 + where
     size = len(part.groups["district"]) * 3
-    ones = bool((weight == 1).all())
+    ones = weight is None
     everyone = np.bincount(cell, minlength=size) if ones else \
         np.bincount(cell, weights=weight, minlength=size).round().astype(np.int64)
     reached = np.bincount(cell[at], minlength=size) if ones else \
@@ -355,8 +488,7 @@ def overlay_part(part: Part, scn: Scenario, layers: list, offset: int) -> dict:
     cells = np.flatnonzero(rest)
     return {
         "positions": offset + at.astype(np.int64),
-        "cols": {k: v[at].astype(np.int64) if k == "weight" else v[at]
-                 for k, v in part.cols.items() if k not in _OVERLAY_ONLY},
+        "cols": {k: v for k, v in engine_columns(part, at).items() if k not in _OVERLAY_ONLY},
         "tier": tier[at], "where": where[at], "share": None if share is None else share[at],
         "intensity": {k: v[at] for k, v in intensity.items()},
         "tehsil": part.tehsil[at],
@@ -375,11 +507,12 @@ def table_part(part: Part, scn: Scenario, layers: list, patch: dict, copies: dic
     (``patch``: tier, status, money and payer of its affected rows; ``copies``: rows and weights
     of split rows' unaffected rest). ``labels``: the registry's tehsil labels, so that every
     part's table has the same categories."""
-    intensity, _, where, _ = overlay_all(scn, layers, part.cols, part.points)
+    intensity, _, where, _ = overlay_all(scn, _resolved(part, layers), part.cols, part.points)
     n = len(where)
+    weight = part.packed["weight"]
     base = SimpleNamespace(
         intensity=intensity,
-        weight=part.cols["weight"].astype(np.int64),
+        weight=np.ones(n, np.int64) if weight is None else weight.astype(np.int64),
         tier=np.zeros(n, np.int8),
         eligible=np.zeros(n, bool),
         amount_pkr=np.zeros(n, np.int64), federal_pkr=np.zeros(n, np.int64), provincial_pkr=np.zeros(n, np.int64),
@@ -392,8 +525,8 @@ def table_part(part: Part, scn: Scenario, layers: list, patch: dict, copies: dic
         "province_code": pd.Categorical.from_codes(part.cols["province"], categories=list(data.PROVINCES)),
         "district_id": pd.Categorical.from_codes(part.cols["district"], categories=data.districts().district_id),
         "tehsil_id": pd.Categorical.from_codes(lookup[part.tehsil], categories=pd.Index(labels, dtype="string")),
-        "hh_size": part.cols["hh_size"],
-        "pmt_score": part.cols["pmt_score"],
+        "hh_size": part.packed["hh_size"].astype(np.int16),
+        "pmt_score": part.packed["pmt_score"],
     })
     rest = None
     if len(copies["rows"]):
@@ -550,12 +683,13 @@ def _summarise(pieces: list[dict], door: _Door) -> _Summary:
     return _Summary(cols, (intensity, tier, where, share), positions, tehsil, n_aff, n_rest)
 
 
-def _evaluate(client, door: _Door, scn: Scenario, layers: list) -> tuple[engine.EngineResult, _Summary, dict]:
+def _evaluate(client, door: _Door, scn: Scenario, layers: list, sent: list) -> tuple[engine.EngineResult, _Summary, dict]:
     """The engine over the whole registry for ``scn`` and its hazard sources: the overlay on
     the workers, the rest here. Returns the result, the summary it ran on and the summary's
     columns for each result row (split weighted rows repeated, as
-    :func:`simulator.plans.orchestrator.compute` gives them)."""
-    [sources] = client.scatter([layers], broadcast=True, hash=False)
+    :func:`simulator.plans.orchestrator.compute` gives them). ``sent``: the sources as the
+    workers get them (:func:`worker_sources`)."""
+    [sources] = client.scatter([sent], broadcast=True, hash=False)
     pieces = client.gather([client.submit(overlay_part, p, scn, sources, int(o), pure=False)
                             for p, o in zip(door.parts, door.offsets, strict=True)])
     summary = _summarise(pieces, door)
@@ -662,6 +796,8 @@ def run(
         digest = pool.submit(file_sha256, path)
         door = _open(client, part_specs(path, rows_per_part=rows_per_part), str(path), say)
         registry_input = {"file": str(path), "sha256": digest.result(), "parts": len(door.parts)}
+    # the engine's bound on households (money stays inside int64), checked before any hazard
+    engine.financing.check_households(np.array([door.weight], dtype=np.int64))
     say("building the hazards...")
     with clock.stage("hazard_s"):
         from hazards.io import aoi_of_points
@@ -674,7 +810,7 @@ def run(
     library = scn if library is None else library
     say("running the payout engine (overlay on the workers)...")
     with clock.stage("engine_s"):
-        res, summary, cols = _evaluate(client, door, scn, layers)
+        res, summary, cols = _evaluate(client, door, scn, layers, worker_sources(scn, layers, base))
     say("building the plan...")
     with clock.stage("plan_s"):
         tehsil = pd.Series(summary.tehsil if res.row is None else summary.tehsil[res.row])
@@ -683,36 +819,19 @@ def run(
             weights=(door.valid, door.weight) if door.valid else None, library=library,
             registry_rows=len(res.tier) - summary.affected - summary.rest + door.valid,
         )
-        table = PartTables(client, door, scn, layers, res, summary)
+        table = PartTables(client, door, scn, worker_sources(scn, layers, base), res, summary)
     pending = None
     if scn.ensemble is not None:
         from simulator.plans import ensemble
 
         def member(member_scn: Scenario, sources: list):
-            res_m, summary_m, _ = _evaluate(client, door, member_scn, sources)
+            res_m, summary_m, _ = _evaluate(client, door, member_scn, sources, worker_sources(member_scn, sources, base))
             return res_m, summary_m.cols  # the rows before any split, as res_m.row counts them
 
-        def members() -> None:
-            with clock.stage("ensemble_s"):
-                n, done = scn.ensemble.members, []
-                say(f"ensemble: member 1 of {n}...")
-
-                def finished(_seed: int) -> None:
-                    done.append(_seed)
-                    if len(done) < n:
-                        say(f"ensemble: member {len(done) + 1} of {n}...")
-
-                the_plan["ensemble"] = ensemble.summary(
-                    scn, summary.cols, layers, data.districts().district_id, door.province_of,
-                    on_member=finished, known={scn.seed: res}, evaluator=member,
-                )
-
-        if background:
-            worker = ThreadPoolExecutor(1, thread_name_prefix="madad-ensemble")
-            pending = worker.submit(members)
-            worker.shutdown(wait=False)
-        else:
-            members()
+        pending = orchestrator.run_ensemble(scn, the_plan, clock, say, background, lambda on_member: ensemble.summary(
+            scn, summary.cols, layers, data.districts().district_id, door.province_of,
+            on_member=on_member, known={scn.seed: res}, evaluator=member,
+        ))
     return orchestrator.RunResult(
         scenario=scn, plan=the_plan, households=table, hazards=layers, quarantine=door.quarantine,
         timings=timings, inputs=inputs, library=library, rows=None, pending=pending,

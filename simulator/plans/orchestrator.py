@@ -293,29 +293,12 @@ def assemble(
     if scn.ensemble is not None:
         from simulator.plans import ensemble
 
-        def members() -> None:
-            with clock.stage("ensemble_s"):
-                hh = reg.households
-                n, done = scn.ensemble.members, []
-                say(f"ensemble: member 1 of {n}...")
-
-                def member(_seed: int) -> None:
-                    done.append(_seed)
-                    if len(done) < n:
-                        say(f"ensemble: member {len(done) + 1} of {n}...")
-
-                the_plan["ensemble"] = ensemble.summary(
-                    scn, base, layers, hh["district_id"].cat.categories,
-                    hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=member,
-                    known={scn.seed: res},  # the plan's own member: the engine has run it already
-                )
-
-        if background:
-            worker = ThreadPoolExecutor(1, thread_name_prefix="madad-ensemble")
-            pending = worker.submit(members)
-            worker.shutdown(wait=False)
-        else:
-            members()
+        hh = reg.households
+        pending = run_ensemble(scn, the_plan, clock, say, background, lambda on_member: ensemble.summary(
+            scn, base, layers, hh["district_id"].cat.categories,
+            hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=on_member,
+            known={scn.seed: res},  # the plan's own member: the engine has run it already
+        ))
     return RunResult(
         scenario=scn,
         plan=the_plan,
@@ -328,6 +311,34 @@ def assemble(
         rows=res.row,
         pending=pending,
     )
+
+
+def run_ensemble(scn: Scenario, the_plan: dict, clock: _Clock, say: Callable[[str], None], background: bool,
+                 block: Callable[[Callable[[int], None]], dict]) -> Future | None:
+    """Put the plan's ``ensemble`` block in ``the_plan``: ``block(on_member)`` computes it
+    (:func:`simulator.plans.ensemble.summary`), told of each member as it ends, which is said
+    as "ensemble: member k of n". With ``background`` it runs on a thread of its own and the
+    Future is returned (see :meth:`RunResult.complete`); else now, and None."""
+
+    def members() -> None:
+        with clock.stage("ensemble_s"):
+            n, done = scn.ensemble.members, []
+            say(f"ensemble: member 1 of {n}...")
+
+            def member(_seed: int) -> None:
+                done.append(_seed)
+                if len(done) < n:
+                    say(f"ensemble: member {len(done) + 1} of {n}...")
+
+            the_plan["ensemble"] = block(member)
+
+    if not background:
+        members()
+        return None
+    worker = ThreadPoolExecutor(1, thread_name_prefix="madad-ensemble")
+    pending = worker.submit(members)
+    worker.shutdown(wait=False)
+    return pending
 
 
 def build_plan(scn: Scenario, res, cols, reg: registry.Registry, layers: list, *,
