@@ -59,12 +59,14 @@ class Peaks:
         return {k: round(v, 1) for k, v in self.peak.items()}
 
 
-def cluster(folder: Path, workers: int, memory: str) -> tuple[str, list[subprocess.Popen]]:
-    """A scheduler and ``workers`` workers, each its own process; returns the address."""
+def cluster(folder: Path, workers: int, memory: str, logs: Path | None = None) -> tuple[str, list[subprocess.Popen]]:
+    """A scheduler and ``workers`` workers, each its own process; returns the address. Their
+    logs go to ``logs`` (a folder) when given."""
     file = folder / "scheduler.json"
     # workers keep their parts in memory: spill to disk only near the limit (not from 60 % of
     # it) and pause at 95 % (not 80 %), so 75 M households a worker fit a 6 GB worker
-    env = dict(os.environ, DASK_LOGGING__DISTRIBUTED="warning", DASK_DISTRIBUTED__WORKER__MEMORY__TARGET="false",
+    env = dict(os.environ, DASK_LOGGING__DISTRIBUTED="warning",
+               DASK_DISTRIBUTED__WORKER__MEMORY__TARGET="false",
                DASK_DISTRIBUTED__WORKER__MEMORY__SPILL="0.9",
                DASK_DISTRIBUTED__WORKER__MEMORY__PAUSE="0.95")
     procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
@@ -82,7 +84,8 @@ def cluster(folder: Path, workers: int, memory: str) -> tuple[str, list[subproce
         procs.append(subprocess.Popen(
             [str(BIN / "dask"), "worker", "--scheduler-file", str(file), "--nworkers", "1", "--nthreads", "1",
              "--memory-limit", memory, "--name", f"w{i}", "--no-dashboard", "--local-directory", str(folder)],
-            env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            env=env, cwd=folder, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if logs is None else open(logs / f"worker{i}.log", "w")))  # noqa: SIM115
     address = json.loads(file.read_text())["address"]
     from dask.distributed import Client
 
@@ -118,6 +121,7 @@ def main() -> None:
     parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "indus-flood-demo.yaml")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-memory", default="6GB")
+    parser.add_argument("--logs", type=Path, default=None, help="folder for the workers' logs")
     parser.add_argument("--compare", type=Path, default=None,
                         help="also run this registry in memory and on the cluster, and compare plan.json")
     args = parser.parse_args()
@@ -128,7 +132,9 @@ def main() -> None:
                        stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        address, procs = cluster(tmp, args.workers, args.worker_memory)
+        if args.logs:
+            args.logs.mkdir(parents=True, exist_ok=True)
+        address, procs = cluster(tmp, args.workers, args.worker_memory, args.logs)
         workers = {f"worker{i}": p.pid for i, p in enumerate(procs[1:])}
         try:
             def on_cluster(registry: Path, out: Path) -> tuple[float, dict]:

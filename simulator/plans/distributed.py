@@ -69,7 +69,7 @@ ROWS_PER_PART = partitioned.ROWS_PER_PART
 #: Engine columns the steps after the overlay do not use (not sent to the client).
 _OVERLAY_ONLY = ("lon", "lat", "housing")
 #: Parts whose household tables are built ahead of the one being written.
-_TABLES_AHEAD = 2
+_TABLES_AHEAD = 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -546,12 +546,48 @@ def table_part(part: Part, scn: Scenario, layers: list, patch: dict, copies: dic
 # ---------------------------------------------------------------------------------------------
 
 
+def _rows(spec: PartSpec) -> int:
+    """Rows of a part, from its Parquet footer (a CSV counts as 0: it is read whole anyway)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(spec.path).metadata
+    except Exception:  # a CSV, or unreadable: its worker says why
+        return 0
+    groups = spec.row_groups if spec.row_groups is not None else range(meta.num_row_groups)
+    return sum(meta.row_group(g).num_rows for g in groups)
+
+
+def _on(worker: str | None) -> dict:
+    """Where a task on a part runs: on the part's worker when it is up (a loose restriction:
+    another worker takes it, copying the part, only when that one is gone)."""
+    return {} if worker is None else {"workers": [worker], "allow_other_workers": True}
+
+
+def _placement(client, specs: list[PartSpec]) -> list[str | None]:
+    """The worker each part is read on: the parts' rows spread evenly over the workers (largest
+    part first, to the worker holding fewest rows), since a worker keeps its parts in memory
+    for the whole run. None (any worker) when the cluster has fewer than two workers."""
+    workers = sorted(client.scheduler_info().get("workers", {}))
+    if len(workers) < 2:
+        return [None] * len(specs)
+    rows = np.array([_rows(spec) for spec in specs], dtype=np.int64)
+    held = dict.fromkeys(workers, 0)
+    out: list[str | None] = [None] * len(specs)
+    for i in np.argsort(-rows, kind="stable"):  # loops over parts (tens), not rows
+        worker = min(held, key=held.get)
+        out[i] = worker
+        held[worker] += int(rows[i])
+    return out
+
+
 @dataclass
 class _Door:
     """The door's outcome on the client: the parts (futures of :class:`Part`) and what the
     plan needs of the registry."""
 
     parts: list
+    workers: list  #: the worker each part was placed on (None: any)
     offsets: np.ndarray  #: position of each part's first valid household in the registry
     valid: int
     weight: int
@@ -569,9 +605,11 @@ def _open(client, specs: list[PartSpec], source: str, say: Callable[[str], None]
     parts quarantined (later occurrences; see :func:`simulator.registry.validate`)."""
     from dask.distributed import as_completed, wait
 
-    opened = client.map(open_part, specs, pure=False)
-    parts = [client.submit(operator.getitem, f, 0) for f in opened]
-    summaries = [client.submit(operator.getitem, f, 1) for f in opened]
+    placed = _placement(client, specs)
+    opened = [client.submit(open_part, spec, pure=False, **_on(worker)) for spec, worker in zip(specs, placed, strict=True)]
+    # the getitem tasks too, or an idle worker would copy a busy one's whole part to take it apart
+    parts = [client.submit(operator.getitem, f, 0, **_on(w)) for f, w in zip(opened, placed, strict=True)]
+    summaries = [client.submit(operator.getitem, f, 1, **_on(w)) for f, w in zip(opened, placed, strict=True)]
     for done, _ in enumerate(as_completed(summaries), start=1):
         say(f"registry parts read and checked: {done} of {len(specs)}")
     doors = client.gather(summaries)
@@ -587,7 +625,7 @@ def _open(client, specs: list[PartSpec], source: str, say: Callable[[str], None]
     if found.size:
         say("checking ids repeated across the registry's parts...")
         rows = [np.flatnonzero(np.isin(h, found)) for h in hashes]
-        texts = client.gather([client.submit(ids_of, p, r) for p, r in zip(parts, rows, strict=True)])
+        texts = client.gather([client.submit(ids_of, p, r, **_on(w)) for p, r, w in zip(parts, rows, placed, strict=True)])
         owner = np.concatenate([np.full(len(r), i) for i, r in enumerate(rows)])
         local = np.concatenate(rows)
         repeated = pd.Series(pd.array([t for ts in texts for t in ts], dtype="string")).duplicated(keep="first").to_numpy()
@@ -600,13 +638,13 @@ def _open(client, specs: list[PartSpec], source: str, say: Callable[[str], None]
             quarantine.append(pd.DataFrame({"row": kept_rows[drop] + 1 + int(read_before[i]),
                                             "household_id": pd.array(ids, dtype="string"),
                                             "reason": "duplicate_id"}))
-            parts[i] = client.submit(drop_rows, parts[i], drop)
+            parts[i] = client.submit(drop_rows, parts[i], drop, **_on(placed[i]))
             valid[i] -= len(drop)
         n = int(repeated.sum())
         report.rows_valid -= n
         report.rows_quarantined += n
         report.reasons["duplicate_id"] = report.reasons.get("duplicate_id", 0) + n
-        again = client.gather([client.submit(_extent, p) for p in parts])
+        again = client.gather([client.submit(_extent, p, **_on(w)) for p, w in zip(parts, placed, strict=True)])
         weight = sum(w for w, _ in again)
         for d, (_, extent) in zip(doors, again, strict=True):
             d["extent"] = extent
@@ -632,7 +670,7 @@ def _open(client, specs: list[PartSpec], source: str, say: Callable[[str], None]
         for k, v in d["provinces"].items():
             province_of.setdefault(k, v)
     return _Door(
-        parts=parts,
+        parts=parts, workers=placed,
         offsets=np.concatenate([[0], np.cumsum(valid)[:-1]]).astype(np.int64),
         valid=int(sum(valid)), weight=weight, report=report, quarantine=quarantine,
         extent=(extents[:, 0].min(), extents[:, 1].min(), extents[:, 2].max(), extents[:, 3].max()) if len(extents) else None,
@@ -690,8 +728,8 @@ def _evaluate(client, door: _Door, scn: Scenario, layers: list, sent: list) -> t
     :func:`simulator.plans.orchestrator.compute` gives them). ``sent``: the sources as the
     workers get them (:func:`worker_sources`)."""
     [sources] = client.scatter([sent], broadcast=True, hash=False)
-    pieces = client.gather([client.submit(overlay_part, p, scn, sources, int(o), pure=False)
-                            for p, o in zip(door.parts, door.offsets, strict=True)])
+    pieces = client.gather([client.submit(overlay_part, p, scn, sources, int(o), pure=False, **_on(w))
+                            for p, o, w in zip(door.parts, door.offsets, door.workers, strict=True)])
     summary = _summarise(pieces, door)
     del pieces
     res = engine.evaluate(scn, summary.cols, layers, overlay=summary.overlay, positions=summary.positions)
@@ -741,14 +779,16 @@ class PartTables:
     def __iter__(self) -> Iterator[pd.DataFrame]:
         [sources] = self.client.scatter([self.layers], broadcast=True, hash=False)
         labels = self.door.labels
-        futures = [self.client.submit(table_part, p, self.scn, sources, patch, copies, labels, pure=False)
-                   for p, patch, copies in zip(self.door.parts[:_TABLES_AHEAD], self.patches, self.copies, strict=False)]
+        futures = [self.client.submit(table_part, p, self.scn, sources, patch, copies, labels, pure=False, **_on(w))
+                   for p, patch, copies, w in zip(self.door.parts[:_TABLES_AHEAD], self.patches, self.copies,
+                                                  self.door.workers, strict=False)]
         rests = []
         for i in range(len(self.door.parts)):
             ahead = i + _TABLES_AHEAD
             if ahead < len(self.door.parts):
                 futures.append(self.client.submit(table_part, self.door.parts[ahead], self.scn, sources,
-                                                  self.patches[ahead], self.copies[ahead], labels, pure=False))
+                                                  self.patches[ahead], self.copies[ahead], labels, pure=False,
+                                                  **_on(self.door.workers[ahead])))
             frame, rest = futures[i].result()
             futures[i] = None
             if rest is not None:
