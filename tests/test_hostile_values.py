@@ -288,9 +288,10 @@ def test_budget_refuses_ceiling_beyond_bound():
 
 
 def test_registry_weights_beyond_the_bound_are_refused():
-    financing.check_households(np.full(100, 10**6))
+    rows = scenario.MAX_HOUSEHOLDS // 10**6  # rows of the largest weight, 1e6, at the bound exactly
+    financing.check_households(np.full(rows, 10**6))
     with pytest.raises(ScenarioError, match="MAX_HOUSEHOLDS"):
-        financing.check_households(np.full(100, 10**6) + 1)
+        financing.check_households(np.full(rows, 10**6) + 1)
 
 
 def test_transfer_built_around_validation_is_refused():
