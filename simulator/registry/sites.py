@@ -52,6 +52,7 @@ import pandas as pd
 from hazards import tables
 from hazards.errors import DataFileError, RegistryError
 from simulator.registry.schema import ValidationReport
+from simulator.registry.validation import Reasons as _Reasons
 
 log = logging.getLogger(__name__)
 
@@ -238,25 +239,6 @@ def load(path: str | Path | None = None) -> Sites:
 # ---------------------------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------------------------
-
-
-class _Reasons:
-    """Reason code -> boolean row mask."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.masks: dict[str, np.ndarray] = {}
-
-    def flag(self, code: str, mask) -> None:
-        mask = np.asarray(mask, dtype=bool)
-        if mask.any():
-            self.masks[code] = self.masks.get(code, np.zeros(self.n, bool)) | mask
-
-    def any_row(self) -> np.ndarray:
-        bad = np.zeros(self.n, bool)
-        for mask in self.masks.values():
-            bad |= mask
-        return bad
 
 
 def _text(raw: pd.DataFrame, column: str) -> pd.Series:

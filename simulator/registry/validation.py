@@ -58,8 +58,9 @@ from simulator.registry.schema import check_columns as _required_columns
 log = logging.getLogger(__name__)
 
 
-class _Reasons:
-    """Reason code -> boolean row mask, in the order codes were first flagged."""
+class Reasons:
+    """Reason code -> boolean row mask, in the order codes were first flagged (the registry's
+    and the sites table's quarantines)."""
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -76,6 +77,9 @@ class _Reasons:
         for mask in self.masks.values():
             bad |= mask
         return bad
+
+
+_Reasons = Reasons
 
 
 def _numbers(raw: pd.DataFrame, column: str) -> np.ndarray:
