@@ -76,7 +76,7 @@ def run(
         None,
         help="Run on Dask over the registry's parts: 'local' (worker processes on this machine), "
         "'tcp://host:8786' (a cluster's scheduler) or 'auto' (DASK_SCHEDULER_ADDRESS if set, else "
-        "local). Needs --registry (a file or a partitioned dataset folder); the plan is the in-memory one.",
+        "local). Needs a registry file or partitioned dataset folder (--registry, or the scenario's registry.path); the plan is the in-memory one.",
     ),
 ) -> None:
     """Run a scenario and write plan.json, plan.xlsx, households.parquet, hazard.tif, manifest.json.

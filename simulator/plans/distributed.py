@@ -625,18 +625,21 @@ def _open(client, specs: list[PartSpec], source: str, say: Callable[[str], None]
     if found.size:
         say("checking ids repeated across the registry's parts...")
         rows = [np.flatnonzero(np.isin(h, found)) for h in hashes]
-        texts = client.gather([client.submit(ids_of, p, r, **_on(w)) for p, r, w in zip(parts, rows, placed, strict=True)])
-        owner = np.concatenate([np.full(len(r), i) for i, r in enumerate(rows)])
-        local = np.concatenate(rows)
-        repeated = pd.Series(pd.array([t for ts in texts for t in ts], dtype="string")).duplicated(keep="first").to_numpy()
+        asked = [i for i, r in enumerate(rows) if len(r)]  # only parts holding a candidate read their ids again
+        texts = dict(zip(asked, client.gather([client.submit(ids_of, parts[i], rows[i], **_on(placed[i]))
+                                               for i in asked]), strict=True))
+        owner = np.concatenate([np.full(len(rows[i]), i) for i in asked])
+        local = np.concatenate([rows[i] for i in asked])
+        text = pd.Series(pd.array([t for i in asked for t in texts[i]], dtype="string"))
+        repeated = text.duplicated(keep="first").to_numpy()
         # a repeat inside one part was quarantined by that part's door; these span parts
         for i in np.unique(owner[repeated]):
-            drop = np.sort(local[repeated & (owner == i)])
+            mine = repeated & (owner == i)
+            drop = local[mine]  # rising: a part's candidates are in row order
             kept_rows = np.flatnonzero(~np.isin(np.arange(doors[i]["rows_read"]),
                                                 doors[i]["quarantine"]["row"].to_numpy() - 1))
-            ids = [t for t, r in zip(texts[i], rows[i], strict=True) if r in set(drop.tolist())]
             quarantine.append(pd.DataFrame({"row": kept_rows[drop] + 1 + int(read_before[i]),
-                                            "household_id": pd.array(ids, dtype="string"),
+                                            "household_id": text[mine].array,
                                             "reason": "duplicate_id"}))
             parts[i] = client.submit(drop_rows, parts[i], drop, **_on(placed[i]))
             valid[i] -= len(drop)

@@ -53,6 +53,7 @@ from hazards import tables
 from hazards.errors import DataFileError, RegistryError
 from simulator.registry.schema import ValidationReport
 from simulator.registry.validation import Reasons as _Reasons
+from simulator.registry.validation import flag_places
 
 log = logging.getLogger(__name__)
 
@@ -258,12 +259,7 @@ def _check_coordinates(raw: pd.DataFrame, reasons: _Reasons) -> tuple[np.ndarray
     else:
         reasons.flag("missing_lon", np.isnan(lon))
         reasons.flag("missing_lat", np.isnan(lat))
-    x0, y0, x1, y1 = tables.PAKISTAN_BBOX
-    inside = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
-    swapped = ~inside & (lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)
-    known = ~np.isnan(lon) & ~np.isnan(lat)
-    reasons.flag("coords_swapped", swapped)
-    reasons.flag("coords_outside_pakistan", known & ~inside & ~swapped)
+    flag_places(lon, lat, reasons)
     return lon, lat
 
 

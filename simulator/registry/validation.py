@@ -272,13 +272,20 @@ def _check_coordinates(raw: pd.DataFrame, reasons: _Reasons) -> tuple[np.ndarray
     lat = _numbers(raw, "lat")
     reasons.flag("missing_lon", np.isnan(lon))
     reasons.flag("missing_lat", np.isnan(lat))
+    flag_places(lon, lat, reasons)
+    return lon, lat
+
+
+def flag_places(lon: np.ndarray, lat: np.ndarray, reasons: Reasons) -> None:
+    """Flags ``coords_swapped`` (lat/lon given the other way round) and
+    ``coords_outside_pakistan`` (against ``hazards.tables.PAKISTAN_BBOX``) among known points:
+    the registry's and the sites table's check of a place."""
     x0, y0, x1, y1 = data.PAKISTAN_BBOX
     inside = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
     swapped = ~inside & (lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)
     known = ~np.isnan(lon) & ~np.isnan(lat)
     reasons.flag("coords_swapped", swapped)
     reasons.flag("coords_outside_pakistan", known & ~inside & ~swapped)
-    return lon, lat
 
 
 def _check_districts(
