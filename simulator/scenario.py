@@ -347,6 +347,46 @@ class Ensemble(_Strict):
     members: int = Field(ge=2, le=200, description="members: the scenario's seed and the next members-1 seeds")
 
 
+class Closure(_Strict):
+    """Which delivery sites the hazard closes: those at ``tier`` or above, for ``days`` days
+    (none: for the whole response)."""
+
+    tier: Literal["affected", "severely_affected", "displaced"] = Field(
+        "severely_affected", description="the lowest hazard tier at a site that closes it")
+    days: int | None = Field(None, ge=0, le=365, description="days a closed site stays closed; "
+                             "none: closed for the whole response (its households go elsewhere)")
+
+
+class CampsiteSpec(_Strict):
+    """Campsites the provinces open where open sites are too far or too slow (item 6)."""
+
+    max_days: int = Field(14, ge=1, le=365, description="days within which every household should be paid "
+                          "(ASSUMPTION: two weeks); sites slower than this get a campsite beside them")
+    grid_km: float = Field(10.0, gt=0, le=200, description="demand is aggregated to cells of this size [km] "
+                           "before siting")
+
+
+class Delivery(_Strict):
+    """Where the paid households are paid, how fast, and which sites the hazard closes
+    (declaration items 5 and 6; see simulator.plans.delivery)."""
+
+    sites: str | None = Field(None, description="sites table (CSV, GeoPackage or GeoParquet, "
+                              "see simulator.registry.sites); none: the shipped ILLUSTRATIVE table")
+    closure: Closure = Closure()
+    detour_factor: float = Field(1.3, ge=1, le=5, description="travel distance / straight-line distance "
+                                 "(ASSUMPTION, Ballou et al. 2002 give 1.2-1.4)")
+    far_limit_km: float = Field(25.0, gt=0, le=1000, description="households farther than this [km of "
+                                "travel] from their site are flagged and get a campsite")
+    payments_per_staff_day: int = Field(100, ge=1, le=10_000, description="payments one staff member "
+                                        "makes in a day (ASSUMPTION)")
+    complaints_share: float = Field(0.05, ge=0, le=1, description="complaints as a share of payments "
+                                    "(ASSUMPTION), for the complaints load of each site")
+    one_window_centres: list[str] = Field([], description="sites acting as One Window Centres: site ids, "
+                                          "or site kinds (e.g. bisp_tehsil_office) for every site of a kind")
+    campsites: CampsiteSpec | None = Field(CampsiteSpec(), description="site campsites where needed; "
+                                           "null: none (far households are only flagged)")
+
+
 class Scenario(_Strict):
     """A scenario: hazards, registry, policy, dedup, cost-sharing and budgets, with assumptions."""
 
@@ -370,6 +410,9 @@ class Scenario(_Strict):
     ensemble: Ensemble | None = Field(
         None, description="run the modelled hazards over several seeds and report P10/P50/P90 "
         "ranges; the plan's tables are the scenario's own seed (the member paid from)")
+    delivery: Delivery | None = Field(
+        None, description="plan where the paid households are paid: sites, closures, travel, "
+        "schedule, campsites, One Window Centres (simulator.plans.delivery)")
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:

@@ -18,8 +18,10 @@ import typer
 
 from hazards.errors import MadadError
 from simulator.cli.common import EXIT_BAD_INPUT, command_group, fail, write_json
+from simulator.cli.delivery import delivery_app
 from simulator.cli.exchange import exchange_app
 from simulator.cli.hazard import hazard_app
+from simulator.cli.payments import payments_app
 
 app = typer.Typer(
     help="Madad: shock-responsive disaster planning and payout simulator for Pakistan.\n\n"
@@ -38,6 +40,8 @@ scenario_app = command_group(
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(hazard_app, name="hazard")
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(delivery_app, name="delivery")
+app.add_typer(payments_app, name="payments")
 
 
 
@@ -78,6 +82,11 @@ def run(
         "'tcp://host:8786' (a cluster's scheduler) or 'auto' (DASK_SCHEDULER_ADDRESS if set, else "
         "local). Needs a registry file or partitioned dataset folder (--registry, or the scenario's registry.path); the plan is the in-memory one.",
     ),
+    sites: Path | None = typer.Option(
+        None,
+        help="Sites table (CSV, GeoPackage, GeoParquet) for the delivery plan, instead of the "
+        "scenario's; adds a delivery plan with default settings to a scenario without a delivery: block.",
+    ),
 ) -> None:
     """Run a scenario and write plan.json, plan.xlsx, households.parquet, hazard.tif, manifest.json.
 
@@ -94,6 +103,9 @@ def run(
 
     try:
         scn = scenario_mod.load(scenario)
+        if sites is not None:
+            spec = scn.delivery or scenario_mod.Delivery()
+            scn = scn.model_copy(update={"delivery": spec.model_copy(update={"sites": str(sites.resolve())})})
         t0 = time.perf_counter()
         typer.echo(f"running {scn.name}: {scn.title}")
         if boundaries is not None:
@@ -152,6 +164,10 @@ def run(
 
         for metric, label in (("paid_households", "households paid"), ("amount_pkr", "amount")):
             typer.echo(f"{label}: {likely(res.plan['ensemble'], metric)}")
+    if res.plan.get("delivery"):
+        from simulator.plans.delivery_plan import headline
+
+        typer.echo(headline(res.plan["delivery"]))
     rep = res.plan["registry"]
     if rep["rows_quarantined"]:
         typer.echo(f"quarantined registry rows: {rep['rows_quarantined']:,} (see quarantine.csv)")

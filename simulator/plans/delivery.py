@@ -50,6 +50,15 @@ from simulator.plans.build import group_sum
 
 log = logging.getLogger(__name__)
 
+#: How the delivery figures are made, written into the plan with them.
+BASIS = (
+    "Sites close where the hazard's tier at the site reaches the stated closure tier. Each paid "
+    "household goes to its nearest site offering payment that works in the response; travel is "
+    "the great-circle distance times a detour factor (ASSUMPTION, Ballou et al. 2002), not a road "
+    "network. Each site pays its households at its stated capacity per day, one instalment after "
+    "the other, from the instalment's day or its reopening day. Capacities of the ILLUSTRATIVE "
+    "sites are ASSUMPTIONS (data/sites/capacity_assumptions.csv)."
+)
 #: Mean Earth radius [km] (IUGG: R1 of GRS 80, Moritz 2000).
 EARTH_RADIUS_KM = 6371.0088
 #: Travel distance / great-circle distance [-] (ASSUMPTION; see the module docstring).

@@ -23,7 +23,7 @@ import xarray as xr
 from hazards import generators
 from simulator import engine, registry
 from simulator.engine import targeting
-from simulator.plans import agencies, policy
+from simulator.plans import agencies, delivery_plan, policy
 from simulator.plans import assumptions as assumptions_mod
 from simulator.plans import build as plan
 from simulator.registry import boundaries as boundaries_mod
@@ -237,6 +237,7 @@ def assemble(
     timings: dict[str, float] | None = None,
     on_progress: Callable[[str], None] | None = None,
     background: bool = False,
+    sites=None,
 ) -> RunResult:
     """The complete plan of ``scn`` for a validated registry and its hazard sources.
 
@@ -267,6 +268,10 @@ def assemble(
         Run the ensemble on a background thread and return at once: the plan's ``ensemble``
         block (and ``ensemble_s``) appear when :meth:`RunResult.complete` returns. The CLI
         writes the household table meanwhile; the plan is the same either way.
+    sites : tuple, optional
+        The delivery sites and their record (:func:`simulator.plans.delivery_plan.load_sites`)
+        for a scenario with a ``delivery`` block; loaded here (relative to the working
+        folder) when not given.
 
     Returns
     -------
@@ -289,6 +294,14 @@ def assemble(
     with clock.stage("plan_s"):
         the_plan = build_plan(scn, res, cols, reg, layers, library=library)
         table = result_table(result_rows(reg.households, res), res)
+    if scn.delivery is not None:
+        say("planning delivery: sites, closures, travel, schedule, campsites...")
+        with clock.stage("delivery_s"):
+            sites = sites or delivery_plan.load_sites(scn.delivery)
+            inputs["sites"] = {k: v for k, v in sites[1].items() if k != "quarantine"}
+            done = deliver(scn, the_plan, res, cols, reg.households, layers, sites)
+            for name, values in done.columns().items():
+                table[name] = values
     pending = None
     if scn.ensemble is not None:
         from simulator.plans import ensemble
@@ -311,6 +324,24 @@ def assemble(
         rows=res.row,
         pending=pending,
     )
+
+
+def deliver(scn: Scenario, the_plan: dict, res, cols: dict, households: pd.DataFrame, layers: list, sites):
+    """Put the plan's ``delivery`` section in ``the_plan`` (:mod:`simulator.plans.delivery_plan`)
+    for an engine result and its columns; returns the :class:`~simulator.plans.delivery_plan.DeliveryResult`."""
+    district_ids = households["district_id"].cat.categories
+    provinces = households["province_code"].cat.categories
+    of_district = np.zeros(len(district_ids), np.int64)
+    of_district[cols["district"]] = cols["province"]  # each district lies in one province
+    done = delivery_plan.plan_delivery(
+        scn.delivery, sites=sites[0], sites_input=sites[1], layers=layers, hazard_specs=scn.hazards,
+        lon=cols["lon"], lat=cols["lat"], weight=res.weight, amount_pkr=res.amount_pkr,
+        federal_pkr=res.federal_pkr, payer=res.payer, tier=res.tier, district=cols["district"],
+        district_ids=district_ids, district_province=np.asarray(provinces)[of_district],
+        instalments=scn.policy.instalments, unregistered=the_plan.get("unregistered"),
+    )
+    the_plan["delivery"] = done.section
+    return done
 
 
 def run_ensemble(scn: Scenario, the_plan: dict, clock: _Clock, say: Callable[[str], None], background: bool,
@@ -415,8 +446,10 @@ def run(
         hh = reg.households
         aoi = aoi_of_points(hh.lon.to_numpy(), hh.lat.to_numpy()) if len(hh) else None
         layers, hazard_inputs = build_hazards(scn, base=base, aoi=aoi)
+    sites = delivery_plan.load_sites(scn.delivery, base=base) if scn.delivery is not None else None
     return assemble(
         scn, reg, layers,
+        sites=sites,
         library=scn if library is None else library,
         boundaries=boundaries,
         inputs={"hazards": hazard_inputs, "registry": registry_input},

@@ -279,6 +279,10 @@ def _overview(run: Run, map_png: bytes, st: dict, *, boundaries: Any) -> list:
                   for metric, label in (("affected_households", "Households affected"),
                                         ("paid_households", "Households paid"), ("amount_pkr", "Amount"))]
         story.append(Paragraph(_esc(e["note"]), st["body"]))
+    if plan.get("delivery"):
+        from simulator.plans.delivery_plan import headline
+
+        story.append(Paragraph(_esc(headline(plan["delivery"])), st["body"]))
     story += [Paragraph(s, st["body"]) for s in _narrative(plan)]
     story += [Spacer(1, 4), _image(map_png, _WIDTH_MM * mm)]
     layer = run.hazards[0] if run.hazards else None
@@ -418,6 +422,31 @@ def _instalment_timeline(plan: dict, st: dict) -> list:
     return [KeepTogether(block), CondPageBreak(70 * mm)]
 
 
+def _delivery(plan: dict, st: dict) -> list:
+    """Where and how fast the paid households are paid, per province (with a ``delivery``
+    block in the scenario)."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer
+
+    d = plan.get("delivery")
+    if not d:
+        return []
+    src = d["sites_source"]
+    shown = " (ILLUSTRATIVE: not BISP's real list)" if src.get("illustrative") else ""
+    block = [Paragraph("Delivery: sites, days to pay and campsites", st["h2"]),
+             Paragraph(_esc(f"{d['totals']['sites']:,} sites from {Path(src['file']).name}"
+                            f"{shown}; "
+                            f"travel is the straight line x {d['assumptions']['detour_factor']:g}; sites close at "
+                            f"tier {d['assumptions']['closure_tier']}. Campsites are provincial sites sited by "
+                            f"{d.get('campsite_method') or 'none'}."), st["small"]), Spacer(1, 3)]
+    rows = [["Province", "Households", "Days to pay", "Sites closed", "Campsites", f"Beyond {d['assumptions']['far_limit_km']:g} km"]]
+    for p in d["provinces"]:
+        rows.append([_esc(p["province_code"]), f"{p['households']:,}", f"{p['days_to_pay']:,}", f"{p['sites_closed']:,}",
+                     f"{p['campsites']:,}", f"{p['beyond_limit_households']:,}"])
+    block.append(_table(rows, [30 * mm, 30 * mm, 24 * mm, 26 * mm, 24 * mm, 28 * mm]))
+    return [KeepTogether(block), CondPageBreak(70 * mm)]
+
+
 def _top_districts(plan: dict, st: dict) -> list:
     """Page 3: the eight districts with the most affected households."""
     from reportlab.lib.units import mm
@@ -501,6 +530,7 @@ def _brief_story(run: Run, map_png: bytes, *, boundaries: Any, max_assumptions: 
         *_who_pays(plan, st),  # page 2: who pays, dedup and budget, instalments
         *_dedup_and_budget(plan, st),
         *_instalment_timeline(plan, st),
+        *_delivery(plan, st),
         *_top_districts(plan, st),  # page 3 (or the end of page 2): where, on what assumptions,
         *_key_assumptions(plan, st, limit=max_assumptions),  # who is responsible, who signs
         *_responsible_agencies(plan, st),

@@ -17,6 +17,13 @@ from simulator.publish.tables import COUNT_FORMAT, PKR_FORMAT, _modelled_on
 
 __all__ = ["SIGN_OFF", "write_xlsx"]
 
+#: The delivery sheets (with ``delivery:`` in the scenario): sheet name, plan.json key.
+DELIVERY_SHEETS = (
+    ("delivery", "headline"), ("delivery-provinces", "provinces"), ("delivery-districts", "districts"),
+    ("delivery-sites", "sites"), ("delivery-closed", "closed_sites"), ("delivery-schedule", "instalments"),
+    ("delivery-cash-per-day", "cash_per_day"), ("delivery-campsites", "campsites"),
+    ("delivery-one-window", "one_window"),
+)
 #: Roles that sign off a joint response plan, in order.
 SIGN_OFF = ("prepared by", "reviewed by", "approved by", "date", "version")
 
@@ -173,7 +180,8 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
         status counts, a sign-off block to fill in and the responsible agencies),
         ``policy-changes`` (only for an edited policy: each change, the library value and the
         value used), ``provinces``, ``districts``, ``cost-sharing``, ``dedup-budget``,
-        ``instalments``, ``assumptions``, ``ensemble`` (with ``ensemble:`` in the scenario: P10,
+        ``instalments``, ``assumptions``, the ``delivery-*`` sheets of :data:`DELIVERY_SHEETS`
+        (with ``delivery:`` in the scenario), ``ensemble`` (with ``ensemble:`` in the scenario: P10,
         P50 and P90 over the members, national, by province and district); PKR number formats
         and frozen header rows.
     """
@@ -204,6 +212,16 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
             _sheet(writer, "nser-update-assumptions", pd.DataFrame({"assumption": update["assumptions"]}))
         if plan.get("unregistered"):
             _sheet(writer, "unregistered", pd.DataFrame(plan["unregistered"]["districts"]))
+        delivery = plan.get("delivery")
+        if delivery:
+            for name, key in DELIVERY_SHEETS:  # loops over sheets
+                if key == "headline":
+                    from simulator.plans.delivery_plan import headline
+
+                    frame = pd.DataFrame({"delivery": [headline(delivery)], "basis": [delivery["assumptions"]["basis"]]})
+                else:
+                    frame = pd.DataFrame(delivery[key])
+                _sheet(writer, name, frame)
         if plan.get("ensemble"):
             _sheet(writer, "ensemble", ensemble_table(plan["ensemble"]))
             for row in writer.sheets["ensemble"].iter_rows(min_row=2, min_col=3, max_col=6):

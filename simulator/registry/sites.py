@@ -18,6 +18,9 @@ column                     type      meaning
 ``province_code``          string    optional (informative)
 ``illustrative``           bool      optional (default false): true for made-up sites
 ``placement``              string    optional: how the location was chosen
+``partner``                string    optional: the payment partner paying there (a
+                                     ``partner_id`` of ``data/partners/partners.csv``);
+                                     blank: the default partner of the site's kind
 =========================  ========  ====================================================
 
 Capacities: a column that is absent, or a blank cell, takes the kind's assumed default from
@@ -78,12 +81,12 @@ REQUIRED = ["site_id", "kind", "lon", "lat", "services", "operator"]
 #: Capacity columns [households/day]; absent or blank: the kind's assumed default.
 CAPACITY = ["payments_per_day", "registrations_per_day"]
 #: Optional descriptive columns kept as given.
-DESCRIPTIVE = ["name", "district_id", "province_code", "placement"]
+DESCRIPTIVE = ["name", "district_id", "province_code", "placement", "partner"]
 #: The columns of a validated sites frame, in order.
 COLUMNS = [
     "site_id", "name", "kind", "lon", "lat", "services", "offers_payment", "offers_registration",
     "offers_complaints", "operator", "payments_per_day", "registrations_per_day", "district_id",
-    "province_code", "illustrative", "placement",
+    "province_code", "illustrative", "placement", "partner",
 ]
 ILLUSTRATIVE_FILE = "sites/sites_illustrative.csv"
 ASSUMPTIONS_FILE = "sites/capacity_assumptions.csv"
@@ -382,6 +385,7 @@ def validate(raw: pd.DataFrame, *, source: str = "<sites>") -> Sites:
         "province_code": optional("province_code"),
         "illustrative": illustrative[good],
         "placement": optional("placement"),
+        "partner": optional("partner"),
     })
     rows = np.flatnonzero(bad)
     text = np.full(len(rows), "", dtype=object)

@@ -228,5 +228,45 @@ def suppress_plan(
                     item[m] = None
         report["rules"].append("Unregistered estimates: national and provincial only; a province "
                                "with a figure under k is hidden.")
+    if plan.get("delivery"):
+        _publish_delivery(plan["delivery"], plan.get("totals", {}))
+        report["rules"].append(
+            f"Delivery: national and provincial figures, One Window Centres and campsites, with "
+            f"household counts rounded to the nearest {DELIVERY_BASE} (money and paid households "
+            "as in the published totals); sites' places and status without their loads; per "
+            "district and per day tables withheld.")
     plan["disclosure"] = report
     return plan
+
+
+#: Delivery counts are published rounded to this base [households].
+DELIVERY_BASE = 10
+
+
+def _publish_delivery(section: dict, totals: dict) -> None:
+    """The delivery section as published (in place): per-district and per-day tables dropped,
+    and the sites' loads withheld (a site's or a day's count would let a hidden district be
+    computed back; the sites' places and status stay); counts
+    rounded to :data:`DELIVERY_BASE`; the national paid households and PKR as the plan's
+    published totals; PKR of provinces and sites withheld."""
+
+    def rounded(row: dict) -> dict:
+        for name, value in row.items():
+            if isinstance(value, int) and not isinstance(value, bool) and (
+                    name.endswith(("_households", "_payments")) or name in ("households", "registrations", "complaints")):
+                row[name] = int(round(value / DELIVERY_BASE)) * DELIVERY_BASE
+            elif name.endswith("_pkr"):
+                row[name] = None
+        return row
+
+    for key in ("districts", "cash_per_day"):
+        section[key] = []
+    load = ("households", "amount_pkr", "federal_pkr", "provincial_pkr", "federal_payments", "provincial_payments",
+            "joint_payments", "days", "last_day", "staff_days", "registrations", "complaints")
+    # a site's place and status are public facts; its load is not (it could give a district back)
+    section["sites"] = [{k: (None if k in load else v) for k, v in row.items()} for row in section.get("sites", [])]
+    for key in ("provinces", "one_window", "campsites", "instalments"):
+        section[key] = [rounded(dict(row)) for row in section.get(key, [])]
+    t = rounded(section["totals"])
+    t["paid_households"] = totals.get("paid_households")
+    t["paid_pkr"] = totals.get("amount_pkr")

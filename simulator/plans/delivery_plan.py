@@ -1,0 +1,459 @@
+"""A plan's delivery section: which sites close, where every paid household is paid, how fast,
+which campsites the provinces open, and the load of each One Window Centre.
+
+The stages are the pure functions of :mod:`simulator.plans.delivery` (closures, assignment,
+distances, schedule) and :mod:`simulator.plans.campsites` (siting); :func:`plan_delivery`
+strings them together for one engine result, in this order:
+
+1. the hazard's tier at each site closes those at the scenario's ``closure.tier`` or above,
+   for ``closure.days`` days or for the whole response;
+2. every paid household goes to its nearest site offering payment that works at some time in
+   the response (travel = straight line x ``detour_factor``);
+3. the schedule pays each site's households at its capacity, instalment after instalment;
+4. where households are beyond ``far_limit_km`` or a site needs more than
+   ``campsites.max_days`` days, campsites are sited per province, added to the sites as
+   provincial sites, and steps 2-3 run again with them;
+5. registrations: the district's affected households missing from the registry
+   (:mod:`simulator.plans.unregistered`) are taken to live where its affected registered
+   households live, and go to the nearest open site offering registration;
+6. complaints are ``complaints_share`` of the payments at each site (ASSUMPTION);
+7. One Window Centres (declared by site id or kind) report the payments of both governments'
+   programmes, the registrations and the complaints they take.
+
+Everything is vectorized over households (KD-tree queries and bincounts); loops run over
+hazard layers, instalments or provinces. Money stays int64 PKR and the delivery totals
+reconcile exactly with the plan's paid total: scheduled + unassigned = paid.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simulator.engine import targeting
+from simulator.plans import delivery
+from simulator.plans.build import group_sum
+
+log = logging.getLogger(__name__)
+
+#: Sites in plan.json: the columns kept from the sites table, then the loads.
+SITE_FIELDS = ["site_id", "name", "kind", "operator", "partner", "province_code", "district_id", "lon", "lat",
+               "services", "payments_per_day", "registrations_per_day", "illustrative"]
+
+
+@dataclass
+class DeliveryResult:
+    """The delivery section of a plan and each result row's site.
+
+    ``section`` goes into plan.json as ``delivery``; ``site`` (int32 position in ``sites``,
+    -1 where the row is unpaid or has no open site) and ``travel_km`` (float32, NaN likewise)
+    give the household table's ``site_id`` and ``travel_km`` (:meth:`columns`); ``sites`` is
+    the table used (the given sites, then the campsites).
+    """
+
+    section: dict
+    site: np.ndarray
+    travel_km: np.ndarray
+    sites: pd.DataFrame
+
+    def columns(self) -> dict[str, object]:
+        """``site_id`` (categorical over the sites' ids, missing where no site) and
+        ``travel_km`` [km] for the household table."""
+        ids = pd.Index(self.sites.site_id.astype(str))
+        return {"site_id": pd.Categorical.from_codes(self.site, categories=ids), "travel_km": self.travel_km}
+
+
+def _closures(sites: pd.DataFrame, layers: list, specs: list, spec) -> tuple[delivery.Closures, list[str]]:
+    """Closures over every raster hazard (highest tier of any); notes on hazards that cannot
+    close a site (a declared-districts table has no intensity at a point)."""
+    import xarray as xr
+
+    n = len(sites)
+    tier = np.zeros(n, np.int8)
+    notes: list[str] = []
+    for layer, hz in zip(layers, specs, strict=True):  # loops over hazard layers
+        if not isinstance(layer, xr.DataArray):
+            notes.append(f"hazard {hz.label!r} is a declared-districts table: it closes no site "
+                         "(a table has no intensity at a site's point)")
+            continue
+        intensity = delivery.site_intensity(layer, sites.lon.to_numpy(), sites.lat.to_numpy())
+        one = delivery.closures(intensity, hz.tier_thresholds(), min_tier=spec.closure.tier, days=spec.closure.days)
+        tier = np.maximum(tier, one.tier)
+    closed = tier >= targeting.TIER_NAMES.index(spec.closure.tier)
+    if spec.closure.days == 0:
+        closed[:] = False
+    days = spec.closure.days
+    reopen = np.where(closed, delivery.CLOSED_FOR_RESPONSE if days is None else int(days), 0).astype(np.int32)
+    return delivery.Closures(tier=tier, closed=closed, reopen_day=reopen), notes
+
+
+@dataclass
+class _Pass:
+    assignment: delivery.Assignment
+    schedule: delivery.Schedule
+
+
+def _pay(sites: pd.DataFrame, closed: delivery.Closures, *, lon, lat, amount, weight, district, n_districts,
+         instalments, spec) -> _Pass:
+    usable = delivery.payment_sites(sites.offers_payment.to_numpy(), sites.payments_per_day.to_numpy(), closed)
+    where = delivery.assign(lon, lat, sites.lon.to_numpy(), sites.lat.to_numpy(), usable=usable,
+                            detour=spec.detour_factor)
+    plan = delivery.schedule(where.site, amount, instalments, sites.payments_per_day.to_numpy(), weight=weight,
+                             reopen_day=closed.reopen_day, district=district, n_districts=n_districts,
+                             payments_per_staff_day=spec.payments_per_staff_day)
+    return _Pass(where, plan)
+
+
+def _site_days(sched: delivery.Schedule, n_sites: int) -> np.ndarray:
+    """Days each site takes to pay all its instalments' households [days] (0: none)."""
+    out = np.zeros(n_sites, np.int64)
+    if len(sched.sites):
+        np.add.at(out, sched.sites.site.to_numpy(), sched.sites.days.to_numpy())
+    return out
+
+
+def _campsites(sites, closed, first: _Pass, *, lon, lat, weight, province, spec):
+    """Campsites for the households the open sites serve too far away or too slowly."""
+    from simulator.plans import campsites as camps
+
+    households = first.schedule.sites.groupby("site").households.max()
+    site_households = np.zeros(len(sites), np.int64)
+    site_households[households.index.to_numpy()] = households.to_numpy()
+    need = camps.demand(
+        lon, lat, weight, province,
+        distance_km=first.assignment.distance_km, site_of=first.assignment.site,
+        site_households=site_households, site_lon=sites.lon.to_numpy(), site_lat=sites.lat.to_numpy(),
+        site_capacity=sites.payments_per_day.to_numpy(), site_province=sites.province_code.to_numpy(dtype=object),
+        limit_km=spec.far_limit_km, max_days=spec.campsites.max_days,
+    )
+    return camps.choose(need, limit_km=spec.far_limit_km, max_days=spec.campsites.max_days,
+                        grid_km=spec.campsites.grid_km, detour=spec.detour_factor)
+
+
+def _registrations(sites: pd.DataFrame, closed: delivery.Closures, *, lon, lat, weight, district,
+                   district_ids: pd.Index, unregistered: dict | None, affected_registered: np.ndarray,
+                   spec) -> tuple[np.ndarray, int]:
+    """Registrations each site takes [households]: each district's affected unregistered
+    households spread over its affected registered households' places, sent to the nearest
+    open site offering registration. Returns (per site, households with no such site)."""
+    n_sites = len(sites)
+    rows = (unregistered or {}).get("districts") or []
+    if not rows or not len(lon):
+        return np.zeros(n_sites, np.int64), 0
+    table = pd.DataFrame(rows).set_index("district_id")["affected_unregistered_households"]
+    per_district = table.reindex(district_ids).fillna(0).to_numpy(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(affected_registered > 0, per_district / affected_registered, 0.0)
+    usable = sites.offers_registration.to_numpy() & (sites.registrations_per_day.to_numpy() > 0) \
+        & closed.open_for_response
+    where = delivery.assign(lon, lat, sites.lon.to_numpy(), sites.lat.to_numpy(), usable=usable,
+                            detour=spec.detour_factor)
+    share = weight * ratio[district]
+    has = where.site >= 0
+    load = np.bincount(where.site[has], weights=share[has], minlength=n_sites)
+    return np.rint(load).astype(np.int64), int(round(float(share[~has].sum())))
+
+
+def _one_window(sites: pd.DataFrame, declared: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Sites acting as One Window Centres: the declared ids, every site of a declared kind, and
+    sites of kind ``one_window_centre``. Unknown names are returned (the caller reports them)."""
+    from simulator.registry.sites import KINDS
+
+    ids = sites.site_id.astype(str).to_numpy()
+    kinds = sites.kind.astype(str).to_numpy()
+    names = set(declared)
+    flag = np.isin(ids, list(names)) | np.isin(kinds, [k for k in names if k in KINDS]) | (kinds == "one_window_centre")
+    unknown = sorted(names - set(ids) - set(KINDS))
+    return flag, unknown
+
+
+def plan_delivery(
+    spec,
+    *,
+    sites,
+    sites_input: dict,
+    layers: list,
+    hazard_specs: list,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    weight: np.ndarray,
+    amount_pkr: np.ndarray,
+    federal_pkr: np.ndarray,
+    payer: np.ndarray,
+    tier: np.ndarray,
+    district: np.ndarray,
+    district_ids: pd.Index,
+    district_province: np.ndarray,
+    instalments,
+    unregistered: dict | None = None,
+) -> DeliveryResult:
+    """The delivery section of a plan (see the module docstring).
+
+    Parameters
+    ----------
+    spec
+        The scenario's ``delivery`` block (:class:`simulator.scenario.Delivery`).
+    sites
+        Validated sites (:class:`simulator.registry.sites.Sites`); ``sites_input`` records where
+        they came from (file, sha256, rows) for the plan.
+    layers, hazard_specs
+        The run's hazard sources and the scenario's hazard entries, in the same order.
+    lon, lat
+        Each result row's place [degrees, EPSG:4326].
+    weight
+        Households each row stands for.
+    amount_pkr, federal_pkr
+        Each row's payment and its federal part [int64 PKR].
+    payer
+        Each row's payer code (:data:`simulator.engine.PAYER`).
+    tier
+        Each row's hazard tier (0: not affected).
+    district, district_ids, district_province
+        Each row's district code, the district id of each code, and each code's province.
+    instalments
+        The policy's instalments (``day``, ``share``).
+    unregistered
+        The plan's ``unregistered`` block (per-district affected unregistered households).
+
+    Returns
+    -------
+    DeliveryResult
+    """
+    table = sites.sites.reset_index(drop=True)
+    n_rows = len(amount_pkr)
+    n_districts = len(district_ids)
+    paid = np.flatnonzero(np.asarray(amount_pkr) > 0)
+    w = np.asarray(weight, np.int64)
+    province_codes = np.asarray(district_province, dtype=object)
+    closed, notes = _closures(table, layers, hazard_specs, spec)
+    args = dict(lon=np.asarray(lon)[paid], lat=np.asarray(lat)[paid], weight=w[paid])
+    first = _pay(table, closed, amount=np.asarray(amount_pkr)[paid], district=np.asarray(district)[paid],
+                 n_districts=n_districts, instalments=instalments, spec=spec, **args)
+    result, chosen = first, None
+    if spec.campsites is not None and len(paid):
+        chosen = _campsites(table, closed, first, province=province_codes[np.asarray(district)[paid]], spec=spec,
+                            **args)
+        if len(chosen.sites):
+            from simulator.plans import campsites as camps
+            from simulator.registry import sites as sites_mod
+
+            extra = sites_mod.validate(camps.as_sites(chosen), source="campsites chosen by the plan")
+            clash = set(extra.sites.site_id) & set(table.site_id)
+            if clash or extra.report.rows_quarantined:  # pragma: no cover - campsite ids are generated
+                raise AssertionError(f"campsites: ids {sorted(clash)[:3]} clash with the sites table's, or rows "
+                                     f"were quarantined: {extra.quarantine.head(3).to_dict('records')}")
+            table = pd.concat([table, extra.sites], ignore_index=True)
+            zeros = np.zeros(len(extra.sites))
+            closed = delivery.Closures(
+                tier=np.concatenate([closed.tier, zeros.astype(np.int8)]),
+                closed=np.concatenate([closed.closed, zeros.astype(bool)]),
+                reopen_day=np.concatenate([closed.reopen_day, zeros.astype(np.int32)]),
+            )
+            result = _pay(table, closed, amount=np.asarray(amount_pkr)[paid],
+                          district=np.asarray(district)[paid], n_districts=n_districts,
+                          instalments=instalments, spec=spec, **args)
+    n_sites = len(table)
+    site = result.assignment.site
+    distance = result.assignment.distance_km
+    sched = result.schedule
+
+    # per site: households, money by government, payments by payer, days, staff
+    placed = site >= 0
+    s_codes = site[placed]
+    amount_paid = np.asarray(amount_pkr, np.int64)[paid][placed]
+    fed_paid = np.asarray(federal_pkr, np.int64)[paid][placed]
+    wp = w[paid][placed]
+    households = np.bincount(s_codes, weights=wp, minlength=n_sites).astype(np.int64)
+    amount_site = group_sum(s_codes, amount_paid, n_sites)
+    federal_site = group_sum(s_codes, fed_paid, n_sites)
+    payer_paid = np.asarray(payer)[paid][placed]
+    by_payer = {name: np.bincount(s_codes[payer_paid == code], weights=wp[payer_paid == code], minlength=n_sites)
+                .astype(np.int64) for code, name in enumerate(("none", "federal", "provincial", "both"))
+                if name != "none"}
+    days = _site_days(sched, n_sites)
+    last_day = np.full(n_sites, -1, np.int64)
+    staff = np.zeros(n_sites, np.int64)
+    if len(sched.sites):
+        np.maximum.at(last_day, sched.sites.site.to_numpy(), sched.sites.last_day.to_numpy())
+        np.add.at(staff, sched.sites.site.to_numpy(), sched.sites.staff_days.to_numpy())
+    affected = np.asarray(tier) > 0
+    affected_registered = np.bincount(np.asarray(district)[affected], weights=w[affected], minlength=n_districts)
+    registrations, unplaced_registrations = _registrations(
+        table, closed, lon=np.asarray(lon)[affected], lat=np.asarray(lat)[affected], weight=w[affected],
+        district=np.asarray(district)[affected], district_ids=district_ids, unregistered=unregistered,
+        affected_registered=affected_registered, spec=spec,
+    )
+    complaints = np.rint(households * spec.complaints_share).astype(np.int64)
+    one_window, unknown = _one_window(table, spec.one_window_centres)
+    if unknown:
+        notes.append(f"one_window_centres: {unknown} are neither site ids of the sites table nor site kinds; "
+                     "they were ignored (check the spelling)")
+
+    status = np.where(closed.reopen_day == delivery.CLOSED_FOR_RESPONSE, "closed",
+                      np.where(closed.closed, "closed_for_days", "open"))
+    frame = table.reindex(columns=SITE_FIELDS).copy()
+    frame["kind"] = frame["kind"].astype(str)
+    frame["operator"] = frame["operator"].astype(str)
+    is_camp = np.zeros(n_sites, bool)
+    if chosen is not None and len(chosen.sites):
+        is_camp[n_sites - len(chosen.sites):] = True
+    frame = frame.assign(
+        status=status, tier=closed.tier.astype(np.int64),
+        reopen_day=np.where(closed.reopen_day == delivery.CLOSED_FOR_RESPONSE, -1, closed.reopen_day).astype(np.int64),
+        campsite_chosen=is_camp, one_window_centre=one_window,
+        households=households, amount_pkr=amount_site, federal_pkr=federal_site,
+        provincial_pkr=amount_site - federal_site,
+        federal_payments=by_payer["federal"], provincial_payments=by_payer["provincial"],
+        joint_payments=by_payer["both"], days=days, last_day=last_day, staff_days=staff,
+        registrations=registrations, complaints=complaints,
+    )
+    for name in ("reopen_day", "last_day"):  # -1: none (closed for the response; nothing to pay)
+        frame[name] = frame[name].astype(object).where(frame[name] >= 0, None)
+
+    dist = delivery.distance_summary(np.asarray(district)[paid], distance, n_districts, weight=w[paid],
+                                     limit_km=spec.far_limit_km)
+    dist.insert(0, "district_id", district_ids.astype(str))
+    dist.insert(1, "province_code", province_codes)
+    if sched.districts is not None and len(sched.districts):
+        last = sched.districts.groupby("district").last_day.max()
+        dist["last_day"] = pd.Series(last).reindex(range(n_districts)).astype("Int64").array
+    else:
+        dist["last_day"] = pd.array([pd.NA] * n_districts, dtype="Int64")
+    dist = dist[dist.households > 0].reset_index(drop=True)
+
+    total_paid = int(np.asarray(amount_pkr, np.int64)[paid].sum())
+    scheduled = int(sched.instalments.amount_pkr.sum())
+    unassigned = int(sched.instalments.unassigned_pkr.sum())
+    if scheduled + unassigned != total_paid:  # pragma: no cover - an invariant of schedule()
+        raise AssertionError(f"delivery: scheduled {scheduled} + unassigned {unassigned} != paid {total_paid}")
+    provinces = _provinces(frame, dist)
+    with np.errstate(invalid="ignore"):
+        beyond = int(dist.beyond_limit.sum())
+    section = {
+        "sites_source": sites_input,
+        "assumptions": {
+            "detour_factor": spec.detour_factor, "far_limit_km": spec.far_limit_km,
+            "payments_per_staff_day": spec.payments_per_staff_day, "closure_tier": spec.closure.tier,
+            "closure_days": spec.closure.days, "complaints_share": spec.complaints_share,
+            "campsite_max_days": None if spec.campsites is None else spec.campsites.max_days,
+            "campsite_grid_km": None if spec.campsites is None else spec.campsites.grid_km,
+            "basis": delivery.BASIS,
+        },
+        "totals": {
+            "paid_households": int(w[paid].sum()),
+            "assigned_households": int(households.sum()),
+            "unassigned_households": int(w[paid][~placed].sum()),
+            "paid_pkr": total_paid, "scheduled_pkr": scheduled, "unassigned_pkr": unassigned,
+            "beyond_limit_households": beyond,
+            "sites": int(n_sites - is_camp.sum()), "sites_closed": int((status == "closed").sum()),
+            "sites_closed_for_days": int((status == "closed_for_days").sum()),
+            "campsites": int(is_camp.sum()),
+            "last_payment_day": None if sched.instalments.last_day.isna().all()
+            else int(sched.instalments.last_day.max()),
+            "days_to_pay": None if sched.instalments.last_day.isna().all()
+            else int(sched.instalments.last_day.max()) + 1,
+            "registrations": int(registrations.sum()), "registrations_without_site": unplaced_registrations,
+            "complaints": int(complaints.sum()),
+            "one_window_centres": int(one_window.sum()),
+        },
+        "instalments": _records(sched.instalments),
+        "closed_sites": _records(frame.loc[status != "open", ["site_id", "name", "kind", "district_id",
+                                                              "province_code", "tier", "reopen_day"]]),
+        "provinces": _records(provinces),
+        "districts": _records(dist),
+        "campsites": [] if chosen is None else _records(chosen.sites),
+        "campsite_method": None if chosen is None else chosen.method,
+        "one_window": _records(frame.loc[one_window, ["site_id", "name", "kind", "district_id", "province_code",
+                                                      "households", "federal_payments", "provincial_payments",
+                                                      "joint_payments", "federal_pkr", "provincial_pkr",
+                                                      "registrations", "complaints"]]),
+        "sites": _records(frame),
+        "cash_per_day": _records(sched.per_day.assign(site_id=table.site_id.to_numpy()[sched.per_day.site.to_numpy()])
+                                 [["site_id", "instalment", "day", "households", "cash_pkr", "staff_days"]]),
+        "notes": notes,
+    }
+    out_site = np.full(n_rows, delivery.NO_SITE, dtype=np.int32)
+    out_km = np.full(n_rows, np.nan, dtype=np.float32)
+    out_site[paid] = site
+    out_km[paid] = distance
+    log.info("delivery: %d households to %d sites, %d closed, %d campsites, last payment on day %s",
+             section["totals"]["assigned_households"], n_sites, section["totals"]["sites_closed"],
+             section["totals"]["campsites"], section["totals"]["last_payment_day"])
+    return DeliveryResult(section=section, site=out_site, travel_km=out_km, sites=table)
+
+
+def _provinces(frame: pd.DataFrame, dist: pd.DataFrame) -> pd.DataFrame:
+    """Per province with payments, closed sites or campsites: households paid at its sites,
+    days to pay, sites closed, campsites, registrations, complaints, and its districts'
+    households beyond the travel limit."""
+    work = frame.assign(province_code=frame.province_code.fillna("unknown"),
+                        last_day=frame.last_day.fillna(-1).astype(np.int64),
+                        closed=frame.status == "closed")
+    by_site = work.groupby("province_code").agg(
+        households=("households", "sum"), amount_pkr=("amount_pkr", "sum"), sites_closed=("closed", "sum"),
+        campsites=("campsite_chosen", "sum"), last_day=("last_day", "max"),
+        registrations=("registrations", "sum"), complaints=("complaints", "sum"),
+    )
+    far = dist.groupby("province_code").beyond_limit.sum().rename("beyond_limit_households")
+    out = by_site.join(far, how="outer").fillna({"beyond_limit_households": 0}).fillna(0).reset_index()
+    out = out.astype({c: np.int64 for c in out.columns if c != "province_code"})
+    out["days_to_pay"] = np.where(out.last_day >= 0, out.last_day + 1, 0)
+    out["last_day"] = out["last_day"].astype(object).where(out.last_day >= 0, None)
+    keep = (out.households > 0) | (out.sites_closed > 0) | (out.campsites > 0) | (out.beyond_limit_households > 0)
+    return out[keep].reset_index(drop=True)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows: numpy scalars as Python numbers, NaN and NA as None."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+            for row in clean.to_dict(orient="records")]
+
+
+def load_sites(spec, *, base: Path | None = None):
+    """The scenario's sites table (or the shipped ILLUSTRATIVE one) and what the manifest and
+    plan record of it: file, sha256, rows read, valid and quarantined, illustrative or not."""
+    from simulator.registry import sites as sites_mod
+    from simulator.scenario import file_sha256
+
+    if spec.sites:
+        path = Path(spec.sites)
+        path = path if path.is_absolute() or base is None else base / path
+    else:
+        path = sites_mod.illustrative_path()
+    loaded = sites_mod.load(path)
+    info = {
+        "file": str(path), "sha256": file_sha256(path), "rows_read": loaded.report.rows_read,
+        "rows_valid": loaded.report.rows_valid, "rows_quarantined": loaded.report.rows_quarantined,
+        "illustrative": bool(len(loaded.sites) and loaded.sites.illustrative.all()),
+        "quarantine": _records(loaded.quarantine),
+    }
+    return loaded, info
+
+
+def headline(section: dict) -> str:
+    """One sentence of a delivery section for the brief, the app and the CLI: "Every paid
+    household is paid within N days; M campsites needed: 12 in Sindh, 3 in Punjab; ..."."""
+    t = section["totals"]
+    names = {"PB": "Punjab", "SD": "Sindh", "KP": "Khyber Pakhtunkhwa", "BA": "Balochistan", "GB": "Gilgit-Baltistan",
+             "AJK": "Azad Jammu and Kashmir", "IS": "Islamabad"}
+    parts = []
+    if t["days_to_pay"] is not None:
+        parts.append(f"paid within {t['days_to_pay']:,} days of the response's start")
+    camps = [p for p in section["provinces"] if p["campsites"]]
+    if camps:
+        each = ", ".join(f"{p['campsites']:,} in {names.get(p['province_code'], p['province_code'])}" for p in camps)
+        parts.append(f"{t['campsites']:,} campsites needed ({each})")
+    if t["sites_closed"] or t["sites_closed_for_days"]:
+        parts.append(f"{t['sites_closed'] + t['sites_closed_for_days']:,} of {t['sites']:,} sites closed by the hazard")
+    if t["beyond_limit_households"]:
+        parts.append(f"{t['beyond_limit_households']:,} households more than "
+                     f"{section['assumptions']['far_limit_km']:g} km from their site")
+    if t["unassigned_households"]:
+        parts.append(f"{t['unassigned_households']:,} paid households have no open payment site")
+    text = "; ".join(parts) if parts else "no household to pay"
+    return "Delivery: " + text + "."
