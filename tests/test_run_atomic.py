@@ -230,7 +230,7 @@ def test_a_run_does_not_delete_files_it_did_not_write(tmp_path, results, small):
     result = runner.invoke(app, ["run", str(small), "--out", str(out), "--households", "2000"])
     assert result.exit_code == 2 and "holds brief.pdf, which a run does not write" in result.output
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ExportError, match="file: is a file, not a run folder"):
+    with pytest.raises(ExportError, match="file: is a file, not a folder"):
         publish.write_run(results[2000], tmp_path / "file")
     # an existing empty folder (a fresh --out, or tmp_path_factory.mktemp) is fine
     (tmp_path / "empty").mkdir()

@@ -217,10 +217,11 @@ def tidy(out: Path) -> None:
         _remove(path)
 
 
-def check_replaceable(out: Path) -> None:
-    """Refuse to replace ``out`` when it is a file or holds files a run does not write.
+def check_replaceable(out: Path, allowed: re.Pattern[str] = RUN_FILE, what: str = "a run") -> None:
+    """Refuse to replace ``out`` when it is a file or holds files other than the ``allowed``
+    names (a run folder's by default; ``what`` names the writer in the message).
 
-    A rerun replaces the whole folder, so anything else in it would be deleted.
+    A rewrite replaces the whole folder, so anything else in it would be deleted.
 
     Raises
     ------
@@ -230,16 +231,16 @@ def check_replaceable(out: Path) -> None:
     if not os.path.lexists(out):
         return
     if not out.is_dir():
-        raise ExportError(f"{out}: is a file, not a run folder; give --out a folder name.")
+        raise ExportError(f"{out}: is a file, not a folder; give --out a folder name.")
     foreign = sorted(
         p.name + ("/" if p.is_dir() else "")
         for p in out.iterdir()
-        if p.is_dir() or not (RUN_FILE.fullmatch(p.name) or _JUNK.fullmatch(p.name))
+        if p.is_dir() or not (allowed.fullmatch(p.name) or _JUNK.fullmatch(p.name))
     )
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise ExportError(
-            f"{out}: holds {shown}, which a run does not write; a run replaces the whole "
+            f"{out}: holds {shown}, which {what} does not write; {what} replaces the whole "
             "folder and would delete them. Move them elsewhere, or give --out a new folder."
         )
 

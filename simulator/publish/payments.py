@@ -3,8 +3,7 @@
 Every output folder is written like a run folder (:mod:`simulator.publish.atomic`): under the
 folder's lock, into a staging folder beside it, ``manifest.json`` last (sha256 of every other
 file), flushed, then swapped in whole. A folder that holds files these commands do not write is
-refused, never replaced (:func:`check_replaceable`; :func:`atomic.check_replaceable` knows only
-run-folder names, so this module applies the same rule with its own file names).
+refused, never replaced (:func:`atomic.check_replaceable` with this module's file names).
 
 Export folder (:func:`export`)
     ``<partner_id>_instalment<k>.csv`` (the partner's layout, ``data/partners/*.schema.json``),
@@ -50,7 +49,7 @@ from simulator.scenario import file_sha256
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "EXPORT_FILE", "KEY_FILE", "RECONCILE_FILE", "RETURNS_FILE", "check_replaceable", "export",
+    "EXPORT_FILE", "KEY_FILE", "RECONCILE_FILE", "RETURNS_FILE", "export",
     "export_run", "new_key", "read_export", "read_instruction_file", "read_key", "read_return_file",
     "reconcile_run", "run_inputs", "simulate_return_files", "write_key", "write_reconciliation",
 ]
@@ -123,26 +122,6 @@ def read_key(path: str | Path) -> bytes:
 # ---------------------------------------------------------------------------------------------
 
 
-def check_replaceable(out: Path, allowed: re.Pattern[str], what: str) -> None:
-    """Refuse to replace ``out`` when it is a file or holds files other than ``allowed`` ones.
-
-    Raises
-    ------
-    ExportError
-        Naming the file or the foreign files, and how to proceed.
-    """
-    if not os.path.lexists(out):
-        return
-    if not out.is_dir():
-        raise ExportError(f"{out}: is a file, not a folder; give --out a folder name.")
-    foreign = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir()
-                     if p.is_dir() or not (allowed.fullmatch(p.name) or _JUNK.fullmatch(p.name)))
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise ExportError(f"{out}: holds {shown}, which {what} does not write; writing replaces the "
-                          "whole folder and would delete them. Move them elsewhere, or give --out a new folder.")
-
-
 def _write_folder(out: str | Path, fill: Callable[[Path, Path], tuple[dict[str, Path], dict]],
                   allowed: re.Pattern[str], what: str, *, hashed: Callable[[str], bool] = lambda n: True,
                   lock_timeout: float = atomic.LOCK_TIMEOUT_S) -> dict[str, Path]:
@@ -155,7 +134,7 @@ def _write_folder(out: str | Path, fill: Callable[[Path, Path], tuple[dict[str, 
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic.locked(target, timeout=lock_timeout):
         atomic.tidy(target)
-        check_replaceable(target, allowed, what)
+        atomic.check_replaceable(target, allowed, what)
         stage = atomic.staging(target)
         try:
             paths, fields = fill(stage, target)
