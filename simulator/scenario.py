@@ -364,6 +364,10 @@ class CampsiteSpec(_Strict):
                           "(ASSUMPTION: two weeks); sites slower than this get a campsite beside them")
     grid_km: float = Field(10.0, gt=0, le=200, description="demand is aggregated to cells of this size [km] "
                            "before siting")
+    time_limit_s: float = Field(10.0, gt=0, le=3600, description="solver time per province [s]; a province "
+                                "not solved within mip_gap in time reports its gap")
+    mip_gap: float = Field(0.05, ge=0, le=0.5, description="the solver stops once its campsite count is proven "
+                           "within this fraction of the fewest possible")
 
 
 class Delivery(_Strict):

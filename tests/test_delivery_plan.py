@@ -167,3 +167,33 @@ def test_published_delivery_withholds_site_and_day_tables(demo_run):
     assert all(s["households"] is None and s["status"] for s in published["sites"])
     assert all(p["households"] % DELIVERY_BASE == 0 for p in published["provinces"])
     assert res.plan["delivery"]["sites"]  # the plan itself is untouched
+
+
+def test_far_households_get_a_provincial_campsite_and_are_then_within_the_limit():
+    # the 25 households are about 117 km of travel from B: one campsite among them pays them
+    done = _plan(spec=scenario_mod.Delivery())
+    d = done.section
+    assert d["totals"]["campsites"] == 1 and d["totals"]["beyond_limit_households"] == 0
+    (camp,) = d["campsites"]
+    assert camp["province_code"] == "SD" and camp["demand_households"] == 25 and camp["beside_site"] is None
+    assert set(done.columns()["site_id"].astype(str)) == {camp["campsite_id"]}
+    row = next(s for s in d["sites"] if s["site_id"] == camp["campsite_id"])
+    assert row["kind"] == "campsite" and row["operator"] == "provincial" and row["campsite_chosen"]
+    # 25 households at a campsite's 500 a day: one day
+    assert d["totals"]["days_to_pay"] == 1
+    assert next(p for p in d["provinces"] if p["province_code"] == "SD")["campsites"] == 1
+    assert "campsites needed (1 in Sindh)" in delivery_plan.headline(d)
+
+
+def test_overloaded_site_gets_a_campsite_beside_it_that_adds_capacity():
+    # 300 households next to B (5 km east), sites at 10 a day: B would take 30 days (> 14);
+    # a campsite opens beside B, adding its capacity, and nobody travels farther
+    n = 300
+    done = _plan(n=n, spec=scenario_mod.Delivery(), lon=np.full(n, 68.55), lat=np.full(n, 25.5),
+                 weight=np.ones(n, np.int64))
+    d = done.section
+    (camp,) = d["campsites"]
+    assert camp["beside_site"] == "B" and camp["overload_households"] > 0
+    site_b = next(s for s in d["sites"] if s["site_id"] == "B")
+    assert site_b["campsite_payments_per_day"] == 500 and site_b["payments_per_day"] == 510
+    assert site_b["households"] == n and d["totals"]["days_to_pay"] == 1  # 300 at 510 a day

@@ -82,4 +82,5 @@ def test_run_reports_each_stage_and_ensemble_member():
     plans.run(scenario.load(path), base=path.parent, households=3_000, on_progress=said.append)
     assert said[:4] == ["reading and checking the registry...", "building the hazards...",
                         "running the payout engine...", "building the plan..."]
-    assert said[4:] == [f"ensemble: member {i} of 20..." for i in range(1, 21)]
+    assert said[4] == "planning delivery: sites, closures, travel, schedule, campsites..."  # the demo's delivery: block
+    assert said[5:] == [f"ensemble: member {i} of 20..." for i in range(1, 21)]

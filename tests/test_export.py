@@ -21,6 +21,7 @@ from simulator import plans, publish
 from simulator import scenario as scenario_mod
 from simulator.plans.build import FIGURES
 from simulator.publish import export
+from simulator.publish.xlsx import DELIVERY_SHEETS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "scenarios" / "indus-flood-demo.yaml"
@@ -71,7 +72,8 @@ def test_xlsx_totals_sign_off_and_agencies(run_dir, plan, tmp_path):
     out = export.export(run_dir, "xlsx", tmp_path / "plan.xlsx")
     wb = load_workbook(out)
     assert wb.sheetnames == [
-        "summary", "provinces", "districts", "cost-sharing", "dedup-budget", "instalments", "assumptions", "unregistered", "ensemble"
+        "summary", "provinces", "districts", "cost-sharing", "dedup-budget", "instalments", "assumptions", "unregistered",
+        *(name for name, _ in DELIVERY_SHEETS), "ensemble",
     ]
     ws = wb["summary"]
     figures = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(2, ws.max_row + 1)}

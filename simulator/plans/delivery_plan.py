@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 
 #: Sites in plan.json: the columns kept from the sites table, then the loads.
 SITE_FIELDS = ["site_id", "name", "kind", "operator", "partner", "province_code", "district_id", "lon", "lat",
-               "services", "payments_per_day", "registrations_per_day", "illustrative"]
+               "services", "payments_per_day", "registrations_per_day", "campsite_payments_per_day",
+               "campsite_registrations_per_day", "beside_site", "illustrative"]
 
 
 @dataclass
@@ -68,8 +69,9 @@ class DeliveryResult:
 
 
 def _closures(sites: pd.DataFrame, layers: list, specs: list, spec) -> tuple[delivery.Closures, list[str]]:
-    """Closures over every raster hazard (highest tier of any); notes on hazards that cannot
-    close a site (a declared-districts table has no intensity at a point)."""
+    """Closures over every raster hazard (highest tier of any: the hazard's tier thresholds, or
+    its impact function's tier for pakka buildings, an ASSUMPTION for offices and camps); notes
+    on hazards that cannot close a site (a declared-districts table has no intensity at a point)."""
     import xarray as xr
 
     n = len(sites)
@@ -81,8 +83,16 @@ def _closures(sites: pd.DataFrame, layers: list, specs: list, spec) -> tuple[del
                          "(a table has no intensity at a site's point)")
             continue
         intensity = delivery.site_intensity(layer, sites.lon.to_numpy(), sites.lat.to_numpy())
-        one = delivery.closures(intensity, hz.tier_thresholds(), min_tier=spec.closure.tier, days=spec.closure.days)
-        tier = np.maximum(tier, one.tier)
+        if getattr(hz, "impact", None):
+            from hazards import impact
+
+            # sites are offices and camps on firm ground: the pakka curve (ASSUMPTION)
+            fn = impact.load(hz.impact)
+            one_tier = np.asarray(fn.tier(intensity[0], housing="pakka" if fn.by_housing else None), np.int8)
+        else:
+            one_tier = delivery.closures(intensity, hz.tier_thresholds(), min_tier=spec.closure.tier,
+                                         days=spec.closure.days).tier
+        tier = np.maximum(tier, one_tier)
     closed = tier >= targeting.TIER_NAMES.index(spec.closure.tier)
     if spec.closure.days == 0:
         closed[:] = False
@@ -97,15 +107,117 @@ class _Pass:
     schedule: delivery.Schedule
 
 
+def _usable(sites: pd.DataFrame, closed: delivery.Closures, service: str) -> np.ndarray:
+    """Sites households can be sent to for ``service`` (payment or registration): offering it
+    with a capacity, working at some time in the response, and not a campsite opened beside a
+    site (whose capacity that site carries)."""
+    capacity = "payments_per_day" if service == "payment" else "registrations_per_day"
+    beside = sites["beside_site"].notna().to_numpy() if "beside_site" in sites else np.zeros(len(sites), bool)
+    return (sites[f"offers_{service}"].to_numpy() & (sites[capacity].to_numpy() > 0) & closed.open_for_response
+            & ~beside)
+
+
 def _pay(sites: pd.DataFrame, closed: delivery.Closures, *, lon, lat, amount, weight, district, n_districts,
-         instalments, spec) -> _Pass:
-    usable = delivery.payment_sites(sites.offers_payment.to_numpy(), sites.payments_per_day.to_numpy(), closed)
+         instalments, spec, before: _Pass | None = None, new: np.ndarray | None = None) -> _Pass:
+    """Assign the paid households and schedule them.
+
+    With ``before`` (the pass without campsites), a household keeps its site when that was
+    within the travel limit, open from day 0, and able to pay it within ``max_days``
+    (:func:`_queue_excess`; a campsite opened beside a site adds to its capacity): a new
+    campsite does not draw households that were well served. The others (the demand the
+    campsites were sited for) fill the campsites (``new``: the rows that are campsites) nearest
+    first, each up to what it pays in ``max_days`` (:func:`_fill_campsites`); any left stay at
+    their site when it was within the limit (and wait), else go to their nearest site."""
+    usable = _usable(sites, closed, "payment")
     where = delivery.assign(lon, lat, sites.lon.to_numpy(), sites.lat.to_numpy(), usable=usable,
                             detour=spec.detour_factor)
+    if before is not None:
+        old = before.assignment
+        early = closed.reopen_day == 0
+        days = np.maximum(spec.campsites.max_days - closed.reopen_day.astype(np.int64), 0)
+        capacity = sites.payments_per_day.to_numpy(np.int64)
+        with np.errstate(invalid="ignore"):
+            keep = (old.distance_km <= spec.far_limit_km) & (old.site >= 0) & early[np.maximum(old.site, 0)] \
+                & ~_queue_excess(old.site, weight, capacity, days)
+        with np.errstate(invalid="ignore"):
+            stay = keep | ((old.distance_km <= spec.far_limit_km) & (old.site >= 0))
+        site = np.where(stay, old.site, where.site).astype(np.int32)
+        km = np.where(stay, old.distance_km, where.distance_km).astype(np.float32)
+        moved = _fill_campsites(np.flatnonzero(~keep), lon, lat, weight, sites, usable & new, capacity * days, spec)
+        site[moved.rows], km[moved.rows] = moved.site, moved.distance_km
+        where = delivery.Assignment(site, km, where.detour)
     plan = delivery.schedule(where.site, amount, instalments, sites.payments_per_day.to_numpy(), weight=weight,
                              reopen_day=closed.reopen_day, district=district, n_districts=n_districts,
                              payments_per_staff_day=spec.payments_per_staff_day)
     return _Pass(where, plan)
+
+
+#: Rounds of :func:`_fill_campsites` (each sends the households left over to their next
+#: nearest campsite with room).
+FILL_ROUNDS = 12
+
+
+@dataclass
+class _Moved:
+    rows: np.ndarray
+    site: np.ndarray
+    distance_km: np.ndarray
+
+
+def _fill_campsites(rows, lon, lat, weight, sites, campsites, room, spec) -> _Moved:
+    """Send the households ``rows`` (too far from a site, or beyond what it pays in time) to
+    the nearest campsite within the travel limit that still has room, in rounds: each round
+    every household left goes to its nearest campsite with room; a campsite takes them in
+    registry order up to its room (``payments_per_day x max_days`` households) and the rest try
+    again next round, that campsite now full. Households no campsite within the limit can take
+    after :data:`FILL_ROUNDS` rounds keep their nearest site. Returns the rows placed, their
+    campsites and travel distances [km]."""
+    room = np.where(campsites, room, 0).astype(np.int64)
+    pending = np.asarray(rows, np.int64)
+    out_rows, out_site, out_km = [], [], []
+    w = np.asarray(weight, np.int64)
+    for _ in range(FILL_ROUNDS):  # loops over rounds, not households
+        if not len(pending) or not (room > 0).any():
+            break
+        near = delivery.assign(lon[pending], lat[pending], sites.lon.to_numpy(), sites.lat.to_numpy(),
+                               usable=room > 0, detour=spec.detour_factor)
+        with np.errstate(invalid="ignore"):
+            within = near.distance_km <= spec.far_limit_km
+        target = np.where(within, near.site, delivery.NO_SITE)
+        over = _queue_excess(target, w[pending], room, np.ones(len(room), np.int64))
+        placed = within & ~over
+        out_rows.append(pending[placed])
+        out_site.append(near.site[placed])
+        out_km.append(near.distance_km[placed])
+        room -= np.bincount(near.site[placed], weights=w[pending][placed], minlength=len(room)).astype(np.int64)
+        full = np.zeros(len(room), bool)
+        full[near.site[within & over]] = True
+        room[full] = 0
+        pending = pending[within & over]
+    if not out_rows:
+        return _Moved(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
+    return _Moved(np.concatenate(out_rows), np.concatenate(out_site).astype(np.int32),
+                  np.concatenate(out_km).astype(np.float32))
+
+
+def _queue_excess(site: np.ndarray, weight: np.ndarray, capacity: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """True for the households a site cannot pay within ``days`` [days, per site] at
+    ``capacity`` [households/day, per site]: those queued (in registry order) after the first
+    ``capacity x days`` of its households. They are the overload that :func:`campsites.demand`
+    sited campsites for."""
+    out = np.zeros(len(site), bool)
+    rows = np.flatnonzero(site >= 0)
+    if not len(rows):
+        return out
+    order = rows[np.argsort(site[rows], kind="stable")]
+    s = site[order]
+    w = np.asarray(weight, np.int64)[order]
+    cum = np.cumsum(w)
+    first = np.r_[True, s[1:] != s[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(s)), 0))
+    ahead = cum - w - (cum[start] - w[start])  # households queued before the row at its site
+    out[order] = ahead >= capacity[s] * days[s]
+    return out
 
 
 def _site_days(sched: delivery.Schedule, n_sites: int) -> np.ndarray:
@@ -117,21 +229,58 @@ def _site_days(sched: delivery.Schedule, n_sites: int) -> np.ndarray:
 
 
 def _campsites(sites, closed, first: _Pass, *, lon, lat, weight, province, spec):
-    """Campsites for the households the open sites serve too far away or too slowly."""
+    """Campsites for the households the open sites serve too far away or too slowly
+    (:mod:`simulator.plans.campsites`)."""
     from simulator.plans import campsites as camps
 
-    households = first.schedule.sites.groupby("site").households.max()
-    site_households = np.zeros(len(sites), np.int64)
-    site_households[households.index.to_numpy()] = households.to_numpy()
     need = camps.demand(
-        lon, lat, weight, province,
-        distance_km=first.assignment.distance_km, site_of=first.assignment.site,
-        site_households=site_households, site_lon=sites.lon.to_numpy(), site_lat=sites.lat.to_numpy(),
-        site_capacity=sites.payments_per_day.to_numpy(), site_province=sites.province_code.to_numpy(dtype=object),
+        lon, lat, province, first.assignment.distance_km, first.assignment.site,
+        site_lon=sites.lon.to_numpy(), site_lat=sites.lat.to_numpy(),
+        site_capacity=sites.payments_per_day.to_numpy(), weight=weight,
+        site_province=sites.province_code.to_numpy(dtype=object), reopen_day=closed.reopen_day,
         limit_km=spec.far_limit_km, max_days=spec.campsites.max_days,
     )
     return camps.choose(need, limit_km=spec.far_limit_km, max_days=spec.campsites.max_days,
-                        grid_km=spec.campsites.grid_km, detour=spec.detour_factor)
+                        grid_km=spec.campsites.grid_km, detour=spec.detour_factor,
+                        time_limit_s=spec.campsites.time_limit_s, mip_rel_gap=spec.campsites.mip_gap)
+
+
+def _hosts(table: pd.DataFrame, closed: delivery.Closures, lon, lat, spec) -> np.ndarray:
+    """For each campsite place [degrees]: its nearest payment site, when within half a grid cell
+    and open from day 0, whose side it opens at (-1: none). A campsite nearest a site closed for
+    some days stands alone: it replaces that site while it is closed."""
+    from scipy.spatial import cKDTree
+
+    hosts = np.flatnonzero(_usable(table, closed, "payment"))
+    out = np.full(len(lon), -1, np.int64)
+    if len(hosts) and len(lon):
+        tree = cKDTree(delivery.unit_vectors(table.lon.to_numpy()[hosts], table.lat.to_numpy()[hosts]))
+        chord, nearest = tree.query(delivery.unit_vectors(lon, lat))
+        host = hosts[nearest]
+        near = (delivery.chord_to_km(chord) <= spec.campsites.grid_km / 2) & (closed.reopen_day[host] == 0)
+        out[near] = host[near]
+    return out
+
+
+def _beside(table: pd.DataFrame, camps: pd.DataFrame, closed: delivery.Closures, spec) -> pd.DataFrame:
+    """The sites table with the campsites appended. A campsite within half a grid cell of an
+    open payment site is opened beside it (:func:`_hosts`): the site carries the campsite's
+    capacity (its ``campsite_payments_per_day``), because nearest-site assignment would send
+    every household at that point to one of the two; the campsite row names the site in
+    ``beside_site`` and receives no household itself."""
+    table = table.copy()
+    camps = camps.copy()
+    host = _hosts(table, closed, camps.lon.to_numpy(), camps.lat.to_numpy(), spec)
+    near = host >= 0
+    camps["beside_site"] = pd.Series(pd.NA, index=camps.index, dtype="string")
+    camps.loc[near, "beside_site"] = table.site_id.to_numpy()[host[near]]
+    for to in ("payments_per_day", "registrations_per_day"):  # loops over the two capacities
+        added = np.bincount(host[near], weights=camps[to].to_numpy(np.float64)[near], minlength=len(table))
+        table[f"campsite_{to}"] = added.astype(np.int64)
+        table[to] = table[to].to_numpy(np.int64) + added.astype(np.int64)
+        camps[f"campsite_{to}"] = np.int64(0)
+    table["beside_site"] = pd.Series(pd.NA, index=table.index, dtype="string")
+    return pd.concat([table, camps], ignore_index=True)
 
 
 def _registrations(sites: pd.DataFrame, closed: delivery.Closures, *, lon, lat, weight, district,
@@ -148,8 +297,7 @@ def _registrations(sites: pd.DataFrame, closed: delivery.Closures, *, lon, lat, 
     per_district = table.reindex(district_ids).fillna(0).to_numpy(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(affected_registered > 0, per_district / affected_registered, 0.0)
-    usable = sites.offers_registration.to_numpy() & (sites.registrations_per_day.to_numpy() > 0) \
-        & closed.open_for_response
+    usable = _usable(sites, closed, "registration")
     where = delivery.assign(lon, lat, sites.lon.to_numpy(), sites.lat.to_numpy(), usable=usable,
                             detour=spec.detour_factor)
     share = weight * ratio[district]
@@ -246,7 +394,7 @@ def plan_delivery(
             if clash or extra.report.rows_quarantined:  # pragma: no cover - campsite ids are generated
                 raise AssertionError(f"campsites: ids {sorted(clash)[:3]} clash with the sites table's, or rows "
                                      f"were quarantined: {extra.quarantine.head(3).to_dict('records')}")
-            table = pd.concat([table, extra.sites], ignore_index=True)
+            table = _beside(table, extra.sites, closed, spec)
             zeros = np.zeros(len(extra.sites))
             closed = delivery.Closures(
                 tier=np.concatenate([closed.tier, zeros.astype(np.int8)]),
@@ -255,7 +403,8 @@ def plan_delivery(
             )
             result = _pay(table, closed, amount=np.asarray(amount_pkr)[paid],
                           district=np.asarray(district)[paid], n_districts=n_districts,
-                          instalments=instalments, spec=spec, **args)
+                          instalments=instalments, spec=spec, before=first,
+                          new=np.arange(len(table)) >= len(sites.sites), **args)
     n_sites = len(table)
     site = result.assignment.site
     distance = result.assignment.distance_km
@@ -298,9 +447,7 @@ def plan_delivery(
     frame = table.reindex(columns=SITE_FIELDS).copy()
     frame["kind"] = frame["kind"].astype(str)
     frame["operator"] = frame["operator"].astype(str)
-    is_camp = np.zeros(n_sites, bool)
-    if chosen is not None and len(chosen.sites):
-        is_camp[n_sites - len(chosen.sites):] = True
+    is_camp = np.arange(n_sites) >= len(sites.sites)  # the campsites follow the given sites
     frame = frame.assign(
         status=status, tier=closed.tier.astype(np.int64),
         reopen_day=np.where(closed.reopen_day == delivery.CLOSED_FOR_RESPONSE, -1, closed.reopen_day).astype(np.int64),
@@ -330,7 +477,16 @@ def plan_delivery(
     unassigned = int(sched.instalments.unassigned_pkr.sum())
     if scheduled + unassigned != total_paid:  # pragma: no cover - an invariant of schedule()
         raise AssertionError(f"delivery: scheduled {scheduled} + unassigned {unassigned} != paid {total_paid}")
-    provinces = _provinces(frame, dist)
+    provinces = _provinces(frame, dist, chosen)
+    if spec.campsites is not None and len(sched.instalments) and not sched.instalments.last_day.isna().all():
+        late = int(sched.instalments.last_day.max()) + 1 - int(sched.instalments.day.max())
+        if chosen is not None and len(chosen.sites) and late > spec.campsites.max_days:
+            slow = frame.loc[frame.last_day.fillna(-1).astype(np.int64).idxmax()]
+            notes.append(f"campsites were sited for payment within {spec.campsites.max_days} days, but the last "
+                         f"instalment takes {late} days: the slowest site is {slow.site_id} ({slow.status}, "
+                         f"{int(slow.households):,} households). Campsites are sited on the demand of the plan "
+                         "without them and filled nearest first; households no campsite within the limit has "
+                         "room for wait at their site (see delivery-sites)")
     with np.errstate(invalid="ignore"):
         beyond = int(dist.beyond_limit.sum())
     section = {
@@ -351,7 +507,7 @@ def plan_delivery(
             "beyond_limit_households": beyond,
             "sites": int(n_sites - is_camp.sum()), "sites_closed": int((status == "closed").sum()),
             "sites_closed_for_days": int((status == "closed_for_days").sum()),
-            "campsites": int(is_camp.sum()),
+            "campsites": 0 if chosen is None else len(chosen.sites),
             "last_payment_day": None if sched.instalments.last_day.isna().all()
             else int(sched.instalments.last_day.max()),
             "days_to_pay": None if sched.instalments.last_day.isna().all()
@@ -365,8 +521,9 @@ def plan_delivery(
                                                               "province_code", "tier", "reopen_day"]]),
         "provinces": _records(provinces),
         "districts": _records(dist),
-        "campsites": [] if chosen is None else _records(chosen.sites),
-        "campsite_method": None if chosen is None else chosen.method,
+        "campsites": [] if chosen is None else _campsite_records(chosen.sites, table),
+        "campsite_method": None if chosen is None else
+        f"{chosen.method}; stops when proven within {spec.campsites.mip_gap:.0%} of the fewest campsites",
         "one_window": _records(frame.loc[one_window, ["site_id", "name", "kind", "district_id", "province_code",
                                                       "households", "federal_payments", "provincial_payments",
                                                       "joint_payments", "federal_pkr", "provincial_pkr",
@@ -386,7 +543,23 @@ def plan_delivery(
     return DeliveryResult(section=section, site=out_site, travel_km=out_km, sites=table)
 
 
-def _provinces(frame: pd.DataFrame, dist: pd.DataFrame) -> pd.DataFrame:
+def _campsite_records(chosen: pd.DataFrame, table: pd.DataFrame) -> list[dict]:
+    """The chosen campsites for plan.json: whole households, and the site each opens beside
+    (matched by place: co-located campsites are one row of the sites table)."""
+    if not len(chosen):
+        return []
+    camps = table[table.kind.astype(str).eq("campsite") & table.site_id.isin(chosen.campsite_id)]
+    where = pd.Series(camps.beside_site.to_numpy(), index=pd.MultiIndex.from_arrays(
+        [camps.lon.round(6).to_numpy(), camps.lat.round(6).to_numpy()]))
+    key = pd.MultiIndex.from_arrays([chosen.lon.round(6).to_numpy(), chosen.lat.round(6).to_numpy()])
+    out = chosen.copy()
+    out["beside_site"] = where.reindex(key).to_numpy() if len(where) else pd.NA
+    for name in ("demand_households", "beyond_limit_households", "overload_households"):
+        out[name] = np.rint(out[name].to_numpy(np.float64)).astype(np.int64)
+    return _records(out)
+
+
+def _provinces(frame: pd.DataFrame, dist: pd.DataFrame, chosen) -> pd.DataFrame:
     """Per province with payments, closed sites or campsites: households paid at its sites,
     days to pay, sites closed, campsites, registrations, complaints, and its districts'
     households beyond the travel limit."""
@@ -395,11 +568,13 @@ def _provinces(frame: pd.DataFrame, dist: pd.DataFrame) -> pd.DataFrame:
                         closed=frame.status == "closed")
     by_site = work.groupby("province_code").agg(
         households=("households", "sum"), amount_pkr=("amount_pkr", "sum"), sites_closed=("closed", "sum"),
-        campsites=("campsite_chosen", "sum"), last_day=("last_day", "max"),
+        last_day=("last_day", "max"),
         registrations=("registrations", "sum"), complaints=("complaints", "sum"),
     )
     far = dist.groupby("province_code").beyond_limit.sum().rename("beyond_limit_households")
-    out = by_site.join(far, how="outer").fillna({"beyond_limit_households": 0}).fillna(0).reset_index()
+    camps = (chosen.sites.groupby("province_code").size() if chosen is not None and len(chosen.sites)
+             else pd.Series(dtype=np.int64)).rename("campsites")
+    out = by_site.join(far, how="outer").join(camps, how="outer").fillna({"beyond_limit_households": 0}).fillna(0).reset_index()
     out = out.astype({c: np.int64 for c in out.columns if c != "province_code"})
     out["days_to_pay"] = np.where(out.last_day >= 0, out.last_day + 1, 0)
     out["last_day"] = out["last_day"].astype(object).where(out.last_day >= 0, None)

@@ -58,7 +58,7 @@ from hazards.errors import HazardError, RegistryError, SchedulerError
 from simulator import engine
 from simulator.engine import targeting
 from simulator.engine.overlay import overlay_all
-from simulator.plans import orchestrator
+from simulator.plans import delivery_plan, orchestrator
 from simulator.registry import partitioned, read, validation
 from simulator.scenario import Scenario, file_sha256
 
@@ -488,7 +488,9 @@ def overlay_part(part: Part, scn: Scenario, layers: list, offset: int) -> dict:
     cells = np.flatnonzero(rest)
     return {
         "positions": offset + at.astype(np.int64),
-        "cols": {k: v for k, v in engine_columns(part, at).items() if k not in _OVERLAY_ONLY},
+        # a delivery plan sends the affected (paid) households to sites: their places too
+        "cols": {k: v for k, v in engine_columns(part, at).items()
+                 if k not in (_OVERLAY_ONLY if scn.delivery is None else ("housing",))},
         "tier": tier[at], "where": where[at], "share": None if share is None else share[at],
         "intensity": {k: v[at] for k, v in intensity.items()},
         "tehsil": part.tehsil[at],
@@ -538,7 +540,19 @@ def table_part(part: Part, scn: Scenario, layers: list, patch: dict, copies: dic
     r = patch["rows"]
     for name in ("tier", "eligible", "amount_pkr", "federal_pkr", "provincial_pkr", "payer", "status", "weight"):
         getattr(base, name)[r] = patch[name]
-    return orchestrator.result_table(households, base), rest
+    frame = orchestrator.result_table(households, base)
+    if "site_ids" in patch:  # a delivery plan: each paid row's site and travel, as in memory
+        ids = pd.Index(patch["site_ids"])
+        site = np.full(n, -1, np.int32)
+        site[r] = patch["site"]
+        travel = np.full(n, np.nan, np.float32)
+        travel[r] = patch["travel_km"]
+        frame["site_id"] = pd.Categorical.from_codes(site, categories=ids)
+        frame["travel_km"] = travel
+        if rest is not None:
+            rest["site_id"] = pd.Categorical.from_codes(np.full(len(rest), -1, np.int32), categories=ids)
+            rest["travel_km"] = np.full(len(rest), np.nan, np.float32)
+    return frame, rest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -749,7 +763,7 @@ class PartTables:
     (:func:`table_part`) a few parts ahead of the one being written."""
 
     def __init__(self, client, door: _Door, scn: Scenario, layers: list, res: engine.EngineResult,
-                 summary: _Summary) -> None:
+                 summary: _Summary, delivered=None) -> None:
         self.client, self.door, self.scn, self.layers = client, door, scn, layers
         k = np.arange(summary.affected)
         positions = summary.positions[k]
@@ -757,6 +771,9 @@ class PartTables:
         fields = {"tier": res.tier, "eligible": res.eligible, "amount_pkr": res.amount_pkr,
                   "federal_pkr": res.federal_pkr, "provincial_pkr": res.provincial_pkr,
                   "payer": res.payer, "status": res.status, "weight": res.weight}
+        if delivered is not None:  # each affected row's site (paid rows only) and travel
+            fields.update(site=delivered.site, travel_km=delivered.travel_km)
+        self.site_ids = None if delivered is None else delivered.sites.site_id.astype(str).tolist()
         self.patches = []
         copies_of = {"rows": np.zeros(0, np.int64), "weight": np.zeros(0, np.int64)}
         copy_owner = np.zeros(0, np.int64)
@@ -771,6 +788,8 @@ class PartTables:
             mine = owner == i
             patch = {name: values[k[mine]] for name, values in fields.items()}
             patch["rows"] = positions[mine] - door.offsets[i]
+            if self.site_ids is not None:
+                patch["site_ids"] = self.site_ids
             self.patches.append(patch)
             theirs = copy_owner == i
             self.copies.append({k_: v[theirs] for k_, v in copies_of.items()})
@@ -862,7 +881,16 @@ def run(
             weights=(door.valid, door.weight) if door.valid else None, library=library,
             registry_rows=len(res.tier) - summary.affected - summary.rest + door.valid,
         )
-        table = PartTables(client, door, scn, worker_sources(scn, layers, base), res, summary)
+        delivered = None
+        if scn.delivery is not None:
+            say("planning delivery: sites, closures, travel, schedule, campsites...")
+            with clock.stage("delivery_s"):
+                sites = delivery_plan.load_sites(scn.delivery, base=base)
+                inputs["sites"] = {k: v for k, v in sites[1].items() if k != "quarantine"}
+                delivered = orchestrator.deliver(scn, the_plan, res, cols, layers, sites,
+                                                 district_ids=data.districts().district_id,
+                                                 provinces=list(data.PROVINCES))
+        table = PartTables(client, door, scn, worker_sources(scn, layers, base), res, summary, delivered)
     pending = None
     if scn.ensemble is not None:
         from simulator.plans import ensemble

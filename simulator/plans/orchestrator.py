@@ -299,7 +299,9 @@ def assemble(
         with clock.stage("delivery_s"):
             sites = sites or delivery_plan.load_sites(scn.delivery)
             inputs["sites"] = {k: v for k, v in sites[1].items() if k != "quarantine"}
-            done = deliver(scn, the_plan, res, cols, reg.households, layers, sites)
+            hh = reg.households
+            done = deliver(scn, the_plan, res, cols, layers, sites, district_ids=hh["district_id"].cat.categories,
+                           provinces=hh["province_code"].cat.categories)
             for name, values in done.columns().items():
                 table[name] = values
     pending = None
@@ -326,11 +328,11 @@ def assemble(
     )
 
 
-def deliver(scn: Scenario, the_plan: dict, res, cols: dict, households: pd.DataFrame, layers: list, sites):
+def deliver(scn: Scenario, the_plan: dict, res, cols: dict, layers: list, sites, *, district_ids, provinces):
     """Put the plan's ``delivery`` section in ``the_plan`` (:mod:`simulator.plans.delivery_plan`)
-    for an engine result and its columns; returns the :class:`~simulator.plans.delivery_plan.DeliveryResult`."""
-    district_ids = households["district_id"].cat.categories
-    provinces = households["province_code"].cat.categories
+    for an engine result and its columns (``lon``/``lat`` needed for the affected rows; the
+    ``district`` and ``province`` codes index ``district_ids`` and ``provinces``); returns the
+    :class:`~simulator.plans.delivery_plan.DeliveryResult`."""
     of_district = np.zeros(len(district_ids), np.int64)
     of_district[cols["district"]] = cols["province"]  # each district lies in one province
     done = delivery_plan.plan_delivery(
