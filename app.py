@@ -5,7 +5,9 @@ Run it with ``make run`` (``make run ROLE=planner`` for the planner's view) or
 (``scenarios/indus-flood-demo.yaml``): headline figures in PKR and the map, with no click.
 
 Pages: Summary, Scenario (pick a library scenario or build one; upload a hazard raster, a
-registry or district boundaries; set the policy; run), Map, Plan (tables and charts), Compare
+registry or district boundaries; set the policy; run), Map, Plan (tables and charts), Delivery
+(where the paid households are paid: sites open and closed by the hazard, campsites, One Window
+Centres, travel and the cash-per-day plan; the scenario's ``delivery:`` block), Compare
 (two to four scenarios or policies side by side) and Downloads (Excel, PDF brief, GeoPackage,
 GeoJSON, JSON and, for planners, the household payout list). The sidebar switches the language
 (English / Urdu) and holds a quick what-if of the headline policy.
@@ -30,8 +32,8 @@ Layout
 ------
 This file is the entry point only: page config, settings, sidebar, ``st.navigation`` and error
 handling. The pages are the files of :mod:`simulator.app.pages` (one each, url_paths
-``overview``, ``scenario``, ``map``, ``plan``, ``compare``, ``downloads``; a test opens one
-with ``AppTest.switch_page("simulator/app/pages/map.py")``); everything cached is in
+``overview``, ``scenario``, ``map``, ``plan``, ``delivery``, ``compare``, ``downloads``; a test
+opens one with ``AppTest.switch_page("simulator/app/pages/map.py")``); everything cached is in
 :mod:`simulator.app.loaders`; session state and the sidebar in :mod:`simulator.app.state`;
 the labels of both languages in ``simulator/app/labels/*.json``.
 
@@ -78,8 +80,8 @@ log = logging.getLogger("madad.app")
 
 APP_DIR = Path(__file__).resolve().parent
 ICONS = {"overview": ":material/home:", "scenario": ":material/tune:", "map": ":material/map:",
-         "plan": ":material/table:", "compare": ":material/compare_arrows:",
-         "downloads": ":material/download:"}
+         "plan": ":material/table:", "delivery": ":material/local_shipping:",
+         "compare": ":material/compare_arrows:", "downloads": ":material/download:"}
 
 
 def settings() -> Settings:

@@ -1,7 +1,8 @@
 """The map's pydeck layers: households binned to hexagons (server-side: no household location
 reaches the browser), districts as symbols, a choropleth or declared areas, rivers, labels,
-the province and district outlines beneath them all (no tile server needed), and the view that
-frames them. Nothing here imports Streamlit."""
+the province and district outlines beneath them all (no tile server needed), the delivery plan's
+sites by status, campsites and catchments (Voronoi edges of the open payment sites), and the view
+that frames them. Nothing here imports Streamlit."""
 
 from __future__ import annotations
 
@@ -421,3 +422,192 @@ def union_bounds(*boxes: tuple[float, float, float, float] | None) -> tuple[floa
     arr = np.array(real, dtype=float)
     return float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max())
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery: payment sites by status, campsites, One Window Centres and catchments
+# ---------------------------------------------------------------------------------------------
+
+#: Fill (RGB) of a site by its status in the plan's ``delivery.sites`` (Okabe-Ito, told apart
+#: with colour blindness): open, closed for some days, closed for the whole response.
+SITE_RGB = {"open": (0, 158, 115), "closed_for_days": (230, 159, 0), "closed": (213, 94, 0)}
+#: Fill (RGB) of a campsite the plan opens, drawn larger than the sites.
+CAMPSITE_RGB = (0, 114, 178)
+#: Outline (RGBA) of a One Window Centre, and of the other sites.
+ONE_WINDOW_LINE, SITE_LINE = [20, 20, 20, 255], [255, 255, 255, 200]
+#: Radii [m] of sites offering payment, of other sites (registration or complaints only) and of
+#: campsites; each never smaller than a few pixels.
+SITE_RADIUS_M, OTHER_SITE_RADIUS_M, CAMPSITE_RADIUS_M = 2_500, 1_500, 6_000
+#: Catchment lines (RGBA) and width [pixels].
+CATCHMENT_LINE, CATCHMENT_WIDTH_PX = [0, 90, 150, 150], 0.8
+#: Layer ids of the delivery map.
+DELIVERY_IDS = ("delivery-catchments", "delivery-sites", "delivery-campsites")
+
+
+def chosen_campsite(row: Mapping[str, Any]) -> bool:
+    """The site is a campsite the plan opens (``campsite_chosen``, of kind ``campsite``; a
+    campsite already in the sites table is a site like the others)."""
+    return bool(row.get("campsite_chosen")) and str(row.get("kind") or "campsite") == "campsite"
+
+
+def _pays(row: Mapping[str, Any]) -> bool:
+    """The site offers payment and has a payment capacity."""
+    return "payment" in str(row.get("services") or "").split(";") and (row.get("payments_per_day") or 0) > 0
+
+
+def site_tip(row: Mapping[str, Any], lang: str, days: int | None = None) -> str:
+    """Tooltip of one delivery site: name, kind, status (with its reopening day), households
+    paid there and days it pays (each only when the plan gives it: a minister's plan has no
+    site loads)."""
+    kind = str(row.get("kind") or "")
+    key = "sk_" + kind
+    kind_text = text(lang, key) if key in _labels(lang) else kind.replace("_", " ")
+    status = str(row.get("status") or "open")
+    lines = [str(row.get("name") or row.get("site_id")), kind_text]
+    if row.get("one_window_centre"):
+        lines.append(text(lang, "dv_tip_one_window"))
+    if status == "closed":
+        lines.append(text(lang, "dv_tip_closed"))
+    elif status == "closed_for_days":
+        lines.append(text(lang, "dv_tip_reopens", day=row.get("reopen_day")))
+    else:
+        lines.append(text(lang, "dv_tip_open"))
+    if row.get("households") is not None and (row["households"] > 0 or _pays(row)):
+        lines.append(text(lang, "dv_tip_households", n=fmt_count(row["households"])))
+    days = row.get("days") if days is None else days
+    if days:
+        lines.append(text(lang, "dv_tip_days", n=fmt_count(days)))
+    return "\n".join(lines)
+
+
+def _labels(lang: str) -> Mapping[str, str]:
+    from simulator.app.text import LABELS
+
+    return LABELS.get(lang, LABELS["en"])
+
+
+def _point(row: Mapping[str, Any]) -> tuple[float, float] | None:
+    lon, lat = row.get("lon"), row.get("lat")
+    if lon is None or lat is None or not (math.isfinite(float(lon)) and math.isfinite(float(lat))):
+        return None
+    return round(float(lon), 4), round(float(lat), 4)
+
+
+def sites_layer(sites: Sequence[Mapping[str, Any]], lang: str):
+    """The delivery plan's sites (campsites apart: :func:`campsite_layer`) as one point each,
+    filled by status (:data:`SITE_RGB`), smaller where the site does not pay, and ringed in
+    black where it is a One Window Centre."""
+    import pydeck as pdk
+
+    rows = []
+    for row in sites:
+        if chosen_campsite(row):
+            continue
+        point = _point(row)
+        if point is None:
+            continue
+        ow = bool(row.get("one_window_centre"))
+        rows.append({"lon": point[0], "lat": point[1],
+                     "fill": [*SITE_RGB.get(str(row.get("status")), SITE_RGB["open"]), 220],
+                     "line": ONE_WINDOW_LINE if ow else SITE_LINE, "lw": 3 if ow else 1,
+                     "r": SITE_RADIUS_M if _pays(row) else OTHER_SITE_RADIUS_M,
+                     "tip": site_tip(row, lang)})
+    return pdk.Layer("ScatterplotLayer", data=rows, id=DELIVERY_IDS[1], get_position="[lon, lat]",
+                     get_radius="r", radius_min_pixels=3, radius_max_pixels=12, get_fill_color="fill",
+                     get_line_color="line", get_line_width="lw", line_width_units=pdk.types.String("pixels"),
+                     stroked=True, filled=True, pickable=True, auto_highlight=True)
+
+
+def campsite_layer(section: Mapping[str, Any], lang: str):
+    """The campsites the plan opens, larger and in :data:`CAMPSITE_RGB`: the sites chosen as
+    campsites (``campsite_chosen``), else the ``campsites`` rows; days from the campsites
+    table where the site's own are withheld."""
+    import pydeck as pdk
+
+    days_of = {str(c.get("campsite_id")): c.get("days") for c in section.get("campsites") or []}
+    chosen = [s for s in section.get("sites") or [] if chosen_campsite(s)]
+    if not chosen:
+        chosen = [{"site_id": c.get("campsite_id"), "name": c.get("campsite_id"), "kind": "campsite",
+                   "lon": c.get("lon"), "lat": c.get("lat"), "status": "open",
+                   "campsite_chosen": True, "days": c.get("days")} for c in section.get("campsites") or []]
+    rows = []
+    for row in chosen:
+        point = _point(row)
+        if point is None:
+            continue
+        days = row.get("days") if row.get("days") is not None else days_of.get(str(row.get("site_id")))
+        ow = bool(row.get("one_window_centre"))
+        rows.append({"lon": point[0], "lat": point[1], "line": ONE_WINDOW_LINE if ow else [255, 255, 255, 255],
+                     "tip": site_tip({**row, "kind": row.get("kind") or "campsite"}, lang, days=days)})
+    return pdk.Layer("ScatterplotLayer", data=rows, id=DELIVERY_IDS[2], get_position="[lon, lat]",
+                     get_radius=CAMPSITE_RADIUS_M, radius_min_pixels=7, radius_max_pixels=22,
+                     get_fill_color=[*CAMPSITE_RGB, 235], get_line_color="line", line_width_min_pixels=2,
+                     stroked=True, filled=True, pickable=True, auto_highlight=True)
+
+
+def catchment_paths(sites: Sequence[Mapping[str, Any]],
+                    bbox: tuple[float, float, float, float] | None = None) -> list[list[list[float]]]:
+    """Edges of the Voronoi cells of the open payment sites (those working at some time in the
+    response, campsites included), clipped to ``bbox`` (Pakistan's by default), as paths of
+    [lon, lat] rounded to 3 decimals (~110 m). Each cell is the area nearer its site than any
+    other, in straight lines on the local plane in km (:func:`shapely.voronoi_polygons`): the
+    catchment of the nearest-site rule, not a road network. Fewer than two sites: no edge.
+    Computed once for the same sites and box (do not modify the result)."""
+    if bbox is None:
+        from hazards import tables as data
+
+        bbox = data.PAKISTAN_BBOX
+    points = {p for p in (_point(s) for s in sites if s.get("status") != "closed" and _pays(s)) if p is not None}
+    return _voronoi_edges(tuple(sorted(points)), tuple(float(b) for b in bbox))
+
+
+@functools.lru_cache(maxsize=16)
+def _voronoi_edges(points: tuple[tuple[float, float], ...],
+                   bbox: tuple[float, float, float, float]) -> list[list[list[float]]]:
+    import shapely
+
+    if len(points) < 2:
+        return []
+    kx, ky = hex_scale()  # in km of the local plane, so that a cell is nearest by distance
+    scale = np.array([kx, ky])
+    xy = np.array(points, dtype=float) * scale
+    box = shapely.box(*(np.array(bbox).reshape(2, 2) * scale).ravel())
+    edges = shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=box, only_edges=True)
+    clipped = shapely.line_merge(shapely.intersection(edges, box))
+    out = []
+    for part in shapely.get_parts(clipped):
+        if part.geom_type != "LineString":
+            continue
+        line = (shapely.get_coordinates(part) / scale).round(3)
+        keep = np.r_[True, (np.diff(line, axis=0) != 0).any(axis=1)]
+        if keep.sum() >= 2:
+            out.append(line[keep].tolist())
+    return out
+
+
+def catchment_layer(paths: list[list[list[float]]]):
+    """Catchments (:func:`catchment_paths`) as thin lines."""
+    import pydeck as pdk
+
+    return pdk.Layer("PathLayer", data=[{"path": p} for p in paths], id=DELIVERY_IDS[0], get_path="path",
+                     get_color=CATCHMENT_LINE, get_width=CATCHMENT_WIDTH_PX,
+                     width_units=pdk.types.String("pixels"), pickable=False)
+
+
+def delivery_bounds(section: Mapping[str, Any], districts: pd.DataFrame | None = None,
+                    pad: float = 0.7) -> tuple[float, float, float, float] | None:
+    """The box of what the delivery map is about: closed sites, campsites, sites paying anyone
+    and the districts with paid households (``districts``: :func:`district_figures`), padded
+    by ``pad`` degrees; None when there is nothing."""
+    pts = [_point(s) for s in section.get("sites") or []
+           if s.get("status") != "open" or chosen_campsite(s) or (s.get("households") or 0) > 0]
+    pts += [_point(c) for c in section.get("campsites") or []]
+    if districts is not None and len(districts):
+        paid = districts[[(v is None) or v > 0 for v in districts["paid_households"]]]
+        pts += list(zip(paid.lon.astype(float), paid.lat.astype(float), strict=True))
+    pts = [p for p in pts if p is not None]
+    if not pts:
+        return None
+    arr = np.array(pts, dtype=float)
+    return (float(arr[:, 0].min() - pad), float(arr[:, 1].min() - pad), float(arr[:, 0].max() + pad),
+            float(arr[:, 1].max() + pad))
