@@ -376,9 +376,12 @@ class Delivery(_Strict):
 
     sites: str | None = Field(None, description="sites table (CSV, GeoPackage or GeoParquet, "
                               "see simulator.registry.sites); none: the shipped ILLUSTRATIVE table")
+    roads: str | None = Field(None, description="road network (GeoPackage, GeoParquet or GeoJSON of road lines, "
+                              "e.g. an OpenStreetMap extract): travel by road; none: straight lines x detour_factor")
+    roads_layer: str | None = Field(None, description="layer of a multi-layer roads file")
     closure: Closure = Closure()
     detour_factor: float = Field(1.3, ge=1, le=5, description="travel distance / straight-line distance "
-                                 "(ASSUMPTION, Ballou et al. 2002 give 1.2-1.4)")
+                                 "(ASSUMPTION, Ballou et al. 2002 give 1.2-1.4); with roads, for the legs off the network")
     far_limit_km: float = Field(25.0, gt=0, le=1000, description="households farther than this [km of "
                                 "travel] from their site are flagged and get a campsite")
     payments_per_staff_day: int = Field(100, ge=1, le=10_000, description="payments one staff member "

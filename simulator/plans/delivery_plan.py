@@ -102,6 +102,28 @@ def _closures(sites: pd.DataFrame, layers: list, specs: list, spec) -> tuple[del
 
 
 @dataclass
+class _Settings:
+    """The scenario's ``delivery`` block and the road network, if any: :meth:`travel` sends
+    households to their nearest usable site by road (:func:`simulator.plans.roads.assign`) or
+    in a straight line times the detour factor (:func:`simulator.plans.delivery.assign`)."""
+
+    spec: object
+    roads: object = None
+
+    def __getattr__(self, name: str):
+        return getattr(self.spec, name)
+
+    def travel(self, lon, lat, sites: pd.DataFrame, usable) -> delivery.Assignment:
+        if self.roads is not None:
+            from simulator.plans import roads
+
+            return roads.assign(self.roads, lon, lat, sites.lon.to_numpy(), sites.lat.to_numpy(), usable=usable,
+                                detour=self.spec.detour_factor)
+        return delivery.assign(lon, lat, sites.lon.to_numpy(), sites.lat.to_numpy(), usable=usable,
+                               detour=self.spec.detour_factor)
+
+
+@dataclass
 class _Pass:
     assignment: delivery.Assignment
     schedule: delivery.Schedule
@@ -129,8 +151,7 @@ def _pay(sites: pd.DataFrame, closed: delivery.Closures, *, lon, lat, amount, we
     first, each up to what it pays in ``max_days`` (:func:`_fill_campsites`); any left stay at
     their site when it was within the limit (and wait), else go to their nearest site."""
     usable = _usable(sites, closed, "payment")
-    where = delivery.assign(lon, lat, sites.lon.to_numpy(), sites.lat.to_numpy(), usable=usable,
-                            detour=spec.detour_factor)
+    where = spec.travel(lon, lat, sites, usable)
     if before is not None:
         old = before.assignment
         early = closed.reopen_day == 0
@@ -179,8 +200,7 @@ def _fill_campsites(rows, lon, lat, weight, sites, campsites, room, spec) -> _Mo
     for _ in range(FILL_ROUNDS):  # loops over rounds, not households
         if not len(pending) or not (room > 0).any():
             break
-        near = delivery.assign(lon[pending], lat[pending], sites.lon.to_numpy(), sites.lat.to_numpy(),
-                               usable=room > 0, detour=spec.detour_factor)
+        near = spec.travel(lon[pending], lat[pending], sites, room > 0)
         with np.errstate(invalid="ignore"):
             within = near.distance_km <= spec.far_limit_km
         target = np.where(within, near.site, delivery.NO_SITE)
@@ -298,8 +318,7 @@ def _registrations(sites: pd.DataFrame, closed: delivery.Closures, *, lon, lat, 
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(affected_registered > 0, per_district / affected_registered, 0.0)
     usable = _usable(sites, closed, "registration")
-    where = delivery.assign(lon, lat, sites.lon.to_numpy(), sites.lat.to_numpy(), usable=usable,
-                            detour=spec.detour_factor)
+    where = spec.travel(lon, lat, sites, usable)
     share = weight * ratio[district]
     has = where.site >= 0
     load = np.bincount(where.site[has], weights=share[has], minlength=n_sites)
@@ -338,6 +357,7 @@ def plan_delivery(
     district_province: np.ndarray,
     instalments,
     unregistered: dict | None = None,
+    roads=None,
 ) -> DeliveryResult:
     """The delivery section of a plan (see the module docstring).
 
@@ -366,12 +386,16 @@ def plan_delivery(
         The policy's instalments (``day``, ``share``).
     unregistered
         The plan's ``unregistered`` block (per-district affected unregistered households).
+    roads
+        A road network (:class:`simulator.plans.roads.RoadNetwork`) for travel by road; None:
+        straight lines times the detour factor.
 
     Returns
     -------
     DeliveryResult
     """
     table = sites.sites.reset_index(drop=True)
+    spec = _Settings(spec, roads)
     n_rows = len(amount_pkr)
     n_districts = len(district_ids)
     paid = np.flatnonzero(np.asarray(amount_pkr) > 0)
@@ -492,6 +516,8 @@ def plan_delivery(
     section = {
         "sites_source": sites_input,
         "assumptions": {
+            "travel": ("by road over " + Path(roads.source).name + f" (legs off the network x {spec.detour_factor:g})"
+                       if roads is not None else f"straight line x {spec.detour_factor:g}"),
             "detour_factor": spec.detour_factor, "far_limit_km": spec.far_limit_km,
             "payments_per_staff_day": spec.payments_per_staff_day, "closure_tier": spec.closure.tier,
             "closure_days": spec.closure.days, "complaints_share": spec.complaints_share,
@@ -521,7 +547,7 @@ def plan_delivery(
                                                               "province_code", "tier", "reopen_day"]]),
         "provinces": _records(provinces),
         "districts": _records(dist),
-        "campsites": [] if chosen is None else _campsite_records(chosen.sites, table),
+        "campsites": [] if chosen is None else _campsite_records(chosen.sites, frame),
         "campsite_method": None if chosen is None else
         f"{chosen.method}; stops when proven within {spec.campsites.mip_gap:.0%} of the fewest campsites",
         "one_window": _records(frame.loc[one_window, ["site_id", "name", "kind", "district_id", "province_code",
@@ -543,19 +569,27 @@ def plan_delivery(
     return DeliveryResult(section=section, site=out_site, travel_km=out_km, sites=table)
 
 
-def _campsite_records(chosen: pd.DataFrame, table: pd.DataFrame) -> list[dict]:
-    """The chosen campsites for plan.json: whole households, and the site each opens beside
-    (matched by place: co-located campsites are one row of the sites table)."""
+def _campsite_records(chosen: pd.DataFrame, frame: pd.DataFrame) -> list[dict]:
+    """The chosen campsites for plan.json: whole households, the site each opens beside, and
+    what it serves (``paid_households``, ``registrations``, ``complaints``: the load of its row
+    in the sites table, shared equally by campsites chosen at one place, which are one row).
+    Matched by place: co-located campsites are one row of the sites table."""
     if not len(chosen):
         return []
-    camps = table[table.kind.astype(str).eq("campsite") & table.site_id.isin(chosen.campsite_id)]
-    where = pd.Series(camps.beside_site.to_numpy(), index=pd.MultiIndex.from_arrays(
-        [camps.lon.round(6).to_numpy(), camps.lat.round(6).to_numpy()]))
+    camps = frame[frame.campsite_chosen]
+    place = pd.MultiIndex.from_arrays([camps.lon.round(6).to_numpy(), camps.lat.round(6).to_numpy()])
     key = pd.MultiIndex.from_arrays([chosen.lon.round(6).to_numpy(), chosen.lat.round(6).to_numpy()])
+    at = place.get_indexer(key)
+    sharing = np.bincount(at[at >= 0], minlength=len(camps))[np.maximum(at, 0)]
     out = chosen.copy()
-    out["beside_site"] = where.reindex(key).to_numpy() if len(where) else pd.NA
     for name in ("demand_households", "beyond_limit_households", "overload_households"):
         out[name] = np.rint(out[name].to_numpy(np.float64)).astype(np.int64)
+    out["site_id"] = np.where(at >= 0, camps.site_id.to_numpy(dtype=object)[np.maximum(at, 0)], None)
+    out["beside_site"] = np.where(at >= 0, camps.beside_site.astype(object).to_numpy()[np.maximum(at, 0)], None)
+    for name, column in (("paid_households", "households"), ("registrations", "registrations"),
+                         ("complaints", "complaints")):
+        values = camps[column].to_numpy(np.float64)[np.maximum(at, 0)]
+        out[name] = np.where(at >= 0, np.rint(values / np.maximum(sharing, 1)), 0).astype(np.int64)
     return _records(out)
 
 
@@ -590,32 +624,41 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def load_sites(spec, *, base: Path | None = None):
-    """The scenario's sites table (or the shipped ILLUSTRATIVE one) and what the manifest and
-    plan record of it: file, sha256, rows read, valid and quarantined, illustrative or not."""
+    """The scenario's sites table (or the shipped ILLUSTRATIVE one), what the manifest and plan
+    record of it (file, sha256, rows read, valid and quarantined, illustrative or not; the road
+    network's file, sha256, nodes and edges) and the road network (None without ``roads``)."""
+    from simulator.plans import roads as roads_mod
     from simulator.registry import sites as sites_mod
     from simulator.scenario import file_sha256
 
-    if spec.sites:
-        path = Path(spec.sites)
-        path = path if path.is_absolute() or base is None else base / path
-    else:
-        path = sites_mod.illustrative_path()
+    def resolve(name: str) -> Path:
+        path = Path(name)
+        return path if path.is_absolute() or base is None else base / path
+
+    path = resolve(spec.sites) if spec.sites else sites_mod.illustrative_path()
     loaded = sites_mod.load(path)
+    net = None
+    road_info = None
+    if getattr(spec, "roads", None):
+        road_path = resolve(spec.roads)
+        net = roads_mod.load(road_path, layer=spec.roads_layer)
+        road_info = {"file": str(road_path), "sha256": file_sha256(road_path), "nodes": net.nodes,
+                     "edges": int(net.graph.nnz // 2)}
     info = {
         "file": str(path), "sha256": file_sha256(path), "rows_read": loaded.report.rows_read,
         "rows_valid": loaded.report.rows_valid, "rows_quarantined": loaded.report.rows_quarantined,
         "illustrative": bool(len(loaded.sites) and loaded.sites.illustrative.all()),
+        "roads": road_info,
         "quarantine": _records(loaded.quarantine),
     }
-    return loaded, info
+    return loaded, info, net
 
 
 def headline(section: dict) -> str:
     """One sentence of a delivery section for the brief, the app and the CLI: "Every paid
     household is paid within N days; M campsites needed: 12 in Sindh, 3 in Punjab; ..."."""
     t = section["totals"]
-    names = {"PB": "Punjab", "SD": "Sindh", "KP": "Khyber Pakhtunkhwa", "BA": "Balochistan", "GB": "Gilgit-Baltistan",
-             "AJK": "Azad Jammu and Kashmir", "IS": "Islamabad"}
+    from hazards.tables import PROVINCES as names
     parts = []
     if t["days_to_pay"] is not None:
         parts.append(f"paid within {t['days_to_pay']:,} days of the response's start")

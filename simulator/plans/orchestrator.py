@@ -341,6 +341,7 @@ def deliver(scn: Scenario, the_plan: dict, res, cols: dict, layers: list, sites,
         federal_pkr=res.federal_pkr, payer=res.payer, tier=res.tier, district=cols["district"],
         district_ids=district_ids, district_province=np.asarray(provinces)[of_district],
         instalments=scn.policy.instalments, unregistered=the_plan.get("unregistered"),
+        roads=sites[2] if len(sites) > 2 else None,
     )
     the_plan["delivery"] = done.section
     return done

@@ -436,7 +436,7 @@ def _delivery(plan: dict, st: dict) -> list:
     block = [Paragraph("Delivery: sites, days to pay and campsites", st["h2"]),
              Paragraph(_esc(f"{d['totals']['sites']:,} sites from {Path(src['file']).name}"
                             f"{shown}; "
-                            f"travel is the straight line x {d['assumptions']['detour_factor']:g}; sites close at "
+                            f"travel: {d['assumptions'].get('travel', 'straight line')}; sites close at "
                             f"tier {d['assumptions']['closure_tier']}. Campsites are provincial sites sited by "
                             f"{d.get('campsite_method') or 'none'}."), st["small"]), Spacer(1, 3)]
     rows = [["Province", "Households", "Days to pay", "Sites closed", "Campsites", f"Beyond {d['assumptions']['far_limit_km']:g} km"]]
