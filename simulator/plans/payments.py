@@ -44,7 +44,6 @@ per household.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -315,22 +314,10 @@ def partner_of(sites: pd.DataFrame) -> np.ndarray:
 
 
 def _hmac_many(key: bytes, messages: list[bytes]) -> np.ndarray:
-    """HMAC-SHA256 (RFC 2104) of each message, shape (n, 32) uint8; the padded-key states are
-    computed once and copied per message."""
-    k = hashlib.sha256(key).digest() if len(key) > 64 else key
-    k = k.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in k)).copy
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in k)).copy
+    """HMAC-SHA256 of each message (:func:`simulator.registry.keyed.hmac_many`), shape (n, 32) uint8."""
+    from simulator.registry.keyed import hmac_many
 
-    def one(message: bytes) -> bytes:
-        i = inner()
-        i.update(message)
-        o = outer()
-        o.update(i.digest())
-        return o.digest()
-
-    raw = b"".join([one(m) for m in messages])
-    return np.frombuffer(raw, dtype=np.uint8).reshape(len(messages), 32)
+    return np.frombuffer(hmac_many(key, messages), dtype=np.uint8).reshape(len(messages), 32)
 
 
 def _check_key(key: bytes) -> None:

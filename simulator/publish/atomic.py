@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "LOCK_TIMEOUT_S", "RUN_FILE", "check_replaceable", "fsync_file", "fsync_tree", "leftovers", "lock_path",
+    "replace_folder",
     "locked", "staging", "swap_in", "tidy",
 ]
 
@@ -243,6 +244,39 @@ def check_replaceable(out: Path, allowed: re.Pattern[str] = RUN_FILE, what: str 
             f"{out}: holds {shown}, which {what} does not write; {what} replaces the whole "
             "folder and would delete them. Move them elsewhere, or give --out a new folder."
         )
+
+
+def replace_folder(out: str | Path, write, *, allowed: re.Pattern[str] = RUN_FILE, what: str = "a run",
+                   lock_timeout: float = LOCK_TIMEOUT_S):
+    """Replace folder ``out`` whole: under its lock (:func:`locked`), tidy what an interrupted
+    writer left (:func:`tidy`), refuse a folder holding other files (:func:`check_replaceable`
+    with ``allowed`` and ``what``), call ``write(stage, target)`` to fill a fresh staging folder
+    (it should flush its files, e.g. :func:`fsync_tree`), and swap it in (:func:`swap_in`); the
+    staging folder is removed if anything fails. Returns what ``write`` returned.
+
+    Raises
+    ------
+    ExportError
+        ``out`` is the root, a file, or holds other files, or another writer still holds the
+        lock after ``lock_timeout`` seconds.
+    """
+    given = Path(out)
+    target = given.resolve()
+    if not target.name:
+        raise ExportError(f"{given}: cannot be an output folder (it is the root); give --out a folder name.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with locked(target, timeout=lock_timeout):
+        tidy(target)
+        check_replaceable(target, allowed, what)
+        stage = staging(target)
+        try:
+            result = write(stage, target)
+            swap_in(stage, target)
+        except BaseException:
+            if stage.exists():
+                shutil.rmtree(stage, ignore_errors=True)
+            raise
+    return result
 
 
 def staging(out: Path) -> Path:

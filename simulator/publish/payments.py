@@ -30,7 +30,6 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import stat
 import time
 from collections.abc import Callable, Sequence
@@ -128,27 +127,18 @@ def _write_folder(out: str | Path, fill: Callable[[Path, Path], tuple[dict[str, 
     """Write a folder atomically: ``fill(stage, target)`` writes the files into the staging
     folder and returns their paths and the manifest's other fields; manifest.json goes last."""
     given = Path(out)
-    target = given.resolve()
-    if not target.name:
-        raise ExportError(f"{given}: cannot be an output folder (it is the root); give --out a folder name.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic.locked(target, timeout=lock_timeout):
-        atomic.tidy(target)
-        atomic.check_replaceable(target, allowed, what)
-        stage = atomic.staging(target)
-        try:
-            paths, fields = fill(stage, target)
-            manifest = {**fields,
-                        "outputs": {n: file_sha256(p) for n, p in sorted(paths.items()) if hashed(n)},
-                        "madad_version": __version__,
-                        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-            (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-            atomic.fsync_tree(stage)
-            atomic.swap_in(stage, target)
-        except BaseException:
-            if stage.exists():
-                shutil.rmtree(stage, ignore_errors=True)
-            raise
+
+    def write(stage: Path, target: Path) -> dict[str, Path]:
+        paths, fields = fill(stage, target)
+        manifest = {**fields,
+                    "outputs": {n: file_sha256(p) for n, p in sorted(paths.items()) if hashed(n)},
+                    "madad_version": __version__,
+                    "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        atomic.fsync_tree(stage)
+        return paths
+
+    paths = atomic.replace_folder(given, write, allowed=allowed, what=what, lock_timeout=lock_timeout)
     logger.info("%s: wrote %d files", given, len(paths) + 1)
     return {**{n: given / n for n in paths}, "manifest.json": given / "manifest.json"}
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import platform
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +22,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hazards.errors import ExportError
 from hazards.io import write_geotiff
 from simulator import __version__
 from simulator.plans.orchestrator import RunResult, rasters
@@ -81,21 +79,8 @@ def write_run(
         another run still holds the lock after ``lock_timeout`` seconds.
     """
     given = Path(out)
-    target = given.resolve()
-    if not target.name:
-        raise ExportError(f"{given}: cannot be a run folder (it is the root); give --out a folder name.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic.locked(target, timeout=lock_timeout):
-        atomic.tidy(target)
-        atomic.check_replaceable(target)
-        stage = atomic.staging(target)
-        try:
-            names = _write_files(res, stage, scenario_path)
-            atomic.swap_in(stage, target)
-        except BaseException:
-            if stage.exists():
-                shutil.rmtree(stage, ignore_errors=True)
-            raise
+    names = atomic.replace_folder(given, lambda stage, _target: _write_files(res, stage, scenario_path),
+                                  lock_timeout=lock_timeout)
     logger.info("%s: wrote %d files", given, len(names))
     return {name: given / name for name in names}
 
