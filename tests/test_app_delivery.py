@@ -194,3 +194,17 @@ def test_campsites_are_their_own_layer_and_catchments_split_the_open_payment_sit
     assert paths == deck.catchment_paths(sites[:10] + sites[11:])
     assert deck.catchment_paths(sites[:1]) == []
     assert len(json.dumps(paths)) < 20_000
+
+
+def test_urdu_headline_has_the_figures_and_no_english(monkeypatch):
+    from simulator.app import state
+    from simulator.app.pages import delivery as page
+
+    section = {"totals": {"days_to_pay": 20, "campsites": 75, "sites_closed": 11, "sites_closed_for_days": 0,
+                          "sites": 926, "beyond_limit_households": 0, "unassigned_households": 0},
+               "assumptions": {"far_limit_km": 25}}
+    monkeypatch.setattr(state, "lang", lambda: "ur")
+    monkeypatch.setattr(page, "lang", lambda: "ur")
+    text = page.headline_text(section)
+    assert "20" in text and "75" in text and "926" in text
+    assert not any(word in text for word in ("Delivery", "paid", "campsites", "sites"))

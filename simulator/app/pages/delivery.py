@@ -280,6 +280,31 @@ def show_assumptions(section: dict) -> None:
         st.markdown("\n".join(f"- {n}".replace("$", r"\$") for n in section["notes"]))
 
 
+def headline_text(section: dict) -> str:
+    """The delivery headline in the page's language: the plan's own sentence in English
+    (:func:`simulator.plans.delivery_plan.headline`, with campsites per province), the same
+    figures from the labels otherwise."""
+    if lang() == "en":
+        from simulator.plans.delivery_plan import headline
+
+        return headline(section)
+    t = section["totals"]
+    parts = []
+    if t.get("days_to_pay") is not None:
+        parts.append(T("dv_hl_days", n=count(t["days_to_pay"])))
+    if t.get("campsites"):
+        parts.append(T("dv_hl_camps", n=count(t["campsites"])))
+    closed = (t.get("sites_closed") or 0) + (t.get("sites_closed_for_days") or 0)
+    if closed:
+        parts.append(T("dv_hl_closed", n=count(closed), m=count(t["sites"])))
+    if t.get("beyond_limit_households"):
+        parts.append(T("dv_hl_far", n=count(t["beyond_limit_households"]),
+                       km=f"{section['assumptions']['far_limit_km']:g}"))
+    if t.get("unassigned_households"):
+        parts.append(T("dv_hl_unassigned", n=count(t["unassigned_households"])))
+    return T("dv_hl_prefix") + ("؛ ".join(parts) if parts else T("dv_hl_nobody")) + "۔"
+
+
 def render(cur: Current) -> None:
     st.title(T("page_delivery"))
     scenario_heading(cur)
@@ -288,10 +313,8 @@ def render(cur: Current) -> None:
     if not section:
         no_delivery()
         return
-    from simulator.plans.delivery_plan import headline
-
     planner = cur.cfg.planner
-    st.markdown(f"**{headline(section)}**".replace("$", r"\$"))
+    st.markdown(f"**{headline_text(section)}**".replace("$", r"\$"))
     show_metrics(section)
     if not planner:
         st.caption(T("dv_published_note"))
