@@ -514,7 +514,7 @@ def plan_delivery(
     with np.errstate(invalid="ignore"):
         beyond = int(dist.beyond_limit.sum())
     section = {
-        "sites_source": sites_input,
+        "sites_source": _portable(sites_input),
         "assumptions": {
             "travel": ("by road over " + Path(roads.source).name + f" (legs off the network x {spec.detour_factor:g})"
                        if roads is not None else f"straight line x {spec.detour_factor:g}"),
@@ -616,6 +616,25 @@ def _provinces(frame: pd.DataFrame, dist: pd.DataFrame, chosen) -> pd.DataFrame:
     return out[keep].reset_index(drop=True)
 
 
+def manifest_input(info: dict) -> dict:
+    """What the manifest records of the sites (and roads) files: their absolute paths and hashes."""
+    out = {k: v for k, v in info.items() if k != "quarantine"}
+    out["file"] = out.pop("path", out.get("file"))
+    if isinstance(out.get("roads"), dict):
+        roads = dict(out["roads"])
+        roads["file"] = roads.pop("path", roads.get("file"))
+        out["roads"] = roads
+    return out
+
+
+def _portable(info: dict) -> dict:
+    """A sites record without absolute paths (they stay in the manifest)."""
+    out = {k: v for k, v in info.items() if k != "path"}
+    if isinstance(out.get("roads"), dict):
+        out["roads"] = {k: v for k, v in out["roads"].items() if k != "path"}
+    return out
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     """JSON-ready rows: numpy scalars as Python numbers, NaN and NA as None."""
     clean = frame.astype(object).where(frame.notna(), None)
@@ -642,10 +661,13 @@ def load_sites(spec, *, base: Path | None = None):
     if getattr(spec, "roads", None):
         road_path = resolve(spec.roads)
         net = roads_mod.load(road_path, layer=spec.roads_layer)
-        road_info = {"file": str(road_path), "sha256": file_sha256(road_path), "nodes": net.nodes,
+        road_info = {"file": spec.roads, "path": str(road_path), "sha256": file_sha256(road_path), "nodes": net.nodes,
                      "edges": int(net.graph.nnz // 2)}
     info = {
-        "file": str(path), "sha256": file_sha256(path), "rows_read": loaded.report.rows_read,
+        # as the scenario names it (the shipped table by its place in the repository), so that a
+        # plan reads the same on every machine; ``path`` (absolute) is for the manifest
+        "file": spec.sites or f"data/{sites_mod.ILLUSTRATIVE_FILE}", "path": str(path),
+        "sha256": file_sha256(path), "rows_read": loaded.report.rows_read,
         "rows_valid": loaded.report.rows_valid, "rows_quarantined": loaded.report.rows_quarantined,
         "illustrative": bool(len(loaded.sites) and loaded.sites.illustrative.all()),
         "roads": road_info,

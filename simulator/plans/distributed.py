@@ -886,7 +886,7 @@ def run(
             say("planning delivery: sites, closures, travel, schedule, campsites...")
             with clock.stage("delivery_s"):
                 sites = delivery_plan.load_sites(scn.delivery, base=base)
-                inputs["sites"] = {k: v for k, v in sites[1].items() if k != "quarantine"}
+                inputs["sites"] = delivery_plan.manifest_input(sites[1])
                 delivered = orchestrator.deliver(scn, the_plan, res, cols, layers, sites,
                                                  district_ids=data.districts().district_id,
                                                  provinces=list(data.PROVINCES))

@@ -298,7 +298,7 @@ def assemble(
         say("planning delivery: sites, closures, travel, schedule, campsites...")
         with clock.stage("delivery_s"):
             sites = sites or delivery_plan.load_sites(scn.delivery)
-            inputs["sites"] = {k: v for k, v in sites[1].items() if k != "quarantine"}
+            inputs["sites"] = delivery_plan.manifest_input(sites[1])
             hh = reg.households
             done = deliver(scn, the_plan, res, cols, layers, sites, district_ids=hh["district_id"].cat.categories,
                            provinces=hh["province_code"].cat.categories)
