@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -164,7 +165,9 @@ def _pay(sites: pd.DataFrame, closed: delivery.Closures, *, lon, lat, amount, we
             stay = keep | ((old.distance_km <= spec.far_limit_km) & (old.site >= 0))
         site = np.where(stay, old.site, where.site).astype(np.int32)
         km = np.where(stay, old.distance_km, where.distance_km).astype(np.float32)
-        moved = _fill_campsites(np.flatnonzero(~keep), lon, lat, weight, sites, usable & new, capacity * days, spec)
+        kept = np.bincount(old.site[keep], weights=np.asarray(weight, np.float64)[keep], minlength=len(capacity))
+        room = capacity * days - kept.astype(np.int64)  # what each campsite can still pay in time
+        moved = _fill_campsites(np.flatnonzero(~keep), lon, lat, weight, sites, usable & new, room, spec)
         site[moved.rows], km[moved.rows] = moved.site, moved.distance_km
         where = delivery.Assignment(site, km, where.detour)
     plan = delivery.schedule(where.site, amount, instalments, sites.payments_per_day.to_numpy(), weight=weight,
@@ -173,6 +176,9 @@ def _pay(sites: pd.DataFrame, closed: delivery.Closures, *, lon, lat, amount, we
     return _Pass(where, plan)
 
 
+#: Siting rounds: campsites are sited for the households the plan cannot pay in time, then again
+#: for those the first campsites could not take (households move as campsites open).
+CAMPSITE_ROUNDS = 2
 #: Rounds of :func:`_fill_campsites` (each sends the households left over to their next
 #: nearest campsite with room).
 FILL_ROUNDS = 12
@@ -296,10 +302,12 @@ def _beside(table: pd.DataFrame, camps: pd.DataFrame, closed: delivery.Closures,
     camps.loc[near, "beside_site"] = table.site_id.to_numpy()[host[near]]
     for to in ("payments_per_day", "registrations_per_day"):  # loops over the two capacities
         added = np.bincount(host[near], weights=camps[to].to_numpy(np.float64)[near], minlength=len(table))
-        table[f"campsite_{to}"] = added.astype(np.int64)
+        before = table[f"campsite_{to}"].to_numpy(np.int64) if f"campsite_{to}" in table else 0
+        table[f"campsite_{to}"] = before + added.astype(np.int64)
         table[to] = table[to].to_numpy(np.int64) + added.astype(np.int64)
         camps[f"campsite_{to}"] = np.int64(0)
-    table["beside_site"] = pd.Series(pd.NA, index=table.index, dtype="string")
+    if "beside_site" not in table:
+        table["beside_site"] = pd.Series(pd.NA, index=table.index, dtype="string")
     return pd.concat([table, camps], ignore_index=True)
 
 
@@ -407,13 +415,20 @@ def plan_delivery(
                  n_districts=n_districts, instalments=instalments, spec=spec, **args)
     result, chosen = first, None
     if spec.campsites is not None and len(paid):
-        chosen = _campsites(table, closed, first, province=province_codes[np.asarray(district)[paid]], spec=spec,
-                            **args)
-        if len(chosen.sites):
-            from simulator.plans import campsites as camps
-            from simulator.registry import sites as sites_mod
+        from simulator.plans import campsites as camps
+        from simulator.registry import sites as sites_mod
 
-            extra = sites_mod.validate(camps.as_sites(chosen), source="campsites chosen by the plan")
+        rounds = []
+        for k in range(CAMPSITE_ROUNDS):  # loops over siting rounds
+            found = _campsites(table, closed, result, province=province_codes[np.asarray(district)[paid]], spec=spec,
+                               **args)
+            if not len(found.sites):
+                break
+            if k:  # ids of a later round: camp_SD_r2_1, ...
+                found.sites["campsite_id"] = found.sites.campsite_id.str.replace(
+                    r"^camp_([^_]+)_", rf"camp_\1_r{k + 1}_", regex=True)
+            rounds.append(found)
+            extra = sites_mod.validate(camps.as_sites(found), source="campsites chosen by the plan")
             clash = set(extra.sites.site_id) & set(table.site_id)
             if clash or extra.report.rows_quarantined:  # pragma: no cover - campsite ids are generated
                 raise AssertionError(f"campsites: ids {sorted(clash)[:3]} clash with the sites table's, or rows "
@@ -427,8 +442,11 @@ def plan_delivery(
             )
             result = _pay(table, closed, amount=np.asarray(amount_pkr)[paid],
                           district=np.asarray(district)[paid], n_districts=n_districts,
-                          instalments=instalments, spec=spec, before=first,
+                          instalments=instalments, spec=spec, before=result,
                           new=np.arange(len(table)) >= len(sites.sites), **args)
+        if rounds:
+            chosen = SimpleNamespace(sites=pd.concat([r.sites for r in rounds], ignore_index=True),
+                                     method=rounds[0].method + (f"; {len(rounds)} siting rounds" if len(rounds) > 1 else ""))
     n_sites = len(table)
     site = result.assignment.site
     distance = result.assignment.distance_km
@@ -508,9 +526,9 @@ def plan_delivery(
             slow = frame.loc[frame.last_day.fillna(-1).astype(np.int64).idxmax()]
             notes.append(f"campsites were sited for payment within {spec.campsites.max_days} days, but the last "
                          f"instalment takes {late} days: the slowest site is {slow.site_id} ({slow.status}, "
-                         f"{int(slow.households):,} households). Campsites are sited on the demand of the plan "
-                         "without them and filled nearest first; households no campsite within the limit has "
-                         "room for wait at their site (see delivery-sites)")
+                         f"{int(slow.households):,} households). Campsites are sited in up to {CAMPSITE_ROUNDS} "
+                         "rounds and filled nearest first, a whole registry row at a time; households no "
+                         "campsite within the limit has room for wait at their site (see delivery-sites)")
     with np.errstate(invalid="ignore"):
         beyond = int(dist.beyond_limit.sum())
     section = {
@@ -578,6 +596,8 @@ def _campsite_records(chosen: pd.DataFrame, frame: pd.DataFrame) -> list[dict]:
         return []
     camps = frame[frame.campsite_chosen]
     place = pd.MultiIndex.from_arrays([camps.lon.round(6).to_numpy(), camps.lat.round(6).to_numpy()])
+    first = ~place.duplicated()  # two rounds may site at one place: the first row there stands for it
+    camps, place = camps[first], place[first]
     key = pd.MultiIndex.from_arrays([chosen.lon.round(6).to_numpy(), chosen.lat.round(6).to_numpy()])
     at = place.get_indexer(key)
     sharing = np.bincount(at[at >= 0], minlength=len(camps))[np.maximum(at, 0)]
