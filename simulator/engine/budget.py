@@ -60,13 +60,24 @@ def _ceiling(value: int, field: str) -> int:
     return int(value)
 
 
-def _within(cost: np.ndarray, ceiling: float | int) -> np.ndarray:
+def _within(cost: np.ndarray, ceiling: float | int, segment: np.ndarray | None = None) -> np.ndarray:
     """Whether each household is funded when ``cost`` (in priority order) is drawn against a
     ceiling: the running sum is int64 (its total is bounded, see financing.check_total) and the
-    ceiling an int, or ``inf`` for none, so the comparison is exact."""
+    ceiling an int, or ``inf`` for none, so the comparison is exact. ``segment`` (sorted, in
+    the same order): the running sum restarts at each segment."""
     financing.check_total(cost, "budget")
+    running = np.cumsum(cost)
+    if segment is not None and len(segment):
+        running -= _segment_base(running, segment)
     with np.errstate(invalid="ignore"):
-        return (np.cumsum(cost) <= ceiling) | (cost == 0)
+        return (running <= ceiling) | (cost == 0)
+
+
+def _segment_base(running: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """The running sum before each element's segment starts (``segment`` sorted)."""
+    first = np.flatnonzero(np.concatenate([[True], segment[1:] != segment[:-1]]))
+    before = np.concatenate([[0], running])[first]
+    return np.repeat(before, np.diff(np.append(first, len(segment))))
 
 
 def apply(
@@ -79,39 +90,57 @@ def apply(
     provincial_ceilings: dict[str, int],
     rule: str,
     cost_key: str = "nfc7",
+    segment: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which entitled households are funded: (funded, left_out_by) where left_out_by is
-    0 funded, 1 a provincial ceiling, 2 the federal ceiling. Arrays are over entitled households."""
+    0 funded, 1 a provincial ceiling, 2 the federal ceiling. Arrays are over entitled households.
+
+    ``segment`` (int, >= 0): independent queues with the same ceilings, e.g. the events of an
+    event set (:mod:`simulator.engine.events`); each segment is funded exactly as if it were
+    alone. None: one queue.
+    """
     n = len(key)
+    seg = np.zeros(n, np.int64) if segment is None else np.asarray(segment, dtype=np.int64)
     ok_prov = np.ones(n, dtype=bool)
-    by_key = None  # priority order, sorted once
+    by_key = None  # priority order within segments, sorted once
     if provincial_ceilings:
         if rule == "key":
             capacity = financing.pool_capacity(
                 {p: _ceiling(c, f"budget.provincial_pkr.{p}") - N_PROVINCES for p, c in provincial_ceilings.items()},
                 cost_key,
             )
-            order = by_key = priority_order(key)
-            ok_prov[order] = _within(provincial_pkr[order], capacity)
+            order = by_key = _order(key, segment)
+            ok_prov[order] = _within(provincial_pkr[order], capacity, seg[order])
         else:
             # int64 ceilings (no ceiling: int64's largest), so that running sums compare exactly.
             ceiling = np.full(N_PROVINCES, np.iinfo(np.int64).max, dtype=np.int64)
             for code, value in provincial_ceilings.items():
                 ceiling[financing.PROVINCES.index(code)] = _ceiling(value, f"budget.provincial_pkr.{code}")
-            order = np.lexsort((key, province))
+            order = np.lexsort((key, province, seg))
             cost = provincial_pkr[order]
-            financing.check_total(cost, "budget")
-            prov_sorted = province[order]
-            csum = np.cumsum(cost)
-            first = np.searchsorted(prov_sorted, np.arange(N_PROVINCES), side="left")
-            before = np.concatenate([[0], csum])[first]
-            running = csum - before[prov_sorted]
-            ok_prov[order] = (running <= ceiling[prov_sorted]) | (cost == 0)
+            queue = seg[order] * N_PROVINCES + province[order]
+            ok_prov[order] = _within_queues(cost, ceiling[province[order]], queue)
     ok_fed = np.ones(n, dtype=bool)
     if federal_ceiling is not None:
-        order = priority_order(key) if by_key is None else by_key
+        order = _order(key, segment) if by_key is None else by_key
         cost = np.where(ok_prov, federal_pkr, 0)[order]
-        ok_fed[order] = _within(cost, _ceiling(federal_ceiling, "budget.federal_pkr"))
+        ok_fed[order] = _within(cost, _ceiling(federal_ceiling, "budget.federal_pkr"), seg[order])
     funded = ok_prov & ok_fed
     left_out_by = np.where(~ok_prov, 1, np.where(~ok_fed, 2, 0)).astype(np.int8)
     return funded, left_out_by
+
+
+def _order(key: np.ndarray, segment: np.ndarray | None) -> np.ndarray:
+    """Priority order: by segment, then key (stable)."""
+    if segment is None:
+        return priority_order(key)
+    return np.lexsort((key, np.asarray(segment)))
+
+
+def _within_queues(cost: np.ndarray, ceiling: np.ndarray, queue: np.ndarray) -> np.ndarray:
+    """:func:`_within` over queues sorted together (``queue`` sorted), each element against its
+    own ``ceiling`` (int64)."""
+    financing.check_total(cost, "budget")
+    running = np.cumsum(cost)
+    running -= _segment_base(running, queue)
+    return (running <= ceiling) | (cost == 0)

@@ -1,0 +1,505 @@
+"""Event-set runs: a scenario's policy applied to every event of a stochastic set, exactly.
+
+What a year of disasters costs each government needs the payouts of thousands of events, not
+one. Running the household engine (:func:`simulator.engine.evaluation.evaluate`) once per event
+would cost thousands of national runs. This module gets the same totals by aggregating first:
+
+1. **Group** the registry's rows once by what an event can tell apart: the event grid's cell and,
+   for impact functions with kacha and pakka curves, the housing type (:func:`exposure`).
+2. **Price** each group once per severity tier with the engine's own steps (eligibility, transfer,
+   dedup across programmes, cost-sharing, :mod:`simulator.engine.evaluation`), every row of the
+   group at that tier: federal PKR, provincial PKR, paid and affected households, by province.
+3. **Evaluate** the events as sparse matrix products (:func:`event_payouts`): for tier ``t``,
+   the events x groups indicator of "this event puts this group at tier t" times the groups x
+   figures table of tier ``t``. In int64 the products are sums of integers: exact.
+
+No Python loop over households, cells or events: loops run over tiers (three), housing types
+(two) and chunks of stored values (to bound memory).
+
+Exactness, and its two stated limits
+------------------------------------
+* Tier rules (``threshold``, ``tiers``, or an impact function under ``affected: tier``): each
+  event's federal and provincial PKR and households by province are **identical** to the
+  household engine run on that event's footprint (tests/test_event_engine.py proves it on a
+  sample of events and policies), because every row of a group is at the same tier in an event
+  and every step of the policy after the overlay is row by row.
+* Impact functions under ``affected: share`` (each household affected with the function's
+  share, a seeded draw): the engine's draw makes one realisation; an event set asks what each
+  event costs **in expectation**, which is ``share x`` the group's figures exactly (the draw
+  is unbiased: :func:`simulator.engine.overlay.affected_counts`). These events' figures are the
+  expectations, rounded to the rupee (and to the household) per event and province, federal and
+  provincial each; their sum is the reported total, so the money still reconciles exactly.
+* Budgets (``budget:``) are per event: an event whose entitlements stay within every ceiling is
+  funded in full (the engine's rule funds everyone then). An event that meets a ceiling is
+  evaluated **household by household** with the engine's own steps and the same priority queue
+  (:func:`simulator.engine.budget.apply` with the events as segments), all such events together
+  in vectorized batches: identical to the engine on that event (under ``share``, on the
+  engine's own seeded draw).
+
+Each event is one hazard's: the scenario hazard whose kind matches the set applies (its tiers or
+impact function); the scenario's other hazards do not occur in that event. A stored value of 0
+(every cell an event does not touch) must be tier 0: a tier threshold at 0 is refused.
+
+References: the events x exposure product is CLIMADA's ``ImpactCalc`` (Aznar-Siguan and Bresch
+2019, doi:10.5194/gmd-12-3085-2019), here with a social-protection policy in place of a damage
+function and the exposure grouped before the product; the event loss table follows Oasis LMF's
+ELT (ktools ``eltcalc``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from hazards.errors import ScenarioError
+from simulator.engine import budget, evaluation, financing, overlay, targeting
+from simulator.engine.aggregate import group_sum
+
+log = logging.getLogger(__name__)
+
+PROVINCES = financing.PROVINCES
+N_PROVINCES = len(PROVINCES)
+#: The figures of each event and province, in the column blocks of a group table.
+FIGURES = ("federal_pkr", "provincial_pkr", "households", "affected_households")
+#: Stored values handled at once (bounds memory; results do not depend on it).
+CHUNK_VALUES = 20_000_000
+#: Household-event pairs handled at once on the exact path of events that meet a ceiling.
+CHUNK_PAIRS = 8_000_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Exposure: the registry grouped once per event grid
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Exposure:
+    """The registry's rows grouped by event-grid cell (and housing type), priced per tier.
+
+    Built by :func:`exposure`; reused for every event set on the same grid and hazard.
+    """
+
+    scn: object
+    spec: object
+    cols: dict[str, np.ndarray]
+    shape: tuple[int, int]
+    by_housing: bool
+    n_groups: int
+    #: Position of each grid cell's group for each housing type (int32, -1: no household).
+    cell_group: np.ndarray  # (2 or 1, n_cells)
+    #: Group of each registry row (-1: outside the grid or a duplicate record).
+    row_group: np.ndarray
+    #: Rows sorted by group, and where each group's rows start (n_groups + 1).
+    group_rows: np.ndarray
+    group_start: np.ndarray
+    #: Affected households of each group by province (tier-independent): (n_groups, 5) int64.
+    affected: np.ndarray
+    _priced: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def priced(self, tier: int) -> np.ndarray:
+        """(n_groups, 20) int64: federal PKR, provincial PKR, paid households and affected
+        households by province, every row of each group at ``tier`` (before budgets)."""
+        if tier not in self._priced:
+            self._priced[tier] = _price(self, tier)
+        return self._priced[tier]
+
+
+def _grid_cells(event_set, cols: dict[str, np.ndarray]) -> np.ndarray:
+    return event_set.cell_index(cols["lon"], cols["lat"])
+
+
+def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.ndarray | None = None) -> Exposure:
+    """Group the registry's rows by the event grid's cell (and housing type).
+
+    Parameters
+    ----------
+    scn, spec
+        The scenario and the hazard entry whose tiers apply.
+    cols
+        Household columns (:func:`simulator.engine.evaluation.household_columns`).
+    event_set
+        The :class:`hazards.eventset.EventSet` whose grid the groups follow.
+    cells
+        Each row's flat cell index on that grid (-1 outside), when already located.
+    """
+    financing.check_households(cols["weight"])
+    cells = _grid_cells(event_set, cols) if cells is None else np.asarray(cells, dtype=np.int64)
+    by_housing = _function(spec) is not None and _function(spec).by_housing
+    housing = cols["housing"].astype(np.int64) if by_housing else np.zeros(len(cells), np.int64)
+    inside = (cells >= 0) & ~cols["duplicate"]
+    n_cells = event_set.shape[0] * event_set.shape[1]
+    code = np.where(inside, housing * n_cells + cells, -1)
+    keys, row_group = np.unique(code, return_inverse=True)
+    if len(keys) and keys[0] < 0:  # rows outside the grid (or duplicates) make the first key
+        row_group = row_group.astype(np.int64) - 1
+        keys = keys[1:]
+    row_group = np.where(inside, row_group, -1).astype(np.int64)
+    n_groups = len(keys)
+    n_housing = 2 if by_housing else 1
+    cell_group = np.full((n_housing, n_cells), -1, np.int32)
+    cell_group[keys // n_cells, keys % n_cells] = np.arange(n_groups, dtype=np.int32)
+    rows = np.flatnonzero(row_group >= 0)
+    order = rows[np.argsort(row_group[rows], kind="stable")]
+    start = np.searchsorted(row_group[order], np.arange(n_groups + 1))
+    province = cols["province"].astype(np.int64)
+    affected = group_sum(row_group[rows] * N_PROVINCES + province[rows], cols["weight"][rows],
+                         n_groups * N_PROVINCES).reshape(n_groups, N_PROVINCES)
+    log.info("event engine: %d rows in %d groups (%s)", len(rows), n_groups,
+             "cell x housing" if by_housing else "cell")
+    return Exposure(scn=scn, spec=spec, cols=cols, shape=tuple(event_set.shape), by_housing=by_housing,
+                    n_groups=n_groups, cell_group=cell_group, row_group=row_group, group_rows=order,
+                    group_start=start, affected=affected)
+
+
+def _function(spec):
+    if spec.impact is None:
+        return None
+    from hazards import impact
+
+    return impact.load(spec.impact)
+
+
+def _money(scn, sub: dict[str, np.ndarray], t: np.ndarray) -> dict[str, np.ndarray]:
+    """The engine's steps after the overlay, before budgets, per row [PKR per row, int64]."""
+    ent = evaluation._entitlements(scn, sub, t)
+    _, fed_row, prov_row = evaluation._dedup(scn, ent, sub["weight"])
+    entitled_amount = fed_row + prov_row
+    federal, provincial = evaluation._cost_sharing(scn, entitled_amount, fed_row, sub["province"])
+    return {"federal": federal, "provincial": provincial, "entitled": entitled_amount > 0}
+
+
+def _price(exp: Exposure, tier: int) -> np.ndarray:
+    """Every grouped row priced at ``tier``, summed by group and province."""
+    rows = np.flatnonzero(exp.row_group >= 0)
+    sub = evaluation._rows(exp.cols, rows)
+    money = _money(exp.scn, sub, np.full(len(rows), tier, np.int8))
+    codes = exp.row_group[rows] * N_PROVINCES + sub["province"].astype(np.int64)
+    size = exp.n_groups * N_PROVINCES
+    paid = np.where(money["entitled"], sub["weight"], 0)
+    blocks = [group_sum(codes, v, size).reshape(exp.n_groups, N_PROVINCES)
+              for v in (money["federal"], money["provincial"], paid)]
+    return np.hstack([*blocks, exp.affected])
+
+
+# ---------------------------------------------------------------------------------------------
+# Tiers of the events' stored values
+# ---------------------------------------------------------------------------------------------
+
+
+def _tiers_and_shares(spec, values: np.ndarray, housing: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Tier (int8) and, under ``affected: share``, the share (float64) of each stored value."""
+    function = _function(spec)
+    if function is None:
+        return targeting.tiers(values, spec.tier_thresholds()), None
+    codes = np.full(len(values), housing, np.int8)
+    tier = np.asarray(function.tier(values, housing=codes), dtype=np.int8)
+    share = None
+    if spec.affected == "share":
+        share = np.where(tier > 0, np.asarray(function.share(values, housing=codes), dtype=np.float64), 0.0)
+    return tier, share
+
+
+def check_hazard(spec, event_set) -> None:
+    """Refuse an event set the hazard entry cannot read: another kind, other units, or a tier
+    reached at 0 (every cell an event leaves out would then be affected)."""
+    if event_set.kind != spec.kind:
+        raise ScenarioError(
+            f"event set of kind {event_set.kind!r} given for hazard {spec.label!r} of kind {spec.kind!r}; "
+            "give a set of the hazard's kind, or name the hazard it stands for."
+        )
+    function = _function(spec)
+    if function is not None and function.units != event_set.units:
+        raise ScenarioError(
+            f"hazard {spec.label!r}: impact function {function.name!r} reads {function.units}, the event set "
+            f"holds {event_set.units}; build the set in {function.units}."
+        )
+    if spec.admin_table is not None:
+        raise ScenarioError(f"hazard {spec.label!r} is a declared table; an event set needs a raster hazard's tiers.")
+    for h in range(2):
+        tier, _ = _tiers_and_shares(spec, np.zeros(1, np.float32), h)
+        if tier[0] > 0:
+            raise ScenarioError(
+                f"hazard {spec.label!r}: intensity 0 already reaches a tier, so every household would be "
+                "affected by every event; give an affected threshold above 0."
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# The event payout table
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EventPayouts:
+    """Each event's federal and provincial PKR and households by province (int64, events x 5).
+
+    ``federal_pkr`` and ``provincial_pkr`` are what each government pays for the event's payouts
+    in each province (after budgets); ``households`` are paid, ``affected_households`` at tier 1
+    or above; ``entitled_pkr`` what the policy entitles before budgets. ``exact`` marks the
+    events evaluated household by household (they met a budget ceiling); ``expected`` is True
+    when figures are expectations over the impact function's share.
+    """
+
+    event_id: np.ndarray
+    year: np.ndarray
+    hazard: np.ndarray  # str per event
+    federal_pkr: np.ndarray
+    provincial_pkr: np.ndarray
+    households: np.ndarray
+    affected_households: np.ndarray
+    entitled_pkr: np.ndarray
+    exact: np.ndarray
+    expected: bool = False
+
+    @property
+    def n_events(self) -> int:
+        return len(self.event_id)
+
+    @property
+    def total_pkr(self) -> np.ndarray:
+        """Each event's total [PKR]: federal + provincial summed over provinces."""
+        return (self.federal_pkr + self.provincial_pkr).sum(axis=1)
+
+    def table(self) -> pd.DataFrame:
+        """The event payout table: one row per (event, province), in
+        :mod:`simulator.plans.risk`'s contract, plus ``affected_households`` and ``entitled_pkr``."""
+        n = self.n_events
+        return pd.DataFrame({
+            "event_id": np.repeat(self.event_id, N_PROVINCES),
+            "year": np.repeat(self.year, N_PROVINCES),
+            "hazard": np.repeat(self.hazard, N_PROVINCES),
+            "province_code": np.tile(np.array(PROVINCES, dtype=object), n),
+            "federal_pkr": self.federal_pkr.ravel(),
+            "provincial_pkr": self.provincial_pkr.ravel(),
+            "households": self.households.ravel(),
+            "affected_households": self.affected_households.ravel(),
+            "entitled_pkr": self.entitled_pkr.ravel(),
+        })
+
+    @classmethod
+    def concat(cls, parts: Sequence[EventPayouts]) -> EventPayouts:
+        """Several sets' payouts as one (a multi-hazard mix); event ids must stay unique."""
+        if not parts:
+            raise ScenarioError("no event sets to combine.")
+        out = cls(**{
+            name: np.concatenate([getattr(p, name) for p in parts])
+            for name in ("event_id", "year", "hazard", "federal_pkr", "provincial_pkr", "households",
+                         "affected_households", "entitled_pkr", "exact")
+        }, expected=any(p.expected for p in parts))
+        if len(np.unique(out.event_id)) != out.n_events:
+            raise ScenarioError("event ids repeat across the sets; give each set its own id_offset.")
+        return out
+
+
+def _entries(m: sparse.csr_matrix, exp: Exposure, lo: int, hi: int):
+    """Stored values of events (rows of ``m``) ``lo..hi-1`` in cells with households: (event,
+    group, tier, share) per housing type, tier > 0 only."""
+    a, b = int(m.indptr[lo]), int(m.indptr[hi])
+    data = m.data[a:b]
+    cells = m.indices[a:b]
+    event = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(m.indptr[lo:hi + 1]))
+    for h in range(exp.cell_group.shape[0]):
+        group = exp.cell_group[h][cells]
+        keep = np.flatnonzero(group >= 0)
+        if not keep.size:
+            continue
+        tier, share = _tiers_and_shares(exp.spec, data[keep], h)
+        hit = np.flatnonzero(tier > 0)
+        yield (event[keep[hit]], group[keep[hit]].astype(np.int64), tier[hit],
+               None if share is None else share[hit])
+
+
+def _chunks(indptr: np.ndarray, limit: int) -> list[tuple[int, int]]:
+    """Ranges of events holding at most ``limit`` stored values each (an event alone may hold
+    more)."""
+    n = len(indptr) - 1
+    out, lo = [], 0
+    while lo < n:
+        hi = int(np.searchsorted(indptr, indptr[lo] + limit, side="right")) - 1
+        hi = min(max(hi, lo + 1), n)
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def _aggregate(event_set, exp: Exposure, on_progress: Callable[[int], None] | None) -> tuple[np.ndarray, bool]:
+    """(n_events, 20) figures of every event by sparse products over the groups; float64
+    expectations (rounded later) under ``affected: share``, else exact int64."""
+    share_mode = exp.spec.impact is not None and exp.spec.affected == "share"
+    out = np.zeros((event_set.n_events, len(FIGURES) * N_PROVINCES), np.float64 if share_mode else np.int64)
+    for lo, hi in _chunks(event_set.intensity.indptr, CHUNK_VALUES):
+        for event, group, tier, share in _entries(event_set.intensity, exp, lo, hi):
+            for t in np.unique(tier):
+                at = np.flatnonzero(tier == t)
+                values = share[at] if share_mode else np.ones(at.size, np.int64)
+                m = sparse.csr_matrix((values, (event[at], group[at])), shape=(hi - lo, exp.n_groups))
+                priced = exp.priced(int(t))
+                out[lo:hi] += m @ (priced.astype(np.float64) if share_mode else priced)
+        if on_progress is not None:
+            on_progress(hi - lo)
+    return out, share_mode
+
+
+def _over_ceilings(scn, federal: np.ndarray, provincial: np.ndarray) -> np.ndarray:
+    """Events whose entitlements meet a budget ceiling (they need the household queue)."""
+    b = scn.budget
+    over = np.zeros(len(federal), bool)
+    if b.federal_pkr is not None:
+        over |= federal.sum(axis=1) > int(b.federal_pkr)
+    if b.provincial_pkr:
+        if scn.cost_sharing.rule == "key":
+            capacity = financing.pool_capacity(
+                {p: int(c) - N_PROVINCES for p, c in b.provincial_pkr.items()}, scn.cost_sharing.key)
+            over |= provincial.sum(axis=1) > capacity
+        else:
+            for code, ceiling in b.provincial_pkr.items():
+                over |= provincial[:, PROVINCES.index(code)] > int(ceiling)
+    return over
+
+
+def _exact(event_set, exp: Exposure, events: np.ndarray) -> np.ndarray:
+    """(len(events), 20) figures of the given events, household by household with the engine's
+    steps and budgets queued per event (exact; under ``share``, the engine's seeded draw)."""
+    scn, cols = exp.scn, exp.cols
+    out = np.zeros((len(events), len(FIGURES) * N_PROVINCES), np.int64)
+    sizes = np.diff(exp.group_start)
+    # Pairs per event, to batch the events without a loop over them.
+    m = event_set.intensity[events]
+    for lo, hi in _pair_chunks(m, exp, sizes):
+        e_parts, r_parts, t_parts, s_parts = [], [], [], []
+        for event, group, tier, share in _entries(m, exp, lo, hi):
+            count = sizes[group]
+            first = np.repeat(exp.group_start[group] - np.cumsum(count) + count, count)
+            rows = exp.group_rows[first + np.arange(int(count.sum()))]
+            e_parts.append(np.repeat(event, count))  # relative to lo
+            r_parts.append(rows)
+            t_parts.append(np.repeat(tier, count))
+            s_parts.append(None if share is None else np.repeat(share, count))
+        if not e_parts:
+            continue
+        ev = np.concatenate(e_parts)
+        rows = np.concatenate(r_parts)
+        t = np.concatenate(t_parts)
+        weight = cols["weight"][rows]
+        if s_parts[0] is not None:
+            n = np.floor(weight * np.concatenate(s_parts) + overlay.uniform_draws(rows, scn.seed, "affected"))
+            weight = np.clip(n.astype(np.int64), 0, weight)
+        keep = np.flatnonzero(weight > 0)
+        ev, rows, t, weight = ev[keep], rows[keep], t[keep], weight[keep]
+        sub = evaluation._rows(cols, rows)
+        sub["weight"] = weight
+        money = _money(scn, sub, t)
+        e = np.flatnonzero(money["entitled"])
+        b = scn.budget
+        key = budget.priority_key(t[e], sub["pmt_score"][e], rows[e], list(b.priority))
+        funded = np.zeros(len(rows), bool)
+        funded[e], _ = budget.apply(
+            key, money["federal"][e], money["provincial"][e], sub["province"][e],
+            federal_ceiling=b.federal_pkr, provincial_ceilings=dict(b.provincial_pkr),
+            rule=scn.cost_sharing.rule, cost_key=scn.cost_sharing.key, segment=ev[e],
+        )
+        codes = ev * N_PROVINCES + sub["province"].astype(np.int64)
+        size = (hi - lo) * N_PROVINCES
+        keep_money = funded.astype(np.int64)
+        blocks = [group_sum(codes, v, size).reshape(hi - lo, N_PROVINCES) for v in (
+            money["federal"] * keep_money, money["provincial"] * keep_money, weight * keep_money, weight)]
+        out[lo:hi] = np.hstack(blocks)
+    return out
+
+
+def _pair_chunks(m, exp: Exposure, sizes: np.ndarray) -> list[tuple[int, int]]:
+    """Ranges of events with at most :data:`CHUNK_PAIRS` household-event pairs each (upper
+    bound: every stored value of a cell with households counts its rows of every housing)."""
+    cell_rows = np.zeros(exp.cell_group.shape[1], np.int64)
+    for h in range(exp.cell_group.shape[0]):
+        g = exp.cell_group[h]
+        cell_rows += np.where(g >= 0, sizes[np.maximum(g, 0)], 0)
+    per_value = cell_rows[m.indices]
+    bound = np.concatenate([[0], np.cumsum(per_value)])[m.indptr]
+    return _chunks(bound, CHUNK_PAIRS)
+
+
+def event_payouts(
+    scn,
+    cols: dict[str, np.ndarray],
+    event_set,
+    *,
+    hazard: str | None = None,
+    exp: Exposure | None = None,
+    id_offset: int = 0,
+    on_progress: Callable[[int], None] | None = None,
+) -> EventPayouts:
+    """Apply the scenario's policy to every event of ``event_set``.
+
+    Parameters
+    ----------
+    scn
+        The scenario: eligibility, tiers, transfers, dedup, cost-sharing and budgets (per event).
+    cols
+        Household columns (:func:`simulator.engine.evaluation.household_columns`).
+    event_set
+        A :class:`hazards.eventset.EventSet` with a ``year`` per event (0-based, as
+        :func:`hazards.stochastic.stochastic` makes it).
+    hazard
+        The label of the scenario hazard whose tiers apply; default: the one of the set's kind.
+    exp
+        The grouped registry (:func:`exposure`), when already built for this grid and hazard.
+    id_offset
+        Added to the set's event ids (to keep ids unique in a mix of sets).
+    on_progress
+        Called with the number of events done after each chunk.
+
+    Returns
+    -------
+    EventPayouts
+        Years 1..n as the risk metrics count them (the set's 0-based year + 1).
+    """
+    spec = hazard_spec(scn, event_set, hazard)
+    check_hazard(spec, event_set)
+    if "year" not in event_set.event_attrs:
+        raise ScenarioError("the event set has no 'year' per event; build it with madad hazard events "
+                            "(hazards.events.stochastic), which places every event in a year.")
+    if exp is None:
+        exp = exposure(scn, spec, cols, event_set)
+    figures, share_mode = _aggregate(event_set, exp, on_progress)
+    if share_mode:
+        figures = np.rint(figures).astype(np.int64)
+    blocks = np.split(figures, len(FIGURES), axis=1)
+    entitled = blocks[0] + blocks[1]
+    exact = _over_ceilings(scn, blocks[0], blocks[1])
+    if exact.any():
+        which = np.flatnonzero(exact)
+        log.info("event engine: %d of %d events meet a budget ceiling; queued household by household",
+                 len(which), event_set.n_events)
+        figures[which] = _exact(event_set, exp, which)
+        blocks = np.split(figures, len(FIGURES), axis=1)
+        # Entitlements before budgets stay the aggregated ones (the queue changes only who is funded).
+    return EventPayouts(
+        event_id=event_set.event_id.astype(np.int64) + int(id_offset),
+        year=np.asarray(event_set.event_attrs["year"], dtype=np.int64) + 1,
+        hazard=np.full(event_set.n_events, event_set.kind, dtype=object),
+        federal_pkr=blocks[0], provincial_pkr=blocks[1], households=blocks[2],
+        affected_households=blocks[3], entitled_pkr=entitled, exact=exact, expected=share_mode,
+    )
+
+
+def hazard_spec(scn, event_set, hazard: str | None = None):
+    """The scenario hazard whose tiers apply to the set: named, or the one of the set's kind."""
+    if hazard is not None:
+        for spec in scn.hazards:
+            if spec.label == hazard:
+                return spec
+        raise ScenarioError(f"hazard {hazard!r} is not in the scenario; choose one of "
+                            f"{[h.label for h in scn.hazards]}.")
+    same = [spec for spec in scn.hazards if spec.kind == event_set.kind and spec.admin_table is None]
+    if not same:
+        raise ScenarioError(
+            f"the scenario has no {event_set.kind} hazard to read the event set's intensity with; add one "
+            f"(its tiers or impact function apply), or name a hazard."
+        )
+    return same[0]
