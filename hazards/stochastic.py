@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import multiprocessing
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -66,18 +67,43 @@ def _draws(
     return return_period, passed, year, seeds
 
 
+#: The footprint function of a build's worker processes (set before they fork: any callable
+#: works, closures included, as nothing is pickled but its arguments and results).
+_WORKER_FOOTPRINT: Footprint | None = None
+
+
+def _worker_call(args: tuple[float, int]) -> xr.DataArray:
+    return _WORKER_FOOTPRINT(return_period=args[0], seed=args[1])
+
+
 def _footprints(
-    footprint: Footprint, kind: str, passed: np.ndarray, seeds: np.ndarray
+    footprint: Footprint, kind: str, passed: np.ndarray, seeds: np.ndarray, workers: int = 1,
+    on_event: Callable[[], None] | None = None,
 ) -> Iterable[xr.DataArray]:
-    """The events' footprints, made one at a time; each must be of ``kind``."""
-    for i in range(len(passed)):
-        layer = footprint(return_period=float(passed[i]), seed=int(seeds[i]))
+    """The events' footprints, in order, made one at a time (or by ``workers`` forked
+    processes, a few events ahead); each must be of ``kind``."""
+    args = [(float(p), int(s)) for p, s in zip(passed, seeds, strict=True)]
+    if workers > 1 and len(args) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        global _WORKER_FOOTPRINT
+        _WORKER_FOOTPRINT = footprint
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            made = pool.imap(_worker_call, args, chunksize=4)
+            yield from _checked(made, kind, on_event)
+        _WORKER_FOOTPRINT = None
+        return
+    yield from _checked((footprint(return_period=p, seed=s) for p, s in args), kind, on_event)
+
+
+def _checked(layers: Iterable[xr.DataArray], kind: str, on_event) -> Iterable[xr.DataArray]:
+    for i, layer in enumerate(layers):
         got = getattr(layer, "attrs", {}).get("kind")
         if got != kind:
             raise HazardError(
                 f"event {i}: the footprint returned kind {got!r}, not {kind!r}; pass a "
                 f"footprint for {kind!r}."
             )
+        if on_event is not None:
+            on_event()
         yield layer
 
 
@@ -89,6 +115,8 @@ def stochastic(
     seed: int,
     footprint: Footprint,
     max_return_period: float | None = None,
+    workers: int = 1,
+    on_event: Callable[[], None] | None = None,
 ) -> EventSet:
     """A stochastic event set: ``n_events`` footprints standing for ``years`` simulated years.
 
@@ -133,6 +161,12 @@ def stochastic(
     max_return_period
         Optional cap on T passed to the footprint (the frequencies are unchanged), for
         footprints whose growth with T is only credible up to some period.
+    workers
+        Processes making footprints (forked, where the platform forks; else one): the set is
+        the same whatever the number, as each event's footprint depends only on its own T and
+        seed.
+    on_event
+        Called after each event's footprint is made (e.g. to advance a progress bar).
 
     Returns
     -------
@@ -147,7 +181,7 @@ def stochastic(
     _check_arguments(kind, n_events, years, footprint)
     n_events = int(n_events)
     return_period, passed, year, seeds = _draws(n_events, years, seed, max_return_period)
-    layers = _footprints(footprint, kind, passed, seeds)
+    layers = _footprints(footprint, kind, passed, seeds, max(int(workers), 1), on_event)
     provenance = {
         "method": "hazards.events.stochastic",
         "footprint": _describe(footprint),

@@ -394,6 +394,334 @@ class Delivery(_Strict):
                                            "null: none (far households are only flagged)")
 
 
+# ---------------------------------------------------------------------------------------------
+# Risk financing over stochastic event sets (issue 17): layers, pools, parametric triggers and
+# the event sets to run. Declared here; computed by simulator.plans.layers / risk / risk_plan and
+# the event engine (``madad risk``).
+# ---------------------------------------------------------------------------------------------
+
+LayerKind = Literal["reserve", "fund", "contingent_credit", "parametric_insurance", "cat_bond", "pool"]
+Payer = Literal["federal", "PB", "SD", "KP", "BA", "IS", "total"]
+FunderProvince = Literal["PB", "SD", "KP", "BA"]
+#: Units of a point trigger's index by hazard kind (the units of the kind's hazard layer).
+INDEX_UNITS = {"riverine-flood": "m", "flash-flood": "mm", "heatwave": "degC", "drought": "index",
+               "earthquake": "index", "cyclone": "m/s"}
+#: Largest number of layers, triggers and event sets in one financing block.
+MAX_FINANCING_ITEMS = 50
+#: Largest premium multiple [-]: catastrophe layers price at 1.5-3 x expected loss; 50 leaves room.
+MAX_PREMIUM_MULTIPLE = 50.0
+#: Largest return period reported [years].
+MAX_RETURN_PERIOD = 1_000_000.0
+#: Most events and simulated years of a generated event set.
+MAX_EVENTS = 1_000_000
+MAX_EVENT_YEARS = 1_000_000.0
+
+
+def _money(default: Any, what: str, *, minimum: int = 0) -> Any:
+    return Field(default, ge=minimum, le=MAX_BUDGET_PKR,
+                 description=f"{what} [PKR, {minimum:,} to {MAX_BUDGET_PKR:,}]")
+
+
+class PoolSpec(_Strict):
+    """Who funds a pooled layer: the federal government ``federal_share`` of each payout, the
+    provinces the rest by ``key`` (simulator.plans.layers.Pool)."""
+
+    key: Literal["nfc7", "population2023", "exposure", "equal"] = Field(
+        description="how the provinces split their part: nfc7 or population2023 (data/cost_sharing_keys.csv), "
+        "exposure (shares below, or the event set's affected households by province when none are given) "
+        "or equal (over provinces)")
+    federal_share: float = Field(0.0, ge=0, le=1, description="part of each payout the federal government funds "
+                                 "[0-1, used in basis points]")
+    shares: dict[FunderProvince, Annotated[float, Field(ge=0, le=1e12)]] | None = Field(
+        None, description="key exposure: a weight per province [>= 0, e.g. exposed households], normalised; "
+        "none: the caller's exposure (affected households by province)")
+    provinces: list[FunderProvince] = Field(["PB", "SD", "KP", "BA"], min_length=1, max_length=4,
+                                            description="key equal: the provinces sharing equally")
+
+    def pool_terms(self, exposure_shares: dict[str, float] | None = None) -> dict[str, Any]:
+        """Keyword arguments of :class:`simulator.plans.layers.Pool`; ``exposure_shares``
+        (province -> weight) fills an exposure key given without shares.
+
+        Raises
+        ------
+        ScenarioError
+            Key ``exposure`` with neither shares nor ``exposure_shares``.
+        """
+        shares = self.shares
+        if self.key == "exposure" and not shares:
+            if not exposure_shares:
+                raise ScenarioError(
+                    "pool key 'exposure' without shares needs the exposure by province (the event set's "
+                    "affected households); give pool.shares, e.g. {PB: 0.4, SD: 0.4, KP: 0.1, BA: 0.1}.")
+            shares = {p: float(w) for p, w in exposure_shares.items() if p in ("PB", "SD", "KP", "BA")}
+        return {"key": self.key, "federal_share": float(self.federal_share),
+                "shares": dict(shares) if self.key == "exposure" else None, "provinces": tuple(self.provinces)}
+
+
+class LayerSpec(_Strict):
+    """One layer of a payer's tower (simulator.plans.layers.Layer): it pays
+    ``share x min(max(loss - attachment_pkr, 0), limit_pkr)`` of each event's loss (basis
+    occurrence) or of the year's loss (basis aggregate)."""
+
+    name: str = Field(min_length=1, max_length=120, description="unique name, e.g. Sindh contingency reserve")
+    kind: LayerKind = Field("fund", description="reserve, fund, contingent_credit, parametric_insurance, "
+                            "cat_bond or pool (a label for reports; pool needs pool:)")
+    payer: Payer = Field(description="whose loss the layer covers: federal, a province code or total")
+    attachment_pkr: int = _money(0, "loss at which the layer starts paying")
+    limit_pkr: int | None = _money(None, "most the layer's band holds; none: unlimited", minimum=1)
+    share: float = Field(1.0, gt=0, le=1, description="part of the band the layer pays [0-1, > 0; to 1 ppm]")
+    order: int = Field(1, ge=1, le=100, description="position in the payer's tower [1 lowest to 100], "
+                       "unique per payer")
+    basis: Literal["occurrence", "aggregate"] = Field(
+        "aggregate", description="occurrence: applied to each event's loss; aggregate: to the year's loss")
+    premium_multiple: float | None = Field(
+        None, ge=0, le=MAX_PREMIUM_MULTIPLE, description="indicative premium = expected annual cost x this "
+        f"[-, 0 to {MAX_PREMIUM_MULTIPLE:g}; 1.5-3 typical of catastrophe layers; an ASSUMPTION, not a quote]")
+    pool: PoolSpec | None = Field(None, description="who funds the layer when pooled; none: the payer")
+    source: str | None = Field(None, description="where the terms come from (a citation or decision)")
+    note: str | None = Field(None, description="free text shown with the layer")
+
+    def layer_terms(self, exposure_shares: dict[str, float] | None = None) -> dict[str, Any]:
+        """Keyword arguments of :class:`simulator.plans.layers.Layer`, ``pool`` as those of
+        :class:`~simulator.plans.layers.Pool` (or None); the objects are made by
+        :func:`simulator.plans.risk_plan.to_layers` (the scenario model sits below the plans)."""
+        return {"name": self.name, "payer": self.payer, "attachment_pkr": int(self.attachment_pkr),
+                "limit_pkr": None if self.limit_pkr is None else int(self.limit_pkr),
+                "share": float(self.share), "order": int(self.order), "basis": self.basis,
+                "premium_multiple": None if self.premium_multiple is None else float(self.premium_multiple),
+                "kind": self.kind, "pool": None if self.pool is None else self.pool.pool_terms(exposure_shares)}
+
+
+class TriggerIndex(_Strict):
+    """The hazard index a trigger reads, per event (computed by the event engine).
+
+    ``point``: the intensity of the event's hazard at ``lon``, ``lat`` (the cell there when
+    ``radius_km`` is 0, else the largest within the radius), in the hazard's units
+    (:data:`INDEX_UNITS`). ``district_share``: the share [0-1] of the registry households of
+    ``districts`` whose tier is ``tier`` or above. ``lead_days`` and ``forecast_error`` stand
+    for a forecast: the index is multiplied by a lognormal error of that standard deviation
+    (seeded by the scenario seed); 0 means the index is observed.
+    """
+
+    type: Literal["point", "district_share"] = Field(description="point (a place's intensity) or district_share "
+                                                      "(share of the districts' households affected)")
+    hazard: HazardKind | None = Field(None, description="the kind of event set whose events the index reads; "
+                                      "none: the first event set")
+    lon: float | None = Field(None, ge=-180, le=180, description="point: longitude [degrees east, EPSG:4326]")
+    lat: float | None = Field(None, ge=-90, le=90, description="point: latitude [degrees north, EPSG:4326]")
+    radius_km: float = Field(0.0, ge=0, le=500, description="point: 0 reads the cell at the point, else the "
+                             "largest value within this radius [km, 0 to 500]")
+    districts: list[str] = Field([], max_length=200, description="district_share: district_id codes of "
+                                 "data/districts.csv, e.g. [sd_dadu, sd_jamshoro]")
+    tier: TierName = Field("affected", description="district_share: the lowest tier that counts")
+    lead_days: int = Field(0, ge=0, le=90, description="forecast lead time [days, 0 to 90]; 0: observed")
+    forecast_error: float = Field(0.0, ge=0, le=3, description="standard deviation of the multiplicative "
+                                  "lognormal forecast error at that lead [-, 0 to 3, in log units]; 0: none")
+
+    @model_validator(mode="after")
+    def _check(self) -> TriggerIndex:
+        if self.type == "point":
+            if self.lon is None or self.lat is None:
+                raise ValueError("a point index needs lon and lat [degrees], e.g. lon: 68.37, lat: 25.36")
+            if self.districts:
+                raise ValueError("districts are for type district_share; drop them from a point index")
+            from hazards.tables import PAKISTAN_BBOX
+
+            x0, y0, x1, y1 = PAKISTAN_BBOX
+            if not (x0 <= self.lon <= x1 and y0 <= self.lat <= y1):
+                raise ValueError(f"point ({self.lon}, {self.lat}) lies outside Pakistan ({x0}-{x1} E, {y0}-{y1} N); "
+                                 "give lon, lat in degrees (lon first)")
+        else:
+            if not self.districts:
+                raise ValueError("a district_share index needs districts: district_id codes, e.g. [sd_dadu]")
+            if self.lon is not None or self.lat is not None or self.radius_km:
+                raise ValueError("lon, lat and radius_km are for type point; drop them from a district_share index")
+            from hazards.tables import district_codes
+
+            known = set(district_codes())
+            unknown = [d for d in self.districts if d not in known]
+            if unknown:
+                import difflib
+
+                hint = {d: difflib.get_close_matches(str(d).strip().lower(), sorted(known), n=1) for d in unknown}
+                tips = ", ".join(f"{d!r} (did you mean {h[0]!r}?)" if h else repr(d) for d, h in hint.items())
+                raise ValueError(f"districts {tips} are not district_id codes of data/districts.csv "
+                                 "(lower case, province prefix: sd_dadu)")
+            if len(set(self.districts)) != len(self.districts):
+                raise ValueError("districts lists a district twice")
+        if self.forecast_error > 0 and self.lead_days == 0:
+            raise ValueError("forecast_error is the error of a forecast; give lead_days > 0 with it")
+        return self
+
+    def units(self, kind: str | None = None) -> str:
+        """Units of the index: ``1`` (a share) or the hazard kind's units (``kind`` when
+        ``hazard`` is not given)."""
+        if self.type == "district_share":
+            return "1"
+        return INDEX_UNITS.get(self.hazard or kind or "", "")
+
+
+class TriggerSpec(_Strict):
+    """A parametric trigger (simulator.plans.layers.Trigger): in a year the index reaches
+    ``threshold``, ``payout_pkr`` is released once; judged against need (the ``need_payer``'s
+    annual loss above ``need_threshold_pkr``)."""
+
+    name: str = Field(min_length=1, max_length=120, description="label, e.g. Kotri gauge depth")
+    threshold: float = Field(ge=-1e9, le=1e9, description="threshold of the index [index units: the hazard's "
+                             "for point, 0-1 for district_share]")
+    payout_pkr: int = _money(..., "pre-arranged payout, released at most once a year")
+    direction: Literal[">=", "<="] = Field(">=", description=">= fires at or above the threshold; <= at or below")
+    need_threshold_pkr: int = _money(0, "a year has need when the need payer's loss exceeds this")
+    need_payer: Payer = Field("total", description="whose annual loss is the need: total (default), federal "
+                              "or a province")
+    index: TriggerIndex
+    source: str | None = Field(None, description="where the terms come from")
+    note: str | None = Field(None, description="free text shown with the trigger")
+
+    @model_validator(mode="after")
+    def _check(self) -> TriggerSpec:
+        if self.index.type == "district_share" and not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold {self.threshold:g} of a district_share index must lie in [0, 1] "
+                             "(a share of households)")
+        return self
+
+    def trigger_terms(self, kind: str | None = None) -> dict[str, Any]:
+        """Keyword arguments of :class:`simulator.plans.layers.Trigger` (``kind``: the hazard
+        kind the index reads when the index names none, for its units)."""
+        return {"name": self.name, "threshold": float(self.threshold), "payout_pkr": int(self.payout_pkr),
+                "direction": self.direction, "index_units": self.index.units(kind)}
+
+
+class EventGenerate(_Strict):
+    """A stochastic event set to build (as ``madad hazard events`` does)."""
+
+    kind: HazardKind
+    events: int = Field(ge=1, le=MAX_EVENTS, description=f"number of events [1 to {MAX_EVENTS:,}]")
+    years: float = Field(gt=0, le=MAX_EVENT_YEARS, description=f"simulated years the events stand for "
+                         f"[years, > 0, at most {MAX_EVENT_YEARS:,.0f}]")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description=f"seed of every draw, 0 to {MAX_SEED:,}")
+    params: dict[str, Any] = Field({}, description="fixed generator parameters (e.g. river, bbox, resolution); "
+                                   "madad hazard generate --help")
+
+    @model_validator(mode="after")
+    def _check(self) -> EventGenerate:
+        if self.params:
+            from hazards import generators
+
+            allowed = set(generators.parameters(self.kind)) - {"seed"}
+            unknown = sorted(set(self.params) - allowed)
+            if unknown:
+                raise ValueError(f"unknown {self.kind} generator parameter(s) {unknown}; allowed: {sorted(allowed)}")
+        return self
+
+
+class EventSetSpec(_Strict):
+    """An event set to run: a file (``madad hazard events``) or one to generate, exactly one."""
+
+    file: str | None = Field(None, description=".npz event set made by madad hazard events; relative to "
+                             "the scenario file")
+    generate: EventGenerate | None = Field(None, description="build the set: kind, events, years, seed, params")
+    hazard: str | None = Field(None, description="label of the scenario hazard whose tiers or impact function "
+                               "apply; none: the scenario hazard of the same kind")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EventSetSpec:
+        if (self.file is None) == (self.generate is None):
+            raise ValueError("give exactly one of file or generate for an event set")
+        return self
+
+
+class Financing(_Strict):
+    """Risk financing over stochastic event sets: what a year of disasters costs each
+    government, and the layers, pools and triggers that pay for it (simulator.plans.risk_plan)."""
+
+    layers: list[LayerSpec] = Field([], max_length=MAX_FINANCING_ITEMS,
+                                    description="the towers: reserves, funds, credit, insurance, cat bonds, pools")
+    triggers: list[TriggerSpec] = Field([], max_length=MAX_FINANCING_ITEMS, description="parametric triggers")
+    return_periods: list[Annotated[float, Field(ge=1, le=MAX_RETURN_PERIOD)]] = Field(
+        [5, 10, 25, 50, 100, 250], min_length=1, max_length=50,
+        description="return periods reported [years, 1 to 1,000,000]")
+    confidence: float = Field(0.90, gt=0, lt=1, description="level of every interval [0-1, exclusive]")
+    events: list[EventSetSpec] = Field([], max_length=MAX_FINANCING_ITEMS,
+                                       description="the event sets to run; empty: give madad risk --events")
+
+    @model_validator(mode="after")
+    def _check(self) -> Financing:
+        periods = [float(t) for t in self.return_periods]
+        if len(set(periods)) != len(periods):
+            raise ValueError("return_periods lists a period twice")
+        _check_programme(self.layers)
+        names = [t.name for t in self.triggers]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"triggers: name(s) {twice} used twice; give every trigger its own name")
+        kinds = [e.generate.kind for e in self.events if e.generate is not None]
+        if kinds and len(kinds) == len(self.events):
+            for i, spec in enumerate(self.triggers):
+                if spec.index.hazard is not None and spec.index.hazard not in kinds:
+                    raise ValueError(f"triggers[{i}] {spec.name!r}: index.hazard {spec.index.hazard!r} is not the kind "
+                                     f"of any event set ({sorted(set(kinds))})")
+        return self
+
+    def layer_terms(self, exposure_shares: dict[str, float] | None = None) -> list[dict[str, Any]]:
+        """Each layer's :meth:`LayerSpec.layer_terms`, in the order given.
+
+        Raises
+        ------
+        ScenarioError
+            An exposure pool without shares and no ``exposure_shares``; the message names the
+            layer (``financing.layers[i] 'name'``).
+        """
+        out = []
+        for i, spec in enumerate(self.layers):
+            try:
+                out.append(spec.layer_terms(exposure_shares))
+            except ScenarioError as exc:
+                raise ScenarioError(f"financing.layers[{i}] {spec.name!r}: pool: {exc}") from None
+        return out
+
+    def trigger_terms(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Each trigger's :meth:`TriggerSpec.trigger_terms`, in the order given."""
+        return [spec.trigger_terms(kind) for spec in self.triggers]
+
+
+#: Parts per million of a layer's share, as simulator.plans.layers uses it.
+_SHARE_PPM = 1_000_000
+
+
+def _check_programme(layers: list[LayerSpec]) -> None:
+    """The programme checks of :func:`simulator.plans.layers.check_layers` that span layers,
+    repeated at parse time so that the file's line is named (the scenario model sits below the
+    plans and cannot call it; :func:`simulator.plans.risk_plan.to_layers` runs it again): names
+    used once, one order per payer, and the shares of a payer's layers of one basis adding up to
+    at most 1 over every band of loss. Field bounds are pydantic's."""
+    names = [la.name for la in layers]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"layers: name(s) {twice} used twice; give every layer its own name")
+    for i, la in enumerate(layers):
+        if la.kind == "pool" and la.pool is None:
+            raise ValueError(f"layers[{i}] {la.name!r}: kind pool needs pool: {{key: ..., federal_share: ...}}")
+    for payer in dict.fromkeys(la.payer for la in layers):
+        mine = [la for la in layers if la.payer == payer]
+        orders = [la.order for la in mine]
+        again = sorted({o for o in orders if orders.count(o) > 1})
+        if again:
+            raise ValueError(f"layers: payer {payer!r}: order {again} is given to more than one layer; "
+                             "give each layer of a payer its own order")
+        for basis in ("occurrence", "aggregate"):
+            same = [la for la in mine if la.basis == basis]
+            ends = [float("inf") if la.limit_pkr is None else la.attachment_pkr + la.limit_pkr for la in same]
+            for point in sorted({la.attachment_pkr for la in same}):
+                covering = [la for la, end in zip(same, ends, strict=True) if la.attachment_pkr <= point < end]
+                total = sum(round(la.share * _SHARE_PPM) for la in covering)
+                if total > _SHARE_PPM:
+                    raise ValueError(
+                        f"layers: payer {payer!r}, {basis} layers {[la.name for la in covering]} overlap at a loss "
+                        f"of PKR {point:,} with shares adding up to {total / _SHARE_PPM:g} > 1; they would pay more "
+                        "than the loss. Move an attachment or lower a share")
+
+
 class Scenario(_Strict):
     """A scenario: hazards, registry, policy, dedup, cost-sharing and budgets, with assumptions."""
 
@@ -420,6 +748,9 @@ class Scenario(_Strict):
     delivery: Delivery | None = Field(
         None, description="plan where the paid households are paid: sites, closures, travel, "
         "schedule, campsites, One Window Centres (simulator.plans.delivery)")
+    financing: Financing | None = Field(
+        None, description="risk financing over stochastic event sets: annual losses per government, "
+        "layers, pools and parametric triggers (madad risk; simulator.plans.risk_plan)")
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -429,14 +760,29 @@ class Scenario(_Strict):
         if self.ensemble is not None and not any(h.generator is not None for h in self.hazards):
             raise ValueError("ensemble needs a modelled hazard (generator:); a file or a declared "
                              "table gives the same footprint for every seed")
+        if self.financing is not None:
+            by_label = {h.label: h for h in self.hazards}
+            for i, spec in enumerate(self.financing.events):
+                if spec.hazard is not None and spec.hazard not in by_label:
+                    raise ValueError(f"financing.events[{i}].hazard {spec.hazard!r} is not a hazard of the "
+                                     f"scenario; choose one of {sorted(by_label)}")
+                if spec.generate is None:
+                    continue
+                kind = spec.generate.kind
+                if spec.hazard is not None and by_label[spec.hazard].kind != kind:
+                    raise ValueError(f"financing.events[{i}]: hazard {spec.hazard!r} is a {by_label[spec.hazard].kind}, "
+                                     f"the event set a {kind}; name a {kind} hazard")
+                if spec.hazard is None and not any(h.kind == kind for h in self.hazards):
+                    raise ValueError(f"financing.events[{i}]: no scenario hazard is a {kind} to give the events "
+                                     "their tiers; add one or name it in hazard:")
         return self
 
 
 def _bound_hint(loc: tuple[Any, ...]) -> str:
     """The fix for an amount or seed out of bounds: the range allowed and the named bound."""
-    if loc and loc[0] == "seed":
+    if loc and loc[-1] == "seed":
         return f"use a seed from 0 to {MAX_SEED:,} (MAX_SEED in simulator/scenario.py)."
-    if loc and loc[0] == "budget":
+    if loc and loc[0] in ("budget", "financing"):
         name, bound = "MAX_BUDGET_PKR", MAX_BUDGET_PKR
     elif "per_person_pkr" in loc:
         name, bound = "MAX_PER_PERSON_PKR", MAX_PER_PERSON_PKR

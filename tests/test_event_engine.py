@@ -193,3 +193,33 @@ def test_refusals(cols):
     no_year = EventSet.from_layers(_layers(2, 1), np.full(2, 0.5))
     with pytest.raises(ScenarioError, match="year"):
         ev_engine.event_payouts(_scenario(), cols, no_year)
+
+
+def test_point_index_reads_the_cell_and_the_radius(cols):
+    es = _set()
+    lon, lat = 68.37, 25.36
+    got = ev_engine.point_index(es, lon, lat)
+    from hazards import sampling
+
+    for i in range(es.n_events):
+        value, _ = sampling.sample(es.footprint(i), np.array([lon]), np.array([lat]))
+        assert got[i] == pytest.approx(float(value[0]))
+    wide = ev_engine.point_index(es, lon, lat, radius_km=60)
+    assert (wide >= got).all() and (wide > got).any()
+    with pytest.raises(ScenarioError, match="outside"):
+        ev_engine.point_index(es, 90.0, 25.0)
+
+
+def test_district_share_index_counts_households(cols):
+    scn = _scenario()
+    spec = scn.hazards[0]
+    es = _set()
+    exp = ev_engine.exposure(scn, spec, cols, es)
+    sindh = np.unique(cols["district"][cols["province"] == 1])[:6]
+    got = ev_engine.district_share_index(es, exp, sindh, min_tier=1)
+    inside = np.isin(cols["district"], sindh) & ~cols["duplicate"] & (es.cell_index(cols["lon"], cols["lat"]) >= 0)
+    for i in range(es.n_events):
+        _, tier, _, _ = overlay.hazard_tiers(spec, es.footprint(i), cols)
+        w = cols["weight"]
+        assert got[i] == pytest.approx(w[inside & (tier >= 1)].sum() / w[inside].sum())
+    assert 0 <= got.min() and got.max() <= 1 and got.max() > 0

@@ -264,6 +264,8 @@ def events(
     bbox: str | None = typer.Option(None, help='Grid extent "lon_min,lat_min,lon_max,lat_max".'),
     resolution: float | None = typer.Option(None, help="Grid spacing in degrees (default 1/120)."),
     param: list[str] | None = typer.Option(None, "--param", "-p", help="key=value fixed generator parameter."),
+    workers: int = typer.Option(1, min=1, max=64, help="Processes making footprints (the set is the same "
+                                "whatever the number)."),
 ) -> None:
     """Build a stochastic event set: N footprints of KIND with annual frequencies, stored sparse.
 
@@ -281,12 +283,8 @@ def events(
         fixed.pop("seed", None)
         footprint = events_mod.return_period_footprint(kind, **fixed)
         with typer.progressbar(length=n_events, label=f"{n_events} {kind} events", file=sys.stderr) as bar:
-            def counted(**kw):
-                layer = footprint(**kw)
-                bar.update(1)
-                return layer
-
-            event_set = events_mod.stochastic(kind, n_events, years=years, seed=seed, footprint=counted)
+            event_set = events_mod.stochastic(kind, n_events, years=years, seed=seed, footprint=footprint,
+                                              workers=workers, on_event=lambda: bar.update(1))
         event_set.save(out)
     except MadadError as exc:
         fail(str(exc))

@@ -22,6 +22,7 @@ from simulator.cli.delivery import delivery_app
 from simulator.cli.exchange import exchange_app
 from simulator.cli.hazard import hazard_app
 from simulator.cli.payments import payments_app
+from simulator.cli.risk import risk as risk_command
 
 app = typer.Typer(
     help="Madad: shock-responsive disaster planning and payout simulator for Pakistan.\n\n"
@@ -42,6 +43,7 @@ app.add_typer(hazard_app, name="hazard")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(delivery_app, name="delivery")
 app.add_typer(payments_app, name="payments")
+app.command("risk")(risk_command)
 
 
 

@@ -503,3 +503,73 @@ def hazard_spec(scn, event_set, hazard: str | None = None):
             f"(its tiers or impact function apply), or name a hazard."
         )
     return same[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hazard indices per event, for parametric triggers
+# ---------------------------------------------------------------------------------------------
+
+
+def point_index(event_set, lon: float, lat: float, radius_km: float = 0.0) -> np.ndarray:
+    """Each event's intensity at a point [the set's units]: the cell holding it, or the largest
+    value of the cells whose centres lie within ``radius_km`` of it (the most severe for a
+    ``decreasing`` hazard such as SPI: its smallest value). 0 where an event leaves those cells
+    out; refused outside the grid.
+
+    Distances are great-circle on a sphere of radius 6,371 km from the cells' centres (EPSG:4326
+    grids) or Euclidean in metres (projected grids).
+    """
+    cell = int(event_set.cell_index(np.array([lon]), np.array([lat]))[0])
+    if cell < 0:
+        raise ScenarioError(f"trigger point ({lon}, {lat}) lies outside the event set's grid; move it inside.")
+    cells = np.array([cell])
+    if radius_km > 0:
+        rows, cols_ = event_set.shape
+        a, _, c, _, e, f = event_set.transform
+        r0, c0 = divmod(cell, cols_)
+        span_r = int(np.ceil(radius_km / (abs(e) * 111.0))) + 1
+        span_c = int(np.ceil(radius_km / (abs(a) * 111.0 * max(np.cos(np.radians(lat)), 0.05)))) + 1
+        rr, cc = np.mgrid[max(r0 - span_r, 0):min(r0 + span_r + 1, rows), max(c0 - span_c, 0):min(c0 + span_c + 1, cols_)]
+        x = c + (cc + 0.5) * a
+        y = f + (rr + 0.5) * e
+        if "4326" in str(event_set.crs):
+            p1, p2 = np.radians(lat), np.radians(y)
+            h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(x - lon) / 2) ** 2
+            km = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+        else:  # pragma: no cover - projected event grids are rare
+            from hazards.sampling import to_raster_crs
+
+            px, py = to_raster_crs(event_set.template(), np.array([lon]), np.array([lat]))
+            km = np.hypot(x - px[0], y - py[0]) / 1000.0
+        cells = np.union1d(cells, (rr * cols_ + cc)[km <= radius_km])
+    picked = event_set.intensity[:, cells]
+    worst = picked.min(axis=1) if _decreasing(event_set) else picked.max(axis=1)
+    return np.asarray(worst.toarray()).ravel().astype(np.float64)
+
+
+def _decreasing(event_set) -> bool:
+    from hazards.impact import load, names
+
+    fns = [load(n) for n in names(kind=event_set.kind)]
+    return bool(fns) and all(f.direction == "decreasing" for f in fns)
+
+
+def district_share_index(event_set, exp: Exposure, districts: Sequence[int], min_tier: int = 1) -> np.ndarray:
+    """Each event's share [0-1] of the registry's households in ``districts`` (district codes of
+    the household columns) at ``min_tier`` or above: what a flooded-share trigger reads from an
+    observed or forecast footprint. Households, not area: the share of people at risk, as the
+    anticipatory-action protocols state their thresholds."""
+    rows = np.flatnonzero(exp.row_group >= 0)
+    in_list = np.isin(exp.cols["district"][rows], np.asarray(districts))
+    weight = np.where(in_list, exp.cols["weight"][rows], 0)
+    by_group = group_sum(exp.row_group[rows], weight, exp.n_groups)
+    total = int(weight.sum())
+    if total == 0:
+        raise ScenarioError("no registry household lies in the trigger's districts on the event grid; check the "
+                            "district codes (district_id, e.g. as in data/districts.csv).")
+    reached = np.zeros(event_set.n_events, np.int64)
+    for lo, hi in _chunks(event_set.intensity.indptr, CHUNK_VALUES):
+        for event, group, tier, _ in _entries(event_set.intensity, exp, lo, hi):
+            at = tier >= min_tier
+            reached[lo:hi] += group_sum(event[at], by_group[group[at]], hi - lo)
+    return reached / total

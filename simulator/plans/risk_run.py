@@ -1,0 +1,310 @@
+"""An event-set run (``madad risk``): the scenario's policy over stochastic event sets, then what a
+year of disasters costs each government, the layers that pay for it and the triggers.
+
+Steps, each a function below:
+
+=======================  ======================================================================
+:func:`event_sets`       the sets to run: files, the scenario's ``financing.events``, or sets
+                         generated from the scenario's hazards (cached by their recipe)
+:func:`run`              registry -> household columns -> the event engine on every set
+                         (:mod:`simulator.engine.events`) -> the event payout table ->
+                         trigger indices -> the ``risk`` section (:mod:`simulator.plans.risk_plan`)
+=======================  ======================================================================
+
+Every set must stand for the same number of years (a multi-hazard mix is several sets over the
+same simulated years: their events fall in the same years, so a year's loss adds them up).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hazards.errors import ScenarioError
+from simulator import engine
+from simulator.engine import events as ev_engine
+from simulator.scenario import Scenario, file_sha256
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming the cache folder of generated event sets.
+CACHE_ENV = "MADAD_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where generated event sets are kept: ``$MADAD_CACHE/events`` or ``~/.cache/madad/events``."""
+    root = os.environ.get(CACHE_ENV)
+    return (Path(root) if root else Path.home() / ".cache" / "madad") / "events"
+
+
+@dataclass
+class SetInput:
+    """One event set of a run, and where it came from (for the manifest)."""
+
+    event_set: object
+    hazard: str | None
+    record: dict
+
+
+def _recipe_path(kind: str, n: int, years: float, seed: int, params: dict) -> Path:
+    from simulator import __version__
+
+    text = json.dumps({"kind": kind, "events": n, "years": years, "seed": seed, "params": params,
+                       "madad": __version__}, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return cache_dir() / f"{kind}-{n}-{years:g}y-seed{seed}-{digest}.npz"
+
+
+def generate_set(kind: str, n: int, *, years: float, seed: int, params: dict, workers: int = 1,
+                 on_event: Callable[[], None] | None = None) -> tuple[object, dict]:
+    """A stochastic set from a generator (:func:`hazards.stochastic.stochastic`), cached by its
+    recipe (kind, events, years, seed, parameters and Madad's version) in :func:`cache_dir`."""
+    from hazards import events
+
+    path = _recipe_path(kind, n, years, seed, params)
+    record = {"generate": {"kind": kind, "events": n, "years": years, "seed": seed, "params": params}}
+    if path.exists():
+        log.info("event set from the cache: %s", path)
+        es = events.load(path)
+    else:
+        fp = events.return_period_footprint(kind, **params)
+        es = events.stochastic(kind, n, years=years, seed=seed, footprint=fp, workers=workers, on_event=on_event)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+        es.save(tmp)
+        os.replace(tmp, path)  # another run building the same recipe writes the same set
+    record.update(cache_file=str(path), sha256=file_sha256(path))
+    return es, record
+
+
+def _generator_params(spec) -> dict:
+    """The hazard's generator parameters without the severity ones the return period sets."""
+    severity = {"return_period", "anomaly_degc", "deficit", "delta_p_hpa", "magnitude", "seed"}
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in (spec.generator or {}).items() if k not in severity}
+
+
+def event_sets(
+    scn: Scenario,
+    *,
+    base: Path | None = None,
+    files: Sequence[str | Path] = (),
+    generate: int | None = None,
+    years: float | None = None,
+    workers: int = 1,
+    on_event: Callable[[], None] | None = None,
+) -> list[SetInput]:
+    """The sets to run, in this order of choice: ``files``; else ``generate`` events for each of
+    the scenario's modelled hazards over ``years`` (default: as many years as events); else the
+    scenario's ``financing.events``.
+
+    Raises
+    ------
+    ScenarioError
+        Nothing to run, a set of a kind no scenario hazard reads, or a generated set asked of a
+        hazard without a generator.
+    """
+    from hazards import events
+
+    out: list[SetInput] = []
+    if files:
+        for f in files:
+            path = Path(f)
+            if not path.exists():
+                raise ScenarioError(f"{path}: no such event set file; build one with madad hazard events.")
+            out.append(SetInput(events.load(path), None, {"file": str(path), "sha256": file_sha256(path)}))
+        return out
+    if generate is not None:
+        modelled = [h for h in scn.hazards if h.generator is not None]
+        if not modelled:
+            raise ScenarioError("--generate builds sets from the scenario's generators, and it has none; "
+                                "give --events FILE (madad hazard events).")
+        for i, spec in enumerate(modelled):
+            es, record = generate_set(spec.kind, int(generate), years=float(years or generate), seed=scn.seed + i,
+                                      params=_generator_params(spec), workers=workers, on_event=on_event)
+            out.append(SetInput(es, spec.label, record))
+        return out
+    fin = scn.financing
+    if fin is None or not fin.events:
+        raise ScenarioError("no event set to run: give --events FILE (madad hazard events), --generate N, or "
+                            "declare financing.events in the scenario.")
+    for spec in fin.events:
+        if spec.file is not None:
+            path = Path(spec.file) if base is None or Path(spec.file).is_absolute() else base / spec.file
+            if not path.exists():
+                raise ScenarioError(f"financing.events: {path} does not exist; build it with madad hazard events.")
+            out.append(SetInput(events.load(path), spec.hazard, {"file": str(path), "sha256": file_sha256(path)}))
+        else:
+            g = spec.generate
+            params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in g.params.items()}
+            es, record = generate_set(g.kind, g.events, years=g.years, seed=g.seed, params=params,
+                                      workers=workers, on_event=on_event)
+            out.append(SetInput(es, spec.hazard, record))
+    return out
+
+
+def set_years(sets: Sequence[SetInput], years: float | None = None) -> int:
+    """The years the sets stand for: ``years`` or their provenance; all sets must agree."""
+    found = {float(s.event_set.provenance.get("years")) for s in sets if s.event_set.provenance.get("years")}
+    if years is not None:
+        found = {float(years)}
+    if not found:
+        raise ScenarioError("the event sets do not say how many years they stand for; give --years.")
+    if len(found) > 1:
+        raise ScenarioError(f"the event sets stand for different numbers of years ({sorted(found)}); a mix needs "
+                            "sets over the same simulated years.")
+    n = found.pop()
+    if n != int(n) or n < 1:
+        raise ScenarioError(f"years {n:g} must be a whole number >= 1.")
+    return int(n)
+
+
+@dataclass
+class RiskResult:
+    """What :func:`run` returns: the payouts, their table, the ``risk`` section and provenance."""
+
+    scenario: Scenario
+    payouts: ev_engine.EventPayouts
+    table: pd.DataFrame
+    n_years: int
+    section: dict
+    inputs: dict
+    timings: dict = field(default_factory=dict)
+
+
+def _trigger_indices(scn: Scenario, sets: list[SetInput], exposures: list, offsets: list[int],
+                     n_events: int, cols: dict) -> dict[str, np.ndarray]:
+    """Each trigger's index per event of the whole mix (NaN for events of other hazards)."""
+    from hazards.tables import district_codes
+
+    fin = scn.financing
+    out: dict[str, np.ndarray] = {}
+    if fin is None:
+        return out
+    codes = list(district_codes())
+    for spec in fin.triggers:
+        ix = spec.index
+        kind = ix.hazard or sets[0].event_set.kind
+        values = np.full(n_events, np.nan)
+        for s, exp, offset in zip(sets, exposures, offsets, strict=True):
+            es = s.event_set
+            if es.kind != kind:
+                continue
+            if ix.type == "point":
+                got = ev_engine.point_index(es, ix.lon, ix.lat, ix.radius_km)
+            else:
+                tier = ("affected", "severely_affected", "displaced").index(ix.tier) + 1
+                got = ev_engine.district_share_index(es, exp, [codes.index(d) for d in ix.districts], tier)
+            if ix.forecast_error > 0:
+                key = zlib.crc32(f"{scn.seed}:{spec.name}".encode())
+                rng = np.random.default_rng([key, offset])
+                got = got * np.exp(rng.normal(0.0, ix.forecast_error, len(got)))
+                if ix.type == "district_share":
+                    got = np.clip(got, 0.0, 1.0)
+            values[offset:offset + es.n_events] = got
+        if np.isnan(values).all():
+            raise ScenarioError(f"trigger {spec.name!r}: no event set of kind {kind!r} to read its index from.")
+        out[spec.name] = values
+    return out
+
+
+def run(
+    scn: Scenario,
+    sets: list[SetInput],
+    *,
+    base: Path | None = None,
+    households: int | None = None,
+    registry_path: str | Path | None = None,
+    years: float | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    on_events: Callable[[int], None] | None = None,
+) -> RiskResult:
+    """Run the scenario's policy over every event of ``sets`` and measure the risk.
+
+    Parameters
+    ----------
+    scn
+        The scenario (policy, budgets per event, ``financing:`` layers and triggers).
+    sets
+        From :func:`event_sets`.
+    households, registry_path
+        The registry, as for ``madad run``.
+    years
+        Years the sets stand for, when their provenance does not say.
+    on_progress
+        Called with a message as each stage starts.
+    on_events
+        Called with the number of events done after each chunk (for a progress bar).
+    """
+    from simulator.plans import orchestrator, risk_plan
+
+    say = on_progress or (lambda message: None)
+    timings: dict[str, float] = {}
+    n_years = set_years(sets, years)
+    t0 = time.perf_counter()
+    say("reading the registry...")
+    reg, reg_info = orchestrator.load_registry(scn, base=base, households=households, registry_path=registry_path)
+    cols = engine.household_columns(reg.households)
+    registry_report = reg.report.to_dict() if hasattr(reg, "report") and hasattr(reg.report, "to_dict") else {}
+    del reg
+    timings["registry_s"] = time.perf_counter() - t0
+
+    parts, exposures, offsets, offset = [], [], [], 0
+    for s in sets:
+        es = s.event_set
+        spec = ev_engine.hazard_spec(scn, es, s.hazard)
+        t = time.perf_counter()
+        say(f"grouping households on the {es.kind} grid...")
+        exp = ev_engine.exposure(scn, spec, cols, es)
+        say(f"{es.n_events:,} {es.kind} events...")
+        parts.append(ev_engine.event_payouts(scn, cols, es, hazard=spec.label, exp=exp, id_offset=offset,
+                                             on_progress=on_events))
+        timings[f"events_{es.kind}_s"] = time.perf_counter() - t
+        exposures.append(exp)
+        offsets.append(offset)
+        offset += es.n_events
+    payouts = ev_engine.EventPayouts.concat(parts)
+    table = payouts.table()
+
+    say("risk metrics, layers and triggers...")
+    t = time.perf_counter()
+    index = _trigger_indices(scn, sets, exposures, offsets, payouts.n_events, cols)
+    affected = payouts.affected_households.sum(axis=0)
+    exposure_shares = {p: float(affected[i]) for i, p in enumerate(ev_engine.PROVINCES[:4])}
+    section = risk_plan.risk_section(
+        table, n_years, scn.financing, trigger_index=index or None, event_year=payouts.year,
+        exposure_shares=exposure_shares if sum(exposure_shares.values()) > 0 else None,
+        event_sets=[s.record for s in sets],
+    )
+    section["evaluation"] = _event_summary(payouts, sets)
+    timings["metrics_s"] = time.perf_counter() - t
+    inputs = {"registry": {**reg_info, "report": registry_report}, "event_sets": [s.record for s in sets],
+              "years": n_years, "seed": scn.seed}
+    return RiskResult(scenario=scn, payouts=payouts, table=table, n_years=n_years, section=section,
+                      inputs=inputs, timings=timings)
+
+
+def _event_summary(payouts: ev_engine.EventPayouts, sets: list[SetInput]) -> dict:
+    """How the events were evaluated: counts per hazard, exact (budget) events, expectations."""
+    kinds, counts = np.unique(payouts.hazard.astype(str), return_counts=True)
+    return {
+        "events": int(payouts.n_events),
+        "by_hazard": {str(k): int(c) for k, c in zip(kinds, counts, strict=True)},
+        "events_with_payouts": int((payouts.total_pkr > 0).sum()),
+        "queued_household_by_household": int(payouts.exact.sum()),
+        "expected_values": bool(payouts.expected),
+        "method": ("each event's payouts by the event engine (simulator.engine.events): identical to the "
+                   "household engine on the event under tier rules; expectations over the impact "
+                   "function's share under affected: share" + (" (as here)" if payouts.expected else "")
+                   + "; events that meet a budget ceiling queued household by household"),
+        "sets": [s.record for s in sets],
+    }
