@@ -245,19 +245,41 @@ def run(
     on_events
         Called with the number of events done after each chunk (for a progress bar).
     """
-    from simulator.plans import orchestrator, risk_plan
+    from simulator.plans import orchestrator
 
     say = on_progress or (lambda message: None)
-    timings: dict[str, float] = {}
-    n_years = set_years(sets, years)
+    set_years(sets, years)  # refuse a mix of different years before reading the registry
     t0 = time.perf_counter()
     say("reading the registry...")
     reg, reg_info = orchestrator.load_registry(scn, base=base, households=households, registry_path=registry_path)
     cols = engine.household_columns(reg.households)
-    registry_report = reg.report.to_dict() if hasattr(reg, "report") and hasattr(reg.report, "to_dict") else {}
+    registry_report = reg.report.to_dict() if hasattr(reg.report, "to_dict") else {}
     del reg
-    timings["registry_s"] = time.perf_counter() - t0
+    registry_s = time.perf_counter() - t0
+    res = run_columns(scn, sets, cols, registry={**reg_info, "report": registry_report}, years=years,
+                      on_progress=on_progress, on_events=on_events)
+    res.timings = {"registry_s": registry_s, **res.timings}
+    return res
 
+
+def run_columns(
+    scn: Scenario,
+    sets: list[SetInput],
+    cols: dict[str, np.ndarray],
+    *,
+    registry: dict | None = None,
+    years: float | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    on_events: Callable[[int], None] | None = None,
+) -> RiskResult:
+    """:func:`run` on household columns already built
+    (:func:`simulator.engine.household_columns`), e.g. the app's cached registry; ``registry``
+    describes them for the manifest."""
+    from simulator.plans import risk_plan
+
+    say = on_progress or (lambda message: None)
+    timings: dict[str, float] = {}
+    n_years = set_years(sets, years)
     parts, exposures, offsets, offset = [], [], [], 0
     for s in sets:
         es = s.event_set
@@ -287,7 +309,7 @@ def run(
     )
     section["evaluation"] = _event_summary(payouts, sets)
     timings["metrics_s"] = time.perf_counter() - t
-    inputs = {"registry": {**reg_info, "report": registry_report}, "event_sets": [s.record for s in sets],
+    inputs = {"registry": registry or {}, "event_sets": [s.record for s in sets],
               "years": n_years, "seed": scn.seed}
     return RiskResult(scenario=scn, payouts=payouts, table=table, n_years=n_years, section=section,
                       inputs=inputs, timings=timings)
