@@ -136,3 +136,46 @@ def test_generated_sets_are_cached_by_recipe(tmp_path, monkeypatch):
     res = risk_run.run(scn, [risk_run.SetInput(first, None, rec)], households=3000)
     assert res.payouts.expected  # heat_tmax under affected: share gives expectations
     assert res.n_years == 8
+
+
+def test_a_plan_carries_the_risk_section(tmp_path, monkeypatch):
+    """A scenario that declares financing.events gets the risk section in plan.json, the risk
+    sheets in plan.xlsx and the risk pages in the brief."""
+    import openpyxl
+
+    from simulator import plans, publish
+    from simulator.publish import pdf
+
+    _save(tmp_path, "riverine-flood", 24, 24, 1)
+    text = MIX.replace("x.tif", "flood.tif").replace("  - {name: flash, kind: flash-flood, file: y.tif, threshold: 0.6}\n", "")
+    text += """
+financing:
+  events: [{file: riverine-flood-1.npz}]
+  layers:
+    - {name: federal fund, kind: fund, payer: federal, attachment_pkr: 0, limit_pkr: 2000000000, order: 1}
+  triggers:
+    - name: lower Sindh
+      threshold: 0.2
+      payout_pkr: 500000000
+      index: {type: district_share, districts: [sd_dadu, sd_jamshoro, sd_hyderabad, sd_thatta]}
+"""
+    (tmp_path / "fin.yaml").write_text(text)
+    layer = toy("riverine-flood", "m")(return_period=10, seed=1)
+    from hazards.geotiff import write_geotiff
+
+    write_geotiff(layer, tmp_path / "flood.tif")
+    scn = scenario.load(tmp_path / "fin.yaml")
+    res = plans.run(scn, base=tmp_path, households=4000)
+    risk = res.plan["risk"]
+    assert risk["n_years"] == 24 and risk["layers"][0]["name"] == "federal fund"
+    assert risk["triggers"][0]["name"] == "lower Sindh"
+    paths = publish.write_run(res, tmp_path / "run", scenario_path=tmp_path / "fin.yaml")
+    sheets = openpyxl.load_workbook(paths["plan.xlsx"], read_only=True).sheetnames
+    assert {"risk-summary", "risk-metrics", "risk-layers", "risk-triggers"} <= set(sheets)
+    manifest = json.loads(paths["manifest.json"].read_text())
+    assert manifest["inputs"]["event_sets"][0]["file"].endswith("riverine-flood-1.npz")
+    brief = pdf.write_pdf(tmp_path / "run", tmp_path / "brief.pdf")
+    import pypdf
+
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(brief).pages)
+    assert "Disaster risk financing" in text and "lower Sindh" in text

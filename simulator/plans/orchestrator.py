@@ -238,6 +238,7 @@ def assemble(
     on_progress: Callable[[str], None] | None = None,
     background: bool = False,
     sites=None,
+    base: Path | None = None,
 ) -> RunResult:
     """The complete plan of ``scn`` for a validated registry and its hazard sources.
 
@@ -272,6 +273,8 @@ def assemble(
         The delivery sites and their record (:func:`simulator.plans.delivery_plan.load_sites`)
         for a scenario with a ``delivery`` block; loaded here (relative to the working
         folder) when not given.
+    base : Path, optional
+        The scenario file's folder, for the event set files its ``financing.events`` names.
 
     Returns
     -------
@@ -288,8 +291,8 @@ def assemble(
         inputs["boundaries"] = check_boundaries(boundaries, reg.households, source=source)
     say("running the payout engine...")
     with clock.stage("engine_s"):
-        base = engine.household_columns(reg.households, tehsils=engine.needs_tehsils(layers))
-        res, cols = compute(scn, reg.households, layers, base)
+        base_cols = engine.household_columns(reg.households, tehsils=engine.needs_tehsils(layers))
+        res, cols = compute(scn, reg.households, layers, base_cols)
     say("building the plan...")
     with clock.stage("plan_s"):
         the_plan = build_plan(scn, res, cols, reg, layers, library=library)
@@ -304,13 +307,22 @@ def assemble(
                            provinces=hh["province_code"].cat.categories)
             for name, values in done.columns().items():
                 table[name] = values
+    if scn.financing is not None and scn.financing.events:
+        from simulator.plans import risk_run
+
+        say("risk financing: the policy over every event of the scenario's event sets...")
+        with clock.stage("risk_s"):
+            sets = risk_run.event_sets(scn, base=base)
+            risk = risk_run.run_columns(scn, sets, base_cols)
+            the_plan["risk"] = risk.section
+            inputs["event_sets"] = risk.inputs["event_sets"]
     pending = None
     if scn.ensemble is not None:
         from simulator.plans import ensemble
 
         hh = reg.households
         pending = run_ensemble(scn, the_plan, clock, say, background, lambda on_member: ensemble.summary(
-            scn, base, layers, hh["district_id"].cat.categories,
+            scn, base_cols, layers, hh["district_id"].cat.categories,
             hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=on_member,
             known={scn.seed: res},  # the plan's own member: the engine has run it already
         ))
@@ -459,6 +471,7 @@ def run(
         timings=timings,
         on_progress=on_progress,
         background=background,
+        base=base,
     )
 
 

@@ -535,7 +535,19 @@ def _brief_story(run: Run, map_png: bytes, *, boundaries: Any, max_assumptions: 
         *_key_assumptions(plan, st, limit=max_assumptions),  # who is responsible, who signs
         *_responsible_agencies(plan, st),
         *_sign_off(run, st),
+        *_risk(plan),
     ]
+
+
+def _risk(plan: dict) -> list:
+    """The risk financing pages (a plan whose scenario declares ``financing.events``)."""
+    if not plan.get("risk"):
+        return []
+    from reportlab.platypus import PageBreak
+
+    from simulator.publish.risk import risk_pdf_pages
+
+    return [PageBreak(), *risk_pdf_pages(plan["risk"])]
 
 
 def write_pdf(
@@ -549,7 +561,9 @@ def write_pdf(
     Page 1: headline figures in PKR, the scenario's "modelled on (not a reproduction)" line, a
     short narrative and the map. Page 2: the federal-provincial split by province (table and bar
     chart), dedup savings and budget shortfall, the instalment timeline. Page 3: the districts
-    most affected, key assumptions, responsible agencies and a sign-off block.
+    most affected, key assumptions, responsible agencies and a sign-off block. A scenario that
+    declares ``financing.events`` adds the risk financing pages for finance ministers
+    (:func:`simulator.publish.risk.risk_pdf_pages`) after the sign-off.
 
     Parameters
     ----------

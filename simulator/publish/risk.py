@@ -182,11 +182,10 @@ def _summary_table(section: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["figure", "value"])
 
 
-def risk_tables(section: dict, table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def risk_tables(section: dict, table: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     """The workbook's sheets as DataFrames, by sheet name (:data:`RISK_SHEETS`); ``risk-events``
-    is the event payout table's columns of :data:`simulator.plans.risk.COLUMNS`, sorted by
-    ``event_id`` and province."""
-    events = table.loc[:, list(R.COLUMNS)].sort_values(["event_id", "province_code"], kind="stable")
+    is :func:`event_rows` of the event payout table (left out when ``table`` is None: a plan's
+    workbook, whose risk section comes without the table)."""
     layers = pd.DataFrame([{c: la.get(c) for c in LAYER_COLUMNS} for la in section.get("layers") or []],
                           columns=LAYER_COLUMNS)
     return {
@@ -198,8 +197,28 @@ def risk_tables(section: dict, table: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "risk-retained": _retained_table(section),
         "risk-pools": _pool_table(section),
         "risk-triggers": _trigger_table(section),
-        "risk-events": events.reset_index(drop=True),
-    }
+    } | ({} if table is None else {"risk-events": event_rows(table)})
+
+
+def event_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The event payout table as one row per event that pays anything, sorted by ``event_id``:
+    ``event_id``, ``year``, ``hazard``, ``federal_pkr``, ``provincial_pkr``, ``total_pkr``,
+    ``households``, then each province's total (``PB_pkr`` ...). A sheet of thousands of
+    events, not five times as many rows; the full table is ``event_payouts.parquet``. Exact:
+    the figures are integer sums of the table's rows."""
+    t = table.loc[:, list(R.COLUMNS)]
+    total = t.federal_pkr.to_numpy(np.int64) + t.provincial_pkr.to_numpy(np.int64)
+    by_event = t.assign(total_pkr=total).groupby("event_id", sort=True)
+    out = by_event.agg(year=("year", "first"), hazard=("hazard", "first"), federal_pkr=("federal_pkr", "sum"),
+                       provincial_pkr=("provincial_pkr", "sum"), total_pkr=("total_pkr", "sum"),
+                       households=("households", "sum"))
+    wide = t.assign(total_pkr=total).pivot_table(index="event_id", columns="province_code", values="total_pkr",
+                                                 aggfunc="sum", fill_value=0)
+    for code in R.PAYERS:
+        if code in wide.columns:
+            out[f"{code}_pkr"] = wide[code].astype(np.int64)
+    out = out[out.total_pkr > 0].reset_index()
+    return out
 
 
 def write_risk_xlsx(section: dict, table: pd.DataFrame, path: str | Path) -> Path:
@@ -210,7 +229,8 @@ def write_risk_xlsx(section: dict, table: pd.DataFrame, path: str | Path) -> Pat
     section
         From :func:`simulator.plans.risk_plan.risk_section`.
     table
-        The event payout table the section was made from (written whole as ``risk-events``).
+        The event payout table the section was made from (its paying events as ``risk-events``,
+        :func:`event_rows`).
     path
         Output ``.xlsx``; written aside and swapped in.
 
@@ -272,8 +292,10 @@ def exceedance_figure(section: dict, *, basis: str = "aep", size: tuple[float, f
     curves = section["curves"]
     fig = Figure(figsize=size)
     ax = fig.add_axes((0.1, 0.15, 0.62, 0.78))
-    shown = [("total", TOTAL_COLOUR, 2.0, "-"), ("federal", FEDERAL_COLOUR, 1.6, "-"),
-             ("provinces", PROVINCIAL_COLOUR, 1.6, "-")]
+    # the provinces together drawn under the federal line, wider, so that a 50/50 split (two
+    # equal curves) still shows both
+    shown = [("total", TOTAL_COLOUR, 2.0, "-"), ("provinces", PROVINCIAL_COLOUR, 3.2, "-"),
+             ("federal", FEDERAL_COLOUR, 1.3, "-")]
     shown += [(p, _PROVINCE_COLOURS[p], 0.9, "--") for p in R.PROVINCES
               if p in curves and section["metrics"][p]["aal"]["aal_pkr"] > 0]
     unit, word = _unit(curves["total"][basis]["loss_pkr"])
@@ -333,8 +355,10 @@ def tower_figure(section: dict, size: tuple[float, float] = (7.0, 3.2)):
         top = la["attachment_pkr"] + (la["limit_pkr"] if la["limit_pkr"] is not None
                                       else max(section["metrics"][la["payer"]]["max_annual_pkr"] - la["attachment_pkr"], 1))
         tops.append(top)
-    unit, word = _unit(tops)
-    ymax = max(tops) / unit * 1.12
+    marks = [e["loss_pkr"] for p in payers for e in section["metrics"][p]["aep"]
+             if e["loss_pkr"] is not None and e["return_period_years"] in (10, 100)]
+    unit, word = _unit(tops + marks)
+    ymax = max(tops + marks) / unit * 1.12  # the 1-in-10 and 1-in-100 marks inside the axes
     inch_per_unit = size[0] * 0.88 / (len(payers) + 0.2)
     for x, payer in enumerate(payers):  # loops over the payers
         mine = [(la, top) for la, top in zip(layers, tops, strict=True) if la["payer"] == payer]
@@ -367,7 +391,7 @@ def tower_figure(section: dict, size: tuple[float, float] = (7.0, 3.2)):
                 continue
             y = e["loss_pkr"] / unit
             ax.plot([x - 0.42, x + 0.42], [y, y], color="#333333", lw=0.8, ls=":")
-            ax.text(x + 0.43, y, f"1-in-{e['return_period_years']:g}", fontsize=5.5, va="center")
+            ax.text(x + 0.43, y, f"1-in-{e['return_period_years']:g}", fontsize=5.5, va="center", clip_on=True)
     ax.set_xlim(-0.6, len(payers) - 0.4)
     ax.set_ylim(0, ymax)
     ax.set_xticks(range(len(payers)), [PAYER_NAMES.get(p, p) for p in payers], fontsize=7)

@@ -222,6 +222,11 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
                 else:
                     frame = pd.DataFrame(delivery[key])
                 _sheet(writer, name, frame)
+        if plan.get("risk"):
+            from simulator.publish.risk import risk_tables
+
+            for name, frame in risk_tables(plan["risk"], None).items():  # loops over sheets
+                _sheet(writer, name, frame)
         if plan.get("ensemble"):
             _sheet(writer, "ensemble", ensemble_table(plan["ensemble"]))
             for row in writer.sheets["ensemble"].iter_rows(min_row=2, min_col=3, max_col=6):
