@@ -93,7 +93,16 @@ def _generator_params(spec) -> dict:
     return {k: (tuple(v) if isinstance(v, list) else v) for k, v in (spec.generator or {}).items() if k not in severity}
 
 
-def event_sets(
+def event_sets(scn: Scenario, **kwargs) -> list[SetInput]:
+    """The sets to run (see :func:`_event_sets` for the arguments and the order of choice);
+    every record names its set's kind, units and number of events."""
+    out = _event_sets(scn, **kwargs)
+    for s in out:
+        s.record.update(kind=s.event_set.kind, units=s.event_set.units, events=int(s.event_set.n_events))
+    return out
+
+
+def _event_sets(
     scn: Scenario,
     *,
     base: Path | None = None,
