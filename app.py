@@ -7,7 +7,10 @@ Run it with ``make run`` (``make run ROLE=planner`` for the planner's view) or
 Pages: Summary, Scenario (pick a library scenario or build one; upload a hazard raster, a
 registry or district boundaries; set the policy; run), Map, Plan (tables and charts), Delivery
 (where the paid households are paid: sites open and closed by the hazard, campsites, One Window
-Centres, travel and the cash-per-day plan; the scenario's ``delivery:`` block), Compare
+Centres, travel and the cash-per-day plan; the scenario's ``delivery:`` block), Financing
+(what a year of disasters costs each government: the policy over a stochastic event set, the
+average and 1-in-T years with their intervals, exceedance curves, the scenario's layers, pools
+and triggers, risk.xlsx and risk.pdf; the ``financing:`` block), Compare
 (two to four scenarios or policies side by side) and Downloads (Excel, PDF brief, GeoPackage,
 GeoJSON, JSON and, for planners, the household payout list). The sidebar switches the language
 (English / Urdu) and holds a quick what-if of the headline policy.
@@ -32,10 +35,10 @@ Layout
 ------
 This file is the entry point only: page config, settings, sidebar, ``st.navigation`` and error
 handling. The pages are the files of :mod:`simulator.app.pages` (one each, url_paths
-``overview``, ``scenario``, ``map``, ``plan``, ``delivery``, ``compare``, ``downloads``; a test
-opens one with ``AppTest.switch_page("simulator/app/pages/map.py")``); everything cached is in
-:mod:`simulator.app.loaders`; session state and the sidebar in :mod:`simulator.app.state`;
-the labels of both languages in ``simulator/app/labels/*.json``.
+``overview``, ``scenario``, ``map``, ``plan``, ``delivery``, ``financing``, ``compare``,
+``downloads``; a test opens one with ``AppTest.switch_page("simulator/app/pages/map.py")``);
+everything cached is in :mod:`simulator.app.loaders`; session state and the sidebar in
+:mod:`simulator.app.state`; the labels of both languages in ``simulator/app/labels/*.json``.
 
 Uploaded files are kept under the system temporary folder (``madad-uploads/``), named by
 their SHA-256, and read with the CLI's own readers. ``.streamlit/config.toml`` turns off usage
@@ -81,7 +84,8 @@ log = logging.getLogger("madad.app")
 APP_DIR = Path(__file__).resolve().parent
 ICONS = {"overview": ":material/home:", "scenario": ":material/tune:", "map": ":material/map:",
          "plan": ":material/table:", "delivery": ":material/local_shipping:",
-         "compare": ":material/compare_arrows:", "downloads": ":material/download:"}
+         "financing": ":material/account_balance:", "compare": ":material/compare_arrows:",
+         "downloads": ":material/download:"}
 
 
 def settings() -> Settings:

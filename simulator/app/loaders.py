@@ -660,3 +660,120 @@ def cached_minister_pdf(key: str, k: int, _scn: Scenario, _source: RegistrySourc
     """The minister's PDF brief of a plan with hidden cells (``key``: :func:`cache_key` of the
     scenario, registry, library and boundaries)."""
     return make_file("pdf", _scn, _source, _cfg, _boundaries, _library)
+
+
+# --- risk financing: a scenario's policy over stochastic event sets (the Financing page) ---------
+
+#: Sizes of the event sets the Financing page offers to generate: N events over N simulated years.
+RISK_EVENT_CHOICES = (100, 300, 1000)
+#: About how long one event of one hazard takes to build the first time [s] (the page's estimate).
+RISK_BUILD_S_PER_EVENT = 0.3
+
+
+@dataclass(frozen=True)
+class RiskRecipe:
+    """The event sets of a risk run: ``events`` events over as many simulated years generated
+    from each of the scenario's modelled hazards, or (``events`` None) the scenario's
+    ``financing.events``."""
+
+    events: int | None = None
+
+    @property
+    def key(self) -> str:
+        return "financing.events" if self.events is None else f"generate={self.events}x{self.events}y"
+
+
+def risk_to_build(scn: Scenario, recipe: RiskRecipe) -> list[tuple[str, int]]:
+    """(hazard kind, events) of each generated set of ``recipe`` not yet in the event-set cache
+    (:func:`simulator.plans.risk_run.cache_dir`); empty when every set is there or is a file.
+
+    Asks :mod:`simulator.plans.risk_run` where it keeps a recipe's set; should that ever fail,
+    every generated set counts as to be built (the page then asks before computing).
+    """
+    from simulator.plans import risk_run
+
+    wanted: list[tuple[str, int, float, int, dict]] = []
+    if recipe.events is not None:
+        modelled = [h for h in scn.hazards if h.generator is not None]
+        for i, spec in enumerate(modelled):  # as risk_run.event_sets numbers their seeds
+            wanted.append((spec.kind, recipe.events, float(recipe.events), scn.seed + i,
+                           risk_run._generator_params(spec)))
+    elif scn.financing is not None:
+        for spec in scn.financing.events:
+            g = spec.generate
+            if g is not None:
+                params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in g.params.items()}
+                wanted.append((g.kind, g.events, g.years, g.seed, params))
+    out = []
+    for kind, n, years, seed, params in wanted:
+        try:
+            there = risk_run._recipe_path(kind, n, years, seed, params).exists()
+        except Exception:  # a private helper: if it changes, ask before building
+            log.info("cannot tell whether the %s set is cached; asking before building", kind)
+            there = False
+        if not there:
+            out.append((kind, n))
+    return out
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_risk(key: str, _scn: Scenario, _source: RegistrySource, _recipe: RiskRecipe):
+    """The risk run (:class:`simulator.plans.risk_run.RiskResult`) of a scenario's policy on a
+    registry over the event sets of a recipe (``key``: :func:`cache_key` of the three).
+
+    The sets come from :func:`simulator.plans.risk_run.event_sets` (a generated set is built
+    once, then read from its cache on disk); the engine's columns are made from the app's cached
+    registry (:func:`registry_of`, as :func:`simulator.plans.assemble` makes them) and every
+    event runs through :func:`simulator.plans.risk_run.run_columns`, under a progress bar.
+    Kept as one object, never modified by the pages.
+    """
+    from simulator import engine
+    from simulator.plans import risk_run
+
+    t0 = time.perf_counter()
+    lg = _lang()
+    with progress_bar() as show, GATE.foreground():
+        to_build = max(sum(n for _, n in risk_to_build(_scn, _recipe)), 1)
+        built = [0]
+
+        def one_built() -> None:
+            built[0] += 1
+            show(built[0] / to_build, text.text(lg, "fin_progress_build", done=f"{built[0]:,}", total=f"{to_build:,}"))
+
+        sets = risk_run.event_sets(_scn, base=SCENARIOS_DIR, generate=_recipe.events, years=_recipe.events,
+                                   on_event=one_built)
+        reg = registry_of(_scn, _source)
+        cols = engine.household_columns(reg.households)
+        total = max(sum(s.event_set.n_events for s in sets), 1)
+        done = [0]
+
+        def evaluated(n: int) -> None:
+            done[0] += n
+            show(done[0] / total, text.text(lg, "fin_progress_eval", done=f"{done[0]:,}", total=f"{total:,}"))
+
+        show(0.0, text.text(lg, "fin_progress_eval", done="0", total=f"{total:,}"))
+        described = ({"synthetic_households": _source.households, "seed": _scn.seed} if _source.path is None
+                     else {"file": _source.label})
+        result = risk_run.run_columns(_scn, sets, cols, registry=described, on_events=evaluated)
+    log.info("risk run of %s (%s): %d events over %d years in %.1f s", _scn.name, _recipe.key,
+             result.section["events"], result.n_years, time.perf_counter() - t0)
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_risk_file(key: str, fmt: str, title: str, _result) -> bytes:
+    """risk.xlsx (:func:`simulator.publish.risk.write_risk_xlsx`) or risk.pdf
+    (:func:`~simulator.publish.risk.write_risk_pdf`) of a :func:`cached_risk` run (``key``: its
+    key), written to a temporary folder and read back. Raises when it cannot be written (the
+    page says so; no other file is served in its place)."""
+    from simulator.publish import risk as publish_risk
+
+    with tempfile.TemporaryDirectory(prefix="madad-risk-") as tmp:
+        out = Path(tmp) / f"risk.{fmt}"
+        if fmt == "xlsx":
+            publish_risk.write_risk_xlsx(_result.section, _result.table, out)
+        elif fmt == "pdf":
+            publish_risk.write_risk_pdf(_result.section, out, title=title, scenario=_result.scenario.name)
+        else:
+            raise ValueError(f"unknown risk file format {fmt!r}; give xlsx or pdf")
+        return out.read_bytes()

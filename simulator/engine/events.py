@@ -94,19 +94,45 @@ class Exposure:
     cell_group: np.ndarray  # (2 or 1, n_cells)
     #: Group of each registry row (-1: outside the grid or a duplicate record).
     row_group: np.ndarray
-    #: Rows sorted by group, and where each group's rows start (n_groups + 1).
-    group_rows: np.ndarray
-    group_start: np.ndarray
     #: Affected households of each group by province (tier-independent): (n_groups, 5) int64.
     affected: np.ndarray
     _priced: dict[int, np.ndarray] = field(default_factory=dict)
+    _reached: dict[int, np.ndarray] = field(default_factory=dict)
+    _sorted: tuple[np.ndarray, np.ndarray] | None = None
+
+    def reach(self, tier: int, groups: np.ndarray) -> None:
+        """Note that events put ``groups`` at ``tier`` (only those are priced at it)."""
+        mark = self._reached.setdefault(tier, np.zeros(self.n_groups, bool))
+        mark[groups] = True
 
     def priced(self, tier: int) -> np.ndarray:
         """(n_groups, 20) int64: federal PKR, provincial PKR, paid households and affected
-        households by province, every row of each group at ``tier`` (before budgets)."""
-        if tier not in self._priced:
-            self._priced[tier] = _price(self, tier)
-        return self._priced[tier]
+        households by province, every row of each group at ``tier`` (before budgets); zero for
+        groups no event was noted to reach at that tier (:meth:`reach`), which are not priced."""
+        reached = self._reached.get(tier)
+        done = self._priced.get(tier)
+        if done is None or (reached is not None and (reached & ~done[1]).any()):
+            want = np.ones(self.n_groups, bool) if reached is None else reached.copy()
+            self._priced[tier] = (_price(self, tier, want), want)
+        return self._priced[tier][0]
+
+    @property
+    def group_rows(self) -> np.ndarray:
+        """Rows sorted by group (for the household-by-household path)."""
+        return self._rows_sorted()[0]
+
+    @property
+    def group_start(self) -> np.ndarray:
+        """Where each group's rows start in :attr:`group_rows` (n_groups + 1)."""
+        return self._rows_sorted()[1]
+
+    def _rows_sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._sorted is None:
+            rows = np.flatnonzero(self.row_group >= 0)
+            order = rows[np.argsort(self.row_group[rows], kind="stable")]
+            start = np.searchsorted(self.row_group[order], np.arange(self.n_groups + 1))
+            self._sorted = (order, start)
+        return self._sorted
 
 
 def _grid_cells(event_set, cols: dict[str, np.ndarray]) -> np.ndarray:
@@ -130,30 +156,28 @@ def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.nda
     financing.check_households(cols["weight"])
     cells = _grid_cells(event_set, cols) if cells is None else np.asarray(cells, dtype=np.int64)
     by_housing = _function(spec) is not None and _function(spec).by_housing
-    housing = cols["housing"].astype(np.int64) if by_housing else np.zeros(len(cells), np.int64)
     inside = (cells >= 0) & ~cols["duplicate"]
     n_cells = event_set.shape[0] * event_set.shape[1]
-    code = np.where(inside, housing * n_cells + cells, -1)
-    keys, row_group = np.unique(code, return_inverse=True)
-    if len(keys) and keys[0] < 0:  # rows outside the grid (or duplicates) make the first key
-        row_group = row_group.astype(np.int64) - 1
-        keys = keys[1:]
-    row_group = np.where(inside, row_group, -1).astype(np.int64)
-    n_groups = len(keys)
     n_housing = 2 if by_housing else 1
-    cell_group = np.full((n_housing, n_cells), -1, np.int32)
-    cell_group[keys // n_cells, keys % n_cells] = np.arange(n_groups, dtype=np.int32)
-    rows = np.flatnonzero(row_group >= 0)
-    order = rows[np.argsort(row_group[rows], kind="stable")]
-    start = np.searchsorted(row_group[order], np.arange(n_groups + 1))
+    # a dense count over the (housing x cell) codes: groups are the codes that hold a row, no sort
+    code = np.where(inside, cells, 0)
+    if by_housing:
+        code += cols["housing"].astype(np.int64) * n_cells
+    size = n_housing * n_cells
+    present = np.bincount(code[inside], minlength=size) > 0
+    group_of_code = np.cumsum(present, dtype=np.int64) - 1
+    n_groups = int(present.sum())
+    row_group = np.where(inside, group_of_code[code], -1)
+    del code
+    cell_group = np.where(present, group_of_code, -1).astype(np.int32).reshape(n_housing, n_cells)
     province = cols["province"].astype(np.int64)
+    rows = np.flatnonzero(inside)
     affected = group_sum(row_group[rows] * N_PROVINCES + province[rows], cols["weight"][rows],
                          n_groups * N_PROVINCES).reshape(n_groups, N_PROVINCES)
     log.info("event engine: %d rows in %d groups (%s)", len(rows), n_groups,
              "cell x housing" if by_housing else "cell")
     return Exposure(scn=scn, spec=spec, cols=cols, shape=tuple(event_set.shape), by_housing=by_housing,
-                    n_groups=n_groups, cell_group=cell_group, row_group=row_group, group_rows=order,
-                    group_start=start, affected=affected)
+                    n_groups=n_groups, cell_group=cell_group, row_group=row_group, affected=affected)
 
 
 def _function(spec):
@@ -173,9 +197,10 @@ def _money(scn, sub: dict[str, np.ndarray], t: np.ndarray) -> dict[str, np.ndarr
     return {"federal": federal, "provincial": provincial, "entitled": entitled_amount > 0}
 
 
-def _price(exp: Exposure, tier: int) -> np.ndarray:
-    """Every grouped row priced at ``tier``, summed by group and province."""
-    rows = np.flatnonzero(exp.row_group >= 0)
+def _price(exp: Exposure, tier: int, groups: np.ndarray) -> np.ndarray:
+    """The rows of ``groups`` (a mask) priced at ``tier``, summed by group and province; zero
+    for the other groups."""
+    rows = np.flatnonzero(groups[np.maximum(exp.row_group, 0)] & (exp.row_group >= 0))
     sub = evaluation._rows(exp.cols, rows)
     money = _money(exp.scn, sub, np.full(len(rows), tier, np.int8))
     codes = exp.row_group[rows] * N_PROVINCES + sub["province"].astype(np.int64)
@@ -191,15 +216,16 @@ def _price(exp: Exposure, tier: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _tiers_and_shares(spec, values: np.ndarray, housing: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Tier (int8) and, under ``affected: share``, the share (float64) of each stored value."""
+def _tiers_and_shares(spec, values: np.ndarray, housing: int, shares: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Tier (int8) and, under ``affected: share`` (and ``shares``), the share (float64) of each
+    stored value."""
     function = _function(spec)
     if function is None:
         return targeting.tiers(values, spec.tier_thresholds()), None
     codes = np.full(len(values), housing, np.int8)
     tier = np.asarray(function.tier(values, housing=codes), dtype=np.int8)
     share = None
-    if spec.affected == "share":
+    if spec.affected == "share" and shares:
         share = np.where(tier > 0, np.asarray(function.share(values, housing=codes), dtype=np.float64), 0.0)
     return tier, share
 
@@ -296,7 +322,7 @@ class EventPayouts:
         return out
 
 
-def _entries(m: sparse.csr_matrix, exp: Exposure, lo: int, hi: int):
+def _entries(m: sparse.csr_matrix, exp: Exposure, lo: int, hi: int, shares: bool = True):
     """Stored values of events (rows of ``m``) ``lo..hi-1`` in cells with households: (event,
     group, tier, share) per housing type, tier > 0 only."""
     a, b = int(m.indptr[lo]), int(m.indptr[hi])
@@ -308,7 +334,7 @@ def _entries(m: sparse.csr_matrix, exp: Exposure, lo: int, hi: int):
         keep = np.flatnonzero(group >= 0)
         if not keep.size:
             continue
-        tier, share = _tiers_and_shares(exp.spec, data[keep], h)
+        tier, share = _tiers_and_shares(exp.spec, data[keep], h, shares)
         hit = np.flatnonzero(tier > 0)
         yield (event[keep[hit]], group[keep[hit]].astype(np.int64), tier[hit],
                None if share is None else share[hit])
@@ -331,6 +357,11 @@ def _aggregate(event_set, exp: Exposure, on_progress: Callable[[int], None] | No
     """(n_events, 20) figures of every event by sparse products over the groups; float64
     expectations (rounded later) under ``affected: share``, else exact int64."""
     share_mode = exp.spec.impact is not None and exp.spec.affected == "share"
+    # first pass: which groups some event puts at each tier (only those are priced)
+    for lo, hi in _chunks(event_set.intensity.indptr, CHUNK_VALUES):
+        for _, group, tier, _ in _entries(event_set.intensity, exp, lo, hi, shares=False):
+            for t in np.unique(tier):
+                exp.reach(int(t), group[tier == t])
     out = np.zeros((event_set.n_events, len(FIGURES) * N_PROVINCES), np.float64 if share_mode else np.int64)
     for lo, hi in _chunks(event_set.intensity.indptr, CHUNK_VALUES):
         for event, group, tier, share in _entries(event_set.intensity, exp, lo, hi):

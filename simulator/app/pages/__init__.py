@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 #: url_path of every page, in the navigation's order (``overview`` is the Summary page).
-PAGES = ("overview", "scenario", "map", "plan", "delivery", "compare", "downloads")
+PAGES = ("overview", "scenario", "map", "plan", "delivery", "financing", "compare", "downloads")
 #: The file of each page.
 FILES = {name: Path(__file__).resolve().parent / f"{'summary' if name == 'overview' else name}.py"
          for name in PAGES}
