@@ -85,7 +85,11 @@ def risk(
 
 
 def _bn(pkr) -> str:
-    return "-" if pkr is None else f"{pkr / 1e9:,.2f}"
+    """PKR in billions, three significant figures (at most 6 characters below PKR 100,000 bn)."""
+    if pkr is None:
+        return "-"
+    bn = pkr / 1e9
+    return f"{bn:,.0f}" if bn >= 100 else f"{bn:.1f}" if bn >= 10 else f"{bn:.2f}"
 
 
 def _print(res, console) -> None:
@@ -103,11 +107,11 @@ def _print(res, console) -> None:
                           "T y: the payout of a 1-in-T year (annual aggregate, AEP); -: the set is too short",
                   title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("payer", no_wrap=True, min_width=7)
-    table.add_column("AAL", justify="right")
+    table.add_column("AAL", justify="right", no_wrap=True)
     table.add_column(f"{conf}%", justify="right", no_wrap=True, min_width=9)
-    table.add_column("sd", justify="right")
+    table.add_column("sd", justify="right", no_wrap=True)
     for t in periods:
-        table.add_column(f"{t:g} y", justify="right")
+        table.add_column(f"{t:g} y", justify="right", no_wrap=True)
     for payer, m in payers.items():
         aal = m["aal"]
         rps = {r["return_period_years"]: r for r in m["aep"]}
