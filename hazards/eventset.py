@@ -73,10 +73,13 @@ def _grid_of(layer: Any, i: int) -> dict[str, Any]:
     }
 
 
-def _stack_sparse(layers: Iterable[xr.DataArray], limit: int) -> tuple[dict[str, Any], sparse.csr_matrix]:
+def _stack_sparse(layers: Iterable[xr.DataArray], limit: int,
+                  threshold: float | None = None) -> tuple[dict[str, Any], sparse.csr_matrix]:
     """The common grid of the footprints and their nonzero finite values as rows of a matrix.
 
     Each footprint is sparsified as it arrives; more than ``limit`` stored values is refused.
+    ``threshold``: only values at or beyond it (above for a positive threshold or an
+    increasing hazard, at or below for a negative one, SPI) are stored.
     """
     grid: dict[str, Any] | None = None
     data: list[np.ndarray] = []
@@ -95,7 +98,11 @@ def _stack_sparse(layers: Iterable[xr.DataArray], limit: int) -> tuple[dict[str,
                         f"{grid[key]!r}; all events of a set share one grid, units and kind."
                     )
         values = np.asarray(layer.values).ravel()
-        keep = np.flatnonzero(np.isfinite(values) & (values != 0))
+        with np.errstate(invalid="ignore"):
+            keep = np.isfinite(values) & (values != 0)
+            if threshold is not None:
+                keep &= (values >= threshold) if threshold >= 0 else (values <= threshold)
+        keep = np.flatnonzero(keep)
         total += len(keep)
         if total > limit:
             raise HazardError(
@@ -221,13 +228,17 @@ class EventSet:
         event_id: Any = None,
         provenance: Mapping[str, Any] | None = None,
         event_attrs: Mapping[str, Any] | None = None,
+        intensity_threshold: float | None = None,
     ) -> EventSet:
         """Build an event set from 2-D hazard layers on one grid, one layer per event.
 
         ``layers`` may be a generator (each footprint is sparsified as it arrives, so only one
         dense layer is held at a time) or a 3-D DataArray (event, y, x) with the layer attrs.
-        Zero and NaN cells are dropped. Grid, CRS, units and kind come from the first layer and
-        every other layer must match.
+        Zero and NaN cells are dropped, and with ``intensity_threshold`` the values that do not
+        reach it (below a threshold >= 0; above a negative one, for SPI-like indices where lower
+        is worse): they read as 0, the hazard-free value, as CLIMADA's ``intensity_thres``
+        filters a hazard (e.g. 35 degC for heat: a temperature is not a hazard, its excess is).
+        Grid, CRS, units and kind come from the first layer and every other layer must match.
 
         Raises
         ------
@@ -239,7 +250,7 @@ class EventSet:
         if isinstance(layers, xr.DataArray) and layers.ndim == 3:
             stack = layers
             layers = (stack[i] for i in range(stack.shape[0]))
-        grid, matrix = _stack_sparse(layers, _max_nnz())
+        grid, matrix = _stack_sparse(layers, _max_nnz(), intensity_threshold)
         if matrix.shape[0] != len(frequency):
             raise HazardError(f"{matrix.shape[0]} footprints but {len(frequency)} frequencies; give one frequency per event.")
         return cls(

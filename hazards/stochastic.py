@@ -40,6 +40,14 @@ def _describe(func: Any) -> str:
 
 
 
+#: Default intensity thresholds of stochastic sets, per kind [the kind's units]: below every
+#: shipped impact function's lowest tier (data/impact/functions.csv: heat_tmax 45 degC,
+#: heat_index 39.4 degC; drought_spi -1.0), so no payout changes, while the dense fields of
+#: temperature and SPI are stored only where hazardous. Floods, earthquakes and cyclones store
+#: every nonzero value.
+INTENSITY_THRESHOLDS: dict[str, float] = {"heatwave": 35.0, "drought": -0.5}
+
+
 def _check_arguments(kind: str, n_events: int, years: float, footprint: Footprint) -> None:
     if kind not in KINDS:
         raise HazardError(f"kind {kind!r} is not one of {list(KINDS)}.")
@@ -117,6 +125,7 @@ def stochastic(
     max_return_period: float | None = None,
     workers: int = 1,
     on_event: Callable[[], None] | None = None,
+    intensity_threshold: float | None | str = "default",
 ) -> EventSet:
     """A stochastic event set: ``n_events`` footprints standing for ``years`` simulated years.
 
@@ -167,6 +176,11 @@ def stochastic(
         seed.
     on_event
         Called after each event's footprint is made (e.g. to advance a progress bar).
+    intensity_threshold
+        Values that do not reach it are not stored (:meth:`EventSet.from_layers`): by default
+        :data:`INTENSITY_THRESHOLDS` for the kind (heat and drought footprints are dense fields:
+        every cell has a temperature or an SPI; only the hazardous part is kept), None to keep
+        every nonzero value.
 
     Returns
     -------
@@ -193,6 +207,9 @@ def stochastic(
         "occurrence": "Poisson, rate n_events/years; frequency 1/years per event",
         "severity": "T = years / (n_events q), q stratified uniform on (0, 1]",
     }
+    if intensity_threshold == "default":
+        intensity_threshold = INTENSITY_THRESHOLDS.get(kind)
+    provenance["intensity_threshold"] = intensity_threshold
     log.info("building %d %s events over %g years", n_events, kind, years)
     return EventSet.from_layers(
         layers,
@@ -200,6 +217,7 @@ def stochastic(
         provenance=provenance,
         event_attrs={"return_period": return_period, "year": year.astype(np.int64),
                      "seed": seeds.astype(np.int64)},
+        intensity_threshold=intensity_threshold,
     )
 
 

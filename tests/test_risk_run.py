@@ -179,3 +179,22 @@ financing:
 
     text = "".join(page.extract_text() for page in pypdf.PdfReader(brief).pages)
     assert "Disaster risk financing" in text and "lower Sindh" in text
+
+
+def test_dense_fields_are_stored_where_hazardous(tmp_path):
+    """Heat and SPI footprints are dense fields; a stochastic set keeps the hazardous values only
+    (below every shipped function's affected tier), and a scenario whose tier starts below what
+    the set kept is refused with the fix."""
+    from hazards import events
+
+    fp = events.return_period_footprint("heatwave", bbox=(66.5, 23.6, 71.2, 28.6), resolution=0.1)
+    kept = events.stochastic("heatwave", 3, years=3, seed=1, footprint=fp)
+    whole = events.stochastic("heatwave", 3, years=3, seed=1, footprint=fp, intensity_threshold=None)
+    assert kept.provenance["intensity_threshold"] == 35.0 and kept.intensity.data.min() >= 35.0
+    assert kept.intensity.nnz < whole.intensity.nnz
+    low = scenario.parse(MIX.replace(
+        "  - {name: river, kind: riverine-flood, file: x.tif, tiers: {affected: 0.4, severely_affected: 1.2}}\n"
+        "  - {name: flash, kind: flash-flood, file: y.tif, threshold: 0.6}",
+        "  - {name: heat, kind: heatwave, file: x.tif, threshold: 33}"))
+    with pytest.raises(ScenarioError, match="threshold 33"):
+        risk_run.run(low, [risk_run.SetInput(kept, None, {})])

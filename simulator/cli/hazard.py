@@ -266,6 +266,8 @@ def events(
     param: list[str] | None = typer.Option(None, "--param", "-p", help="key=value fixed generator parameter."),
     workers: int = typer.Option(1, min=1, max=64, help="Processes making footprints (the set is the same "
                                 "whatever the number)."),
+    threshold: float | None = typer.Option(None, help="Store only intensities at or beyond this (default: 35 "
+                                           "degC for heatwave, SPI -0.5 for drought, every nonzero value otherwise)."),
 ) -> None:
     """Build a stochastic event set: N footprints of KIND with annual frequencies, stored sparse.
 
@@ -284,7 +286,8 @@ def events(
         footprint = events_mod.return_period_footprint(kind, **fixed)
         with typer.progressbar(length=n_events, label=f"{n_events} {kind} events", file=sys.stderr) as bar:
             event_set = events_mod.stochastic(kind, n_events, years=years, seed=seed, footprint=footprint,
-                                              workers=workers, on_event=lambda: bar.update(1))
+                                              workers=workers, on_event=lambda: bar.update(1),
+                                              intensity_threshold="default" if threshold is None else threshold)
         event_set.save(out)
     except MadadError as exc:
         fail(str(exc))

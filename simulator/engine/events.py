@@ -246,6 +246,19 @@ def check_hazard(spec, event_set) -> None:
         )
     if spec.admin_table is not None:
         raise ScenarioError(f"hazard {spec.label!r} is a declared table; an event set needs a raster hazard's tiers.")
+    kept = (event_set.provenance or {}).get("intensity_threshold")
+    if kept is not None:
+        if function is not None:
+            starts = [v for h in function.housing if (v := function.thresholds(h)["affected"]) is not None]
+            mildest = min(starts) if kept >= 0 else max(starts)
+        else:
+            mildest = spec.tier_thresholds()[0]
+        if (kept >= 0 and mildest < kept) or (kept < 0 and mildest > kept):
+            raise ScenarioError(
+                f"hazard {spec.label!r}: the event set stores only intensities at or beyond {kept:g} "
+                f"{event_set.units}, but its affected tier starts at {mildest:g}; rebuild the set with a threshold "
+                f"at or below it (madad hazard events --threshold {mildest:g})."
+            )
     for h in range(2):
         tier, _ = _tiers_and_shares(spec, np.zeros(1, np.float32), h)
         if tier[0] > 0:
