@@ -22,6 +22,11 @@ returns at once; the ensemble fills the cached plan's ``ensemble`` block later (
 :class:`Ensemble` tells how far it is; :data:`GATE` runs ensembles one at a time, behind the
 pages' own work). :func:`plan_for` gives the plan without the block until it is there, then
 with it; the downloads (:func:`full_result`) wait for it.
+
+The Financing page's risk runs (:func:`cached_risk`) are cached per scenario policy, registry and
+event-set recipe (:class:`RiskRecipe`); a generated event set is also kept on disk by
+:mod:`simulator.plans.risk_run`, so it is built once (:func:`risk_to_build` tells whether it
+must be), and risk.xlsx / risk.pdf are written once per run (:func:`cached_risk_file`).
 """
 
 from __future__ import annotations
@@ -697,7 +702,7 @@ def risk_to_build(scn: Scenario, recipe: RiskRecipe) -> list[tuple[str, int]]:
         modelled = [h for h in scn.hazards if h.generator is not None]
         for i, spec in enumerate(modelled):  # as risk_run.event_sets numbers their seeds
             wanted.append((spec.kind, recipe.events, float(recipe.events), scn.seed + i,
-                           risk_run._generator_params(spec)))
+                           risk_run.generator_params(spec)))
     elif scn.financing is not None:
         for spec in scn.financing.events:
             g = spec.generate
@@ -707,7 +712,7 @@ def risk_to_build(scn: Scenario, recipe: RiskRecipe) -> list[tuple[str, int]]:
     out = []
     for kind, n, years, seed, params in wanted:
         try:
-            there = risk_run._recipe_path(kind, n, years, seed, params).exists()
+            there = risk_run.recipe_path(kind, n, years, seed, params).exists()
         except Exception:  # a private helper: if it changes, ask before building
             log.info("cannot tell whether the %s set is cached; asking before building", kind)
             there = False

@@ -56,7 +56,7 @@ class SetInput:
     record: dict
 
 
-def _recipe_path(kind: str, n: int, years: float, seed: int, params: dict) -> Path:
+def recipe_path(kind: str, n: int, years: float, seed: int, params: dict) -> Path:
     from simulator import __version__
 
     text = json.dumps({"kind": kind, "events": n, "years": years, "seed": seed, "params": params,
@@ -71,7 +71,7 @@ def generate_set(kind: str, n: int, *, years: float, seed: int, params: dict, wo
     recipe (kind, events, years, seed, parameters and Madad's version) in :func:`cache_dir`."""
     from hazards import events
 
-    path = _recipe_path(kind, n, years, seed, params)
+    path = recipe_path(kind, n, years, seed, params)
     record = {"generate": {"kind": kind, "events": n, "years": years, "seed": seed, "params": params}}
     if path.exists():
         log.info("event set from the cache: %s", path)
@@ -87,7 +87,7 @@ def generate_set(kind: str, n: int, *, years: float, seed: int, params: dict, wo
     return es, record
 
 
-def _generator_params(spec) -> dict:
+def generator_params(spec) -> dict:
     """The hazard's generator parameters without the severity ones the return period sets."""
     severity = {"return_period", "anomaly_degc", "deficit", "delta_p_hpa", "magnitude", "seed"}
     return {k: (tuple(v) if isinstance(v, list) else v) for k, v in (spec.generator or {}).items() if k not in severity}
@@ -139,7 +139,7 @@ def _event_sets(
                                 "give --events FILE (madad hazard events).")
         for i, spec in enumerate(modelled):
             es, record = generate_set(spec.kind, int(generate), years=float(years or generate), seed=scn.seed + i,
-                                      params=_generator_params(spec), workers=workers, on_event=on_event)
+                                      params=generator_params(spec), workers=workers, on_event=on_event)
             out.append(SetInput(es, spec.label, record))
         return out
     fin = scn.financing
