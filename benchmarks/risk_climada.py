@@ -80,7 +80,9 @@ def climada(events: Path, out: Path) -> None:
     rows, cols = meta["shape"]
     rr, cc = np.divmod(np.arange(rows * cols), cols)
     centroids = Centroids(lat=f + (rr + 0.5) * e, lon=c + (cc + 0.5) * a, crs="EPSG:4326")
-    haz = Hazard(haz_type="FL", units="m", centroids=centroids, event_id=np.arange(m.shape[0]) + 1,
+    ids = np.arange(m.shape[0]) + 1
+    haz = Hazard(haz_type="FL", units="m", centroids=centroids, event_id=ids, event_name=[str(i) for i in ids],
+                 date=np.ones(len(ids), int),
                  frequency=frequency, intensity=m.astype(np.float64), fraction=None)
     x = np.load(out / "exposure.npz")
     keep = x["cell"] >= 0
