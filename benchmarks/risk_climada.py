@@ -44,14 +44,14 @@ def _load_set(path: Path):
         return m, z["frequency"], meta
 
 
-def prepare(events: Path, out: Path, households: int) -> None:
+def prepare(events: Path, out: Path, households: int, registry: Path | None = None) -> None:
     from hazards import events as hev
     from simulator import engine, scenario
     from simulator.engine import events as ev_engine
     from simulator.plans import orchestrator
 
     scn = scenario.load(ROOT / "scenarios" / "indus-flood-demo.yaml").model_copy(update={"ensemble": None})
-    reg, _ = orchestrator.load_registry(scn, households=households)
+    reg, _ = orchestrator.load_registry(scn, households=households, registry_path=registry)
     cols = engine.household_columns(reg.households)
     es = hev.load(events)
     cells = es.cell_index(cols["lon"], cols["lat"])
@@ -105,9 +105,10 @@ def main() -> None:
     parser.add_argument("--events", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--households", type=int, default=200_000, help="synthetic registry rows (prepare)")
+    parser.add_argument("--registry", type=Path, help="a registry file instead (prepare)")
     args = parser.parse_args()
     if args.step == "prepare":
-        prepare(args.events, args.out, args.households)
+        prepare(args.events, args.out, args.households, args.registry)
     else:
         climada(args.events, args.out)
 

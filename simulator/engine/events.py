@@ -94,8 +94,6 @@ class Exposure:
     cell_group: np.ndarray  # (2 or 1, n_cells)
     #: Group of each registry row (-1: outside the grid or a duplicate record).
     row_group: np.ndarray
-    #: The grid cells that hold a group (sorted): the columns the events are read in.
-    occ_cells: np.ndarray
     #: Affected households of each group by province (tier-independent): (n_groups, 5) int64.
     affected: np.ndarray
     _priced: dict[int, np.ndarray] = field(default_factory=dict)
@@ -178,9 +176,8 @@ def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.nda
                          n_groups * N_PROVINCES).reshape(n_groups, N_PROVINCES)
     log.info("event engine: %d rows in %d groups (%s)", len(rows), n_groups,
              "cell x housing" if by_housing else "cell")
-    occ_cells = np.flatnonzero((cell_group >= 0).any(axis=0))
     return Exposure(scn=scn, spec=spec, cols=cols, shape=tuple(event_set.shape), by_housing=by_housing,
-                    n_groups=n_groups, cell_group=cell_group, row_group=row_group, occ_cells=occ_cells,
+                    n_groups=n_groups, cell_group=cell_group, row_group=row_group,
                     affected=affected)
 
 
@@ -370,66 +367,61 @@ def _chunks(indptr: np.ndarray, limit: int) -> list[tuple[int, int]]:
     return out
 
 
-def _selected(event_set, exp: Exposure, lo: int, hi: int) -> sparse.csr_matrix:
-    """Events ``lo..hi-1`` in the cells that hold households (a column selection, in C)."""
+def _rows_of(event_set, lo: int, hi: int) -> sparse.csr_matrix:
+    """Events ``lo..hi-1`` of the set (the matrix itself when that is all of it: no copy)."""
     m = event_set.intensity
-    return (m if (lo, hi) == (0, m.shape[0]) else m[lo:hi])[:, exp.occ_cells]
+    return m if (lo, hi) == (0, m.shape[0]) else m[lo:hi]
 
 
-def _reach_all(event_set, exp: Exposure, chunks: list[tuple[int, int]], keep: list) -> None:
-    """Note the groups each tier can reach: a cell's most severe value over the set gives its
-    highest tier, and a group is priced at every tier up to it (exact: a group priced at a tier
-    no event gives it is never used). Keeps the selected chunks in ``keep`` while they are small."""
-    decreasing = exp.spec.impact is not None and _function(exp.spec).direction == "decreasing"
-    worst = np.zeros(len(exp.occ_cells), np.float64)
-    kept = 0
-    for lo, hi in chunks:
-        m = _selected(event_set, exp, lo, hi)
-        part = np.asarray((m.min(axis=0) if decreasing else m.max(axis=0)).toarray()).ravel()
-        worst = np.minimum(worst, part) if decreasing else np.maximum(worst, part)
-        kept += m.nnz
-        keep.append(m if kept <= CHUNK_VALUES * 2 else None)
-    for h in range(exp.cell_group.shape[0]):
-        g = exp.cell_group[h][exp.occ_cells]
-        tier, _ = _tiers_and_shares(exp.spec, worst.astype(np.float32), h, shares=False)
-        for t in range(1, int(tier.max(initial=0)) + 1):
-            at = (tier >= t) & (g >= 0)
-            exp.reach(t, g[at])
+def _tiered(exp: Exposure, m: sparse.csr_matrix, h: int, shares: bool):
+    """Each stored value's group (for housing type ``h``), tier and share: ``(group int32,
+    tier int8, share or None, valid)`` where ``valid`` marks values in a group at tier > 0."""
+    g = exp.cell_group[h][m.indices]
+    tier, share = _tiers_and_shares(exp.spec, m.data, h, shares)
+    return g, tier, share, (g >= 0) & (tier > 0)
 
 
 def _aggregate(event_set, exp: Exposure, on_progress: Callable[[int], None] | None) -> tuple[np.ndarray, bool]:
     """(n_events, 20) figures of every event by sparse products over the groups; float64
     expectations (rounded later) under ``affected: share``, else exact int64.
 
-    Per chunk of events and housing type: the events x cells matrix with households, each
-    stored value's tier (and share), and for each tier the product of "this event puts this
-    cell at tier t" (1, or the share) with the cells' priced figures at that tier."""
+    Per chunk of events and housing type: each stored value's group and tier; the groups each
+    tier reaches are priced (first pass); then one product per chunk of the events x
+    (tier, group) indicator (1, or the share) with the groups' figures stacked by tier."""
     share_mode = exp.spec.impact is not None and exp.spec.affected == "share"
     chunks = _chunks(event_set.intensity.indptr, CHUNK_VALUES)
-    keep: list = []
-    _reach_all(event_set, exp, chunks, keep)
+    n_housing = exp.cell_group.shape[0]
+    kept: dict = {}
+    for i, (lo, hi) in enumerate(chunks):  # first pass: what each tier reaches
+        m = _rows_of(event_set, lo, hi)
+        for h in range(n_housing):
+            g, tier, share, valid = _tiered(exp, m, h, shares=share_mode)
+            # each group's highest tier over the events; it is priced at every tier up to it
+            # (exact: a tier no event gives a group is priced but never read)
+            highest = np.zeros(exp.n_groups, np.int8)
+            np.maximum.at(highest, g, np.where(valid, tier, 0).astype(np.int8))
+            for t in range(1, int(highest.max(initial=0)) + 1):
+                exp.reach(t, np.flatnonzero(highest >= t))
+            if len(chunks) == 1:
+                kept[i, h] = (g, tier, share, valid)
     dtype = np.float64 if share_mode else np.int64
     out = np.zeros((event_set.n_events, len(FIGURES) * N_PROVINCES), dtype)
-    for (lo, hi), m in zip(chunks, keep, strict=True):
-        m = _selected(event_set, exp, lo, hi) if m is None else m
-        k = m.shape[1]
-        for h in range(exp.cell_group.shape[0]):
-            g = exp.cell_group[h][exp.occ_cells]
-            tier, share = _tiers_and_shares(exp.spec, m.data, h)
-            tier = np.where(g[m.indices] >= 0, tier, 0).astype(np.int64)
-            top = int(tier.max(initial=0))
-            if top == 0:
+    n = exp.n_groups
+    for i, (lo, hi) in enumerate(chunks):
+        m = _rows_of(event_set, lo, hi)
+        for h in range(n_housing):
+            g, tier, share, valid = kept.pop((i, h), None) or _tiered(exp, m, h, shares=share_mode)
+            hit = np.flatnonzero(valid)
+            if not hit.size:
                 continue
-            # one product for every tier: an entry at tier t reads column (t - 1) k + cell of a
-            # table that stacks the cells' figures at tiers 1..top
-            hit = tier > 0
-            data = np.where(hit, share, 0.0) if share_mode else hit.astype(np.int64)
-            mt = sparse.csr_matrix((data, np.where(hit, (tier - 1) * k, 0) + m.indices, m.indptr),
-                                   shape=(m.shape[0], top * k))
-            table = np.vstack([np.where((g >= 0)[:, None], exp.priced(t)[np.maximum(g, 0)], 0)
-                               for t in range(1, top + 1)]).astype(dtype, copy=False)
+            top = int(tier[hit].max())
+            column = (tier[hit].astype(np.int64) - 1) * n + g[hit]
+            data = share[hit] if share_mode else np.ones(hit.size, np.int64)
+            indptr = np.searchsorted(hit, m.indptr)  # hits before each row's start
+            mt = sparse.csr_matrix((data, column, indptr), shape=(hi - lo, top * n))
+            table = np.vstack([exp.priced(t) for t in range(1, top + 1)])
             used = np.flatnonzero(table.any(axis=0))  # figures of provinces with households here
-            out[lo:hi, used] += mt @ np.ascontiguousarray(table[:, used])
+            out[lo:hi, used] += mt @ np.ascontiguousarray(table[:, used], dtype=dtype)
         if on_progress is not None:
             on_progress(hi - lo)
     return out, share_mode
