@@ -38,7 +38,7 @@ test: $(VENV)/.installed-dev ## Set up .venv with dev extras, run ruff, then eve
 	      || echo "could not install$$need; the tests that need them will be skipped"; \
 	  fi
 	$(BIN)/ruff check simulator hazards tests benchmarks app.py
-	$(BIN)/python -m pytest tests notebooks --nbmake -q
+	$(BIN)/python -m pytest tests notebooks --nbmake -q -n 2 --dist loadfile
 
 test-fast: $(VENV)/.installed-dev ## Run the tests not marked slow
 	$(BIN)/python -m pytest tests -q -m "not slow"

@@ -14,6 +14,43 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 
+#: ``make test`` runs the suite on two pytest-xdist workers with ``--dist loadfile``: each test
+#: file runs whole on one worker, in its own order, and builds its module-scoped fixtures (a demo
+#: run, a Dask cluster, a writer process's results) once, as without xdist. The files below share
+#: one unit of work: they start long-lived processes (a Streamlit server and a Chromium; a Dask
+#: scheduler and workers), so they run one after another on one worker and never while another
+#: of them is up. (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but with
+#: pytest 9.2 and pytest-xdist 3.8 it silently stops grouping: pytest-xdist issue #1386.)
+SHARED_UNITS = {
+    "tests/test_browser.py": "servers",
+    "tests/test_browser_maps.py": "servers",
+    "tests/test_distributed.py": "servers",
+}
+#: Units handed out first, so that none of these long ones is left to run alone at the end
+#: (the rest go by number of tests, most first, as pytest-xdist orders them).
+LONG_UNITS = ("servers", "tests/test_run_atomic.py", "tests/test_benchmarks.py")
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown without it
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SHARED_UNITS.get(scope, scope)
+
+        def _assign_work_unit(self, node) -> None:
+            for scope in reversed(LONG_UNITS):
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return Scheduling(config, log)
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT
