@@ -54,6 +54,22 @@ def write_npz(events: Any, path: str | Path) -> Path:
     return path
 
 
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """An event-set file's JSON metadata (kind, units, grid, events, provenance) without
+    reading its arrays (an ``.npz`` member is read on its own)."""
+    path = Path(path)
+    if not path.exists():
+        raise HazardError(f"{path}: no such event set file; write one with EventSet.save().")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return json.loads(str(npz["metadata"]))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        raise HazardError(
+            f"{path}: not a readable event set .npz ({type(exc).__name__}: {exc}); the file "
+            "is truncated or corrupt. Rebuild it and save it again."
+        ) from None
+
+
 def read_npz(path: str | Path) -> dict[str, Any]:
     """Check an event-set file and return the keyword arguments of ``EventSet(...)``.
 

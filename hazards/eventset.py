@@ -35,6 +35,14 @@ log = logging.getLogger(__name__)
 MAX_NNZ_ENV = "MADAD_MAX_EVENT_NNZ"
 DEFAULT_MAX_NNZ = 500_000_000  # about 4 GB of float32 values and int32 indices
 DIRECTIONS = ("increasing", "decreasing")
+#: Default intensity thresholds of stochastic sets by (kind, units) [those units]: below every
+#: shipped impact function's lowest tier (data/impact/functions.csv: heat_tmax 45 degC, heat_index
+#: 39.4 degC, drought_spi -1.0, cyclone_wind 17.5 m/s, earthquake_mmi 6.0), so that no payout
+#: changes while the dense fields of temperature, SPI, wind and shaking are stored only where
+#: hazardous. Floods (depth is 0 where dry) and other units store every nonzero value.
+INTENSITY_THRESHOLDS: dict[tuple[str, str], float] = {
+    ("heatwave", "degC"): 39.0, ("drought", "index"): -0.9, ("cyclone", "m/s"): 15.0, ("earthquake", "index"): 4.0,
+}
 
 
 def _max_nnz() -> int:
@@ -74,12 +82,14 @@ def _grid_of(layer: Any, i: int) -> dict[str, Any]:
 
 
 def _stack_sparse(layers: Iterable[xr.DataArray], limit: int,
-                  threshold: float | None = None) -> tuple[dict[str, Any], sparse.csr_matrix]:
+                  threshold: float | None | str = None) -> tuple[dict[str, Any], sparse.csr_matrix]:
     """The common grid of the footprints and their nonzero finite values as rows of a matrix.
 
     Each footprint is sparsified as it arrives; more than ``limit`` stored values is refused.
     ``threshold``: only values at or beyond it (above for a positive threshold or an
-    increasing hazard, at or below for a negative one, SPI) are stored.
+    increasing hazard, at or below for a negative one, SPI) are stored; ``"default"``: the
+    first layer's (kind, units) in :data:`INTENSITY_THRESHOLDS`. The value used is returned in
+    the grid dict as ``threshold``.
     """
     grid: dict[str, Any] | None = None
     data: list[np.ndarray] = []
@@ -90,9 +100,12 @@ def _stack_sparse(layers: Iterable[xr.DataArray], limit: int,
         this = _grid_of(layer, i)
         if grid is None:
             grid = this
+            if threshold == "default":
+                threshold = INTENSITY_THRESHOLDS.get((this["kind"], this["units"]))
+            grid["threshold"] = threshold
         else:
             for key, value in this.items():
-                if value != grid[key]:
+                if key != "threshold" and value != grid[key]:
                     raise HazardError(
                         f"event {i}: {key} {value!r} differs from the first event's "
                         f"{grid[key]!r}; all events of a set share one grid, units and kind."
@@ -228,7 +241,7 @@ class EventSet:
         event_id: Any = None,
         provenance: Mapping[str, Any] | None = None,
         event_attrs: Mapping[str, Any] | None = None,
-        intensity_threshold: float | None = None,
+        intensity_threshold: float | None | str = None,
     ) -> EventSet:
         """Build an event set from 2-D hazard layers on one grid, one layer per event.
 
@@ -237,7 +250,7 @@ class EventSet:
         Zero and NaN cells are dropped, and with ``intensity_threshold`` the values that do not
         reach it (below a threshold >= 0; above a negative one, for SPI-like indices where lower
         is worse): they read as 0, the hazard-free value, as CLIMADA's ``intensity_thres``
-        filters a hazard (e.g. 35 degC for heat: a temperature is not a hazard, its excess is).
+        filters a hazard (e.g. 39 degC for heat: a temperature is not a hazard, its excess is).
         Grid, CRS, units and kind come from the first layer and every other layer must match.
 
         Raises
@@ -251,6 +264,8 @@ class EventSet:
             stack = layers
             layers = (stack[i] for i in range(stack.shape[0]))
         grid, matrix = _stack_sparse(layers, _max_nnz(), intensity_threshold)
+        if grid["threshold"] is not None or intensity_threshold is not None:
+            provenance = {**dict(provenance or {}), "intensity_threshold": grid["threshold"]}
         if matrix.shape[0] != len(frequency):
             raise HazardError(f"{matrix.shape[0]} footprints but {len(frequency)} frequencies; give one frequency per event.")
         return cls(

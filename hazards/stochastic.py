@@ -40,14 +40,6 @@ def _describe(func: Any) -> str:
 
 
 
-#: Default intensity thresholds of stochastic sets, per kind [the kind's units]: below every
-#: shipped impact function's lowest tier (data/impact/functions.csv: heat_tmax 45 degC,
-#: heat_index 39.4 degC; drought_spi -1.0), so no payout changes, while the dense fields of
-#: temperature and SPI are stored only where hazardous. Floods, earthquakes and cyclones store
-#: every nonzero value.
-INTENSITY_THRESHOLDS: dict[str, float] = {"heatwave": 35.0, "drought": -0.5}
-
-
 def _check_arguments(kind: str, n_events: int, years: float, footprint: Footprint) -> None:
     if kind not in KINDS:
         raise HazardError(f"kind {kind!r} is not one of {list(KINDS)}.")
@@ -178,9 +170,9 @@ def stochastic(
         Called after each event's footprint is made (e.g. to advance a progress bar).
     intensity_threshold
         Values that do not reach it are not stored (:meth:`EventSet.from_layers`): by default
-        :data:`INTENSITY_THRESHOLDS` for the kind (heat and drought footprints are dense fields:
-        every cell has a temperature or an SPI; only the hazardous part is kept), None to keep
-        every nonzero value.
+        :data:`hazards.eventset.INTENSITY_THRESHOLDS` for the kind and units (heat, drought,
+        cyclone wind and shaking are dense fields; only their hazardous part is kept), None to
+        keep every nonzero value. The value used is in the set's provenance.
 
     Returns
     -------
@@ -207,9 +199,6 @@ def stochastic(
         "occurrence": "Poisson, rate n_events/years; frequency 1/years per event",
         "severity": "T = years / (n_events q), q stratified uniform on (0, 1]",
     }
-    if intensity_threshold == "default":
-        intensity_threshold = INTENSITY_THRESHOLDS.get(kind)
-    provenance["intensity_threshold"] = intensity_threshold
     log.info("building %d %s events over %g years", n_events, kind, years)
     return EventSet.from_layers(
         layers,

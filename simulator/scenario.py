@@ -602,6 +602,8 @@ class EventGenerate(_Strict):
     seed: int = Field(0, ge=0, le=MAX_SEED, description=f"seed of every draw, 0 to {MAX_SEED:,}")
     params: dict[str, Any] = Field({}, description="fixed generator parameters (e.g. river, bbox, resolution); "
                                    "madad hazard generate --help")
+    threshold: float | None = Field(None, ge=-1e6, le=1e6, description="store only intensities at or beyond "
+                                    "this [the kind's units]; none: hazards.eventset.INTENSITY_THRESHOLDS")
 
     @model_validator(mode="after")
     def _check(self) -> EventGenerate:

@@ -266,8 +266,9 @@ def events(
     param: list[str] | None = typer.Option(None, "--param", "-p", help="key=value fixed generator parameter."),
     workers: int = typer.Option(1, min=1, max=64, help="Processes making footprints (the set is the same "
                                 "whatever the number)."),
-    threshold: float | None = typer.Option(None, help="Store only intensities at or beyond this (default: 35 "
-                                           "degC for heatwave, SPI -0.5 for drought, every nonzero value otherwise)."),
+    threshold: float | None = typer.Option(None, help="Store only intensities at or beyond this (default: "
+                                           "hazards.eventset.INTENSITY_THRESHOLDS: 39 degC for heat, SPI -0.9, wind "
+                                           "15 m/s, MMI 4; floods every nonzero value)."),
 ) -> None:
     """Build a stochastic event set: N footprints of KIND with annual frequencies, stored sparse.
 

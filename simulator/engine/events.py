@@ -67,7 +67,7 @@ N_PROVINCES = len(PROVINCES)
 #: The figures of each event and province, in the column blocks of a group table.
 FIGURES = ("federal_pkr", "provincial_pkr", "households", "affected_households")
 #: Stored values handled at once (bounds memory; results do not depend on it).
-CHUNK_VALUES = 60_000_000
+CHUNK_VALUES = 30_000_000
 #: Household-event pairs handled at once on the exact path of events that meet a ceiling.
 CHUNK_PAIRS = 8_000_000
 

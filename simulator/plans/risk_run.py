@@ -47,38 +47,75 @@ def cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "madad") / "events"
 
 
-@dataclass
 class SetInput:
-    """One event set of a run, and where it came from (for the manifest)."""
+    """One event set of a run, and where it came from (for the manifest).
 
-    event_set: object
-    hazard: str | None
-    record: dict
+    A set read from a file is loaded when first used and can be released after (a national
+    mix of sets need not sit in memory at once); one given in memory stays."""
+
+    def __init__(self, event_set=None, hazard: str | None = None, record: dict | None = None, *,
+                 path: str | Path | None = None) -> None:
+        if event_set is None and path is None:
+            raise ValueError("SetInput needs an event set or the path of its file")
+        self._set = event_set
+        self.path = None if path is None else Path(path)
+        self.hazard = hazard
+        self.record = dict(record or {})
+        if event_set is not None:
+            self.kind, self.n_events = event_set.kind, event_set.n_events
+            self.provenance = dict(event_set.provenance)
+        else:
+            from hazards.eventfile import read_metadata
+
+            meta = read_metadata(self.path)
+            self.kind, self.n_events = meta["kind"], int(meta["n_events"])
+            self.provenance = dict(meta.get("provenance") or {})
+
+    @property
+    def event_set(self):
+        """The set (read from its file on first use after a release)."""
+        if self._set is None:
+            from hazards import events
+
+            self._set = events.load(self.path)
+        return self._set
+
+    def release(self) -> None:
+        """Drop the set from memory when it can be read again from its file."""
+        if self.path is not None:
+            self._set = None
 
 
-def recipe_path(kind: str, n: int, years: float, seed: int, params: dict) -> Path:
+def recipe_path(kind: str, n: int, years: float, seed: int, params: dict, threshold: float | None = None) -> Path:
+    from hazards.eventset import INTENSITY_THRESHOLDS
     from simulator import __version__
 
     text = json.dumps({"kind": kind, "events": n, "years": years, "seed": seed, "params": params,
-                       "madad": __version__}, sort_keys=True, default=str)
+                       "madad": __version__, "thresholds": {u: v for (k, u), v in INTENSITY_THRESHOLDS.items() if k == kind}
+                       if threshold is None else threshold},
+                      sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return cache_dir() / f"{kind}-{n}-{years:g}y-seed{seed}-{digest}.npz"
 
 
 def generate_set(kind: str, n: int, *, years: float, seed: int, params: dict, workers: int = 1,
-                 on_event: Callable[[], None] | None = None) -> tuple[object, dict]:
+                 on_event: Callable[[], None] | None = None, threshold: float | None = None) -> tuple[object, dict]:
     """A stochastic set from a generator (:func:`hazards.stochastic.stochastic`), cached by its
-    recipe (kind, events, years, seed, parameters and Madad's version) in :func:`cache_dir`."""
+    recipe (kind, events, years, seed, parameters, the kind's intensity threshold and Madad's
+    version) in :func:`cache_dir`. Returns ``(set, record)``; the set is None when it was in
+    the cache (read it when used: ``record["cache_file"]``)."""
     from hazards import events
 
-    path = recipe_path(kind, n, years, seed, params)
-    record = {"generate": {"kind": kind, "events": n, "years": years, "seed": seed, "params": params}}
+    path = recipe_path(kind, n, years, seed, params, threshold)
+    record = {"generate": {"kind": kind, "events": n, "years": years, "seed": seed, "params": params,
+                           "threshold": threshold}}
     if path.exists():
         log.info("event set from the cache: %s", path)
-        es = events.load(path)
+        es = None  # read when used (SetInput)
     else:
         fp = events.return_period_footprint(kind, **params)
-        es = events.stochastic(kind, n, years=years, seed=seed, footprint=fp, workers=workers, on_event=on_event)
+        es = events.stochastic(kind, n, years=years, seed=seed, footprint=fp, workers=workers, on_event=on_event,
+                               intensity_threshold="default" if threshold is None else threshold)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
         es.save(tmp)
@@ -98,7 +135,7 @@ def event_sets(scn: Scenario, **kwargs) -> list[SetInput]:
     every record names its set's kind, units and number of events."""
     out = _event_sets(scn, **kwargs)
     for s in out:
-        s.record.update(kind=s.event_set.kind, units=s.event_set.units, events=int(s.event_set.n_events))
+        s.record.update(kind=s.kind, events=s.n_events)
     return out
 
 
@@ -122,7 +159,6 @@ def _event_sets(
         Nothing to run, a set of a kind no scenario hazard reads, or a generated set asked of a
         hazard without a generator.
     """
-    from hazards import events
 
     out: list[SetInput] = []
     if files:
@@ -130,7 +166,7 @@ def _event_sets(
             path = Path(f)
             if not path.exists():
                 raise ScenarioError(f"{path}: no such event set file; build one with madad hazard events.")
-            out.append(SetInput(events.load(path), None, {"file": str(path), "sha256": file_sha256(path)}))
+            out.append(SetInput(None, None, {"file": str(path), "sha256": file_sha256(path)}, path=path))
         return out
     if generate is not None:
         modelled = [h for h in scn.hazards if h.generator is not None]
@@ -140,7 +176,7 @@ def _event_sets(
         for i, spec in enumerate(modelled):
             es, record = generate_set(spec.kind, int(generate), years=float(years or generate), seed=scn.seed + i,
                                       params=generator_params(spec), workers=workers, on_event=on_event)
-            out.append(SetInput(es, spec.label, record))
+            out.append(SetInput(es, spec.label, record, path=record["cache_file"]))
         return out
     fin = scn.financing
     if fin is None or not fin.events:
@@ -151,19 +187,19 @@ def _event_sets(
             path = Path(spec.file) if base is None or Path(spec.file).is_absolute() else base / spec.file
             if not path.exists():
                 raise ScenarioError(f"financing.events: {path} does not exist; build it with madad hazard events.")
-            out.append(SetInput(events.load(path), spec.hazard, {"file": str(path), "sha256": file_sha256(path)}))
+            out.append(SetInput(None, spec.hazard, {"file": str(path), "sha256": file_sha256(path)}, path=path))
         else:
             g = spec.generate
             params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in g.params.items()}
             es, record = generate_set(g.kind, g.events, years=g.years, seed=g.seed, params=params,
-                                      workers=workers, on_event=on_event)
-            out.append(SetInput(es, spec.hazard, record))
+                                      workers=workers, on_event=on_event, threshold=g.threshold)
+            out.append(SetInput(es, spec.hazard, record, path=record["cache_file"]))
     return out
 
 
 def set_years(sets: Sequence[SetInput], years: float | None = None) -> int:
     """The years the sets stand for: ``years`` or their provenance; all sets must agree."""
-    found = {float(s.event_set.provenance.get("years")) for s in sets if s.event_set.provenance.get("years")}
+    found = {float(s.provenance.get("years")) for s in sets if s.provenance.get("years")}
     if years is not None:
         found = {float(years)}
     if not found:
@@ -190,40 +226,27 @@ class RiskResult:
     timings: dict = field(default_factory=dict)
 
 
-def _trigger_indices(scn: Scenario, sets: list[SetInput], exposures: list, offsets: list[int],
-                     n_events: int, cols: dict) -> dict[str, np.ndarray]:
-    """Each trigger's index per event of the whole mix (NaN for events of other hazards)."""
+def _trigger_index(scn: Scenario, spec, s: SetInput, exp, first_kind: str) -> np.ndarray | None:
+    """A trigger's index for the events of one set (None when the trigger reads another kind)."""
     from hazards.tables import district_codes
 
-    fin = scn.financing
-    out: dict[str, np.ndarray] = {}
-    if fin is None:
-        return out
-    codes = list(district_codes())
-    for spec in fin.triggers:
-        ix = spec.index
-        kind = ix.hazard or sets[0].event_set.kind
-        values = np.full(n_events, np.nan)
-        for s, exp, offset in zip(sets, exposures, offsets, strict=True):
-            es = s.event_set
-            if es.kind != kind:
-                continue
-            if ix.type == "point":
-                got = ev_engine.point_index(es, ix.lon, ix.lat, ix.radius_km)
-            else:
-                tier = ("affected", "severely_affected", "displaced").index(ix.tier) + 1
-                got = ev_engine.district_share_index(es, exp, [codes.index(d) for d in ix.districts], tier)
-            if ix.forecast_error > 0:
-                key = zlib.crc32(f"{scn.seed}:{spec.name}".encode())
-                rng = np.random.default_rng([key, offset])
-                got = got * np.exp(rng.normal(0.0, ix.forecast_error, len(got)))
-                if ix.type == "district_share":
-                    got = np.clip(got, 0.0, 1.0)
-            values[offset:offset + es.n_events] = got
-        if np.isnan(values).all():
-            raise ScenarioError(f"trigger {spec.name!r}: no event set of kind {kind!r} to read its index from.")
-        out[spec.name] = values
-    return out
+    ix = spec.index
+    es = s.event_set
+    if es.kind != (ix.hazard or first_kind):
+        return None
+    if ix.type == "point":
+        got = ev_engine.point_index(es, ix.lon, ix.lat, ix.radius_km)
+    else:
+        codes = list(district_codes())
+        tier = ("affected", "severely_affected", "displaced").index(ix.tier) + 1
+        got = ev_engine.district_share_index(es, exp, [codes.index(d) for d in ix.districts], tier)
+    if ix.forecast_error > 0:
+        key = zlib.crc32(f"{scn.seed}:{spec.name}".encode())
+        rng = np.random.default_rng([key, int(es.event_id.min(initial=0))])
+        got = got * np.exp(rng.normal(0.0, ix.forecast_error, len(got)))
+        if ix.type == "district_share":
+            got = np.clip(got, 0.0, 1.0)
+    return got
 
 
 def run(
@@ -289,8 +312,11 @@ def run_columns(
     say = on_progress or (lambda message: None)
     timings: dict[str, float] = {}
     n_years = set_years(sets, years)
-    parts, exposures, offsets, offset = [], [], [], 0
-    for s in sets:
+    triggers = list(scn.financing.triggers) if scn.financing is not None else []
+    first_kind = sets[0].kind if sets else ""
+    pieces: dict[str, list] = {spec.name: [] for spec in triggers}
+    parts, offset = [], 0
+    for s in sets:  # one set in memory at a time
         es = s.event_set
         spec = ev_engine.hazard_spec(scn, es, s.hazard)
         t = time.perf_counter()
@@ -299,16 +325,22 @@ def run_columns(
         say(f"{es.n_events:,} {es.kind} events...")
         parts.append(ev_engine.event_payouts(scn, cols, es, hazard=spec.label, exp=exp, id_offset=offset,
                                              on_progress=on_events))
+        for trig in triggers:
+            got = _trigger_index(scn, trig, s, exp, first_kind)
+            pieces[trig.name].append(np.full(es.n_events, np.nan) if got is None else got)
         timings[f"events_{es.kind}_s"] = time.perf_counter() - t
-        exposures.append(exp)
-        offsets.append(offset)
         offset += es.n_events
+        del exp, es
+        s.release()
     payouts = ev_engine.EventPayouts.concat(parts)
     table = payouts.table()
 
     say("risk metrics, layers and triggers...")
     t = time.perf_counter()
-    index = _trigger_indices(scn, sets, exposures, offsets, payouts.n_events, cols)
+    index = {name: np.concatenate(p) for name, p in pieces.items()}
+    for name, values in index.items():
+        if np.isnan(values).all():
+            raise ScenarioError(f"trigger {name!r}: no event set of the kind its index reads.")
     affected = payouts.affected_households.sum(axis=0)
     exposure_shares = {p: float(affected[i]) for i, p in enumerate(ev_engine.PROVINCES[:4])}
     section = risk_plan.risk_section(
