@@ -223,3 +223,18 @@ def test_district_share_index_counts_households(cols):
         w = cols["weight"]
         assert got[i] == pytest.approx(w[inside & (tier >= 1)].sum() / w[inside].sum())
     assert 0 <= got.min() and got.max() <= 1 and got.max() > 0
+
+
+def test_row_prices_widen_past_int32(cols):
+    """A row standing for many households is paid more than int32 holds: the cached prices
+    widen to int64 and the event still matches the household engine."""
+    heavy = dict(cols)
+    heavy["weight"] = cols["weight"].copy()
+    heavy["weight"][::50] = 200_000  # 25,000 PKR x 200,000 = 5e9 > 2**31
+    scn = _scenario(POLICIES["fixed"])
+    es = _set()
+    out = ev_engine.event_payouts(scn, heavy, es)
+    assert int(out.total_pkr.max()) > 2**31
+    for i in np.argsort(-out.total_pkr)[:3]:
+        fed, prov, paid = _engine_figures(scn, heavy, es, int(i))
+        assert out.federal_pkr[i].tolist() == fed.tolist() and out.households[i].tolist() == paid.tolist()

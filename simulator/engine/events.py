@@ -77,6 +77,36 @@ CHUNK_PAIRS = 8_000_000
 # ---------------------------------------------------------------------------------------------
 
 
+class RowPrices:
+    """Each registry row's money at each tier, priced once for every event set of a run: a
+    row's federal and provincial PKR and entitlement at a tier do not depend on the set, only
+    the grouping does. Rows are priced when a set first reaches them; int32 while the amounts
+    fit (about 10 bytes a row per tier), int64 beyond."""
+
+    def __init__(self, scn, cols: dict[str, np.ndarray]) -> None:
+        self.scn, self.cols = scn, cols
+        self._tiers: dict[int, dict[str, np.ndarray]] = {}
+
+    def at(self, tier: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Federal PKR, provincial PKR and entitlement of ``rows`` at ``tier`` (before budgets)."""
+        n = len(self.cols["weight"])
+        entry = self._tiers.get(tier)
+        if entry is None:
+            entry = self._tiers[tier] = {"done": np.zeros(n, bool), "federal": np.zeros(n, np.int32),
+                                         "provincial": np.zeros(n, np.int32), "entitled": np.zeros(n, bool)}
+        missing = rows[~entry["done"][rows]]
+        if missing.size:
+            money = _money(self.scn, evaluation._rows(self.cols, missing), np.full(missing.size, tier, np.int8))
+            for name in ("federal", "provincial"):
+                values = money[name]
+                if int(values.max()) > np.iinfo(entry[name].dtype).max:
+                    entry[name] = entry[name].astype(np.int64)
+                entry[name][missing] = values
+            entry["entitled"][missing] = money["entitled"]
+            entry["done"][missing] = True
+        return entry["federal"][rows], entry["provincial"][rows], entry["entitled"][rows]
+
+
 @dataclass
 class Exposure:
     """The registry's rows grouped by event-grid cell (and housing type), priced per tier.
@@ -96,6 +126,8 @@ class Exposure:
     row_group: np.ndarray
     #: Affected households of each group by province (tier-independent): (n_groups, 5) int64.
     affected: np.ndarray
+    #: The rows' money per tier, shared by the exposures of one run (:class:`RowPrices`).
+    prices: RowPrices | None = None
     _priced: dict[int, np.ndarray] = field(default_factory=dict)
     _reached: dict[int, np.ndarray] = field(default_factory=dict)
     _sorted: tuple[np.ndarray, np.ndarray] | None = None
@@ -139,7 +171,8 @@ def _grid_cells(event_set, cols: dict[str, np.ndarray]) -> np.ndarray:
     return event_set.cell_index(cols["lon"], cols["lat"])
 
 
-def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.ndarray | None = None) -> Exposure:
+def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.ndarray | None = None,
+             prices: RowPrices | None = None) -> Exposure:
     """Group the registry's rows by the event grid's cell (and housing type).
 
     Parameters
@@ -152,6 +185,9 @@ def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.nda
         The :class:`hazards.eventset.EventSet` whose grid the groups follow.
     cells
         Each row's flat cell index on that grid (-1 outside), when already located.
+    prices
+        The rows' money per tier shared with the run's other event sets (:class:`RowPrices`);
+        default: this exposure's own.
     """
     financing.check_households(cols["weight"])
     cells = _grid_cells(event_set, cols) if cells is None else np.asarray(cells, dtype=np.int64)
@@ -178,6 +214,7 @@ def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.nda
              "cell x housing" if by_housing else "cell")
     return Exposure(scn=scn, spec=spec, cols=cols, shape=tuple(event_set.shape), by_housing=by_housing,
                     n_groups=n_groups, cell_group=cell_group, row_group=row_group,
+                    prices=RowPrices(scn, cols) if prices is None else prices,
                     affected=affected)
 
 
@@ -202,13 +239,11 @@ def _price(exp: Exposure, tier: int, groups: np.ndarray) -> np.ndarray:
     """The rows of ``groups`` (a mask) priced at ``tier``, summed by group and province; zero
     for the other groups."""
     rows = np.flatnonzero(groups[np.maximum(exp.row_group, 0)] & (exp.row_group >= 0))
-    sub = evaluation._rows(exp.cols, rows)
-    money = _money(exp.scn, sub, np.full(len(rows), tier, np.int8))
-    codes = exp.row_group[rows] * N_PROVINCES + sub["province"].astype(np.int64)
+    federal, provincial, entitled = exp.prices.at(tier, rows)
+    codes = exp.row_group[rows] * N_PROVINCES + exp.cols["province"][rows].astype(np.int64)
     size = exp.n_groups * N_PROVINCES
-    paid = np.where(money["entitled"], sub["weight"], 0)
-    blocks = [group_sum(codes, v, size).reshape(exp.n_groups, N_PROVINCES)
-              for v in (money["federal"], money["provincial"], paid)]
+    paid = np.where(entitled, exp.cols["weight"][rows], 0)
+    blocks = [group_sum(codes, v, size).reshape(exp.n_groups, N_PROVINCES) for v in (federal, provincial, paid)]
     return np.hstack([*blocks, exp.affected])
 
 

@@ -316,12 +316,13 @@ def run_columns(
     first_kind = sets[0].kind if sets else ""
     pieces: dict[str, list] = {spec.name: [] for spec in triggers}
     parts, offset = [], 0
+    prices = ev_engine.RowPrices(scn, cols)  # a row's money at a tier is the same in every set
     for s in sets:  # one set in memory at a time
         es = s.event_set
         spec = ev_engine.hazard_spec(scn, es, s.hazard)
         t = time.perf_counter()
         say(f"grouping households on the {es.kind} grid...")
-        exp = ev_engine.exposure(scn, spec, cols, es)
+        exp = ev_engine.exposure(scn, spec, cols, es, prices=prices)
         say(f"{es.n_events:,} {es.kind} events...")
         parts.append(ev_engine.event_payouts(scn, cols, es, hazard=spec.label, exp=exp, id_offset=offset,
                                              on_progress=on_events))
