@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from affine import Affine
+from app_pages import ok
 from streamlit.testing.v1 import AppTest
 
 from hazards import tables as data
@@ -91,11 +92,6 @@ def goto(at: AppTest, page: str) -> AppTest:
     at.switch_page(str(FILES[page].relative_to(ROOT)))
     at.run()
     return at
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def metrics(at: AppTest) -> dict[str, str]:

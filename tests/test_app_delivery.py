@@ -10,16 +10,15 @@ import json
 from pathlib import Path
 
 import pytest
+from app_pages import ok, open_page
 from streamlit.testing.v1 import AppTest
 
 from hazards import tables as data
 from simulator import plans, scenario
 from simulator.app import deck, text
-from simulator.app.pages import FILES
 from simulator.plans.delivery_plan import headline
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "app.py"
 DEMO = ROOT / "scenarios" / "indus-flood-demo.yaml"
 HOUSEHOLDS = 20_000
 ENV_NAMES = ("MADAD_BOUNDARIES", "MADAD_BOUNDARIES_LAYER", "MADAD_BOUNDARIES_CODE_COLUMN",
@@ -54,21 +53,6 @@ def run(with_delivery):
     return plans.run(with_delivery, base=DEMO.parent, households=HOUSEHOLDS)
 
 
-def open_delivery(scn) -> AppTest:
-    """The Delivery page with ``scn`` as the session's scenario (and its library scenario)."""
-    at = AppTest.from_file(str(APP), default_timeout=180)
-    at.session_state["active_scn"] = scn
-    at.session_state["library_scn"] = scn
-    at.switch_page(str(FILES["delivery"].relative_to(ROOT)))
-    at.run()
-    return at
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 def deck_spec(at: AppTest) -> dict:
     charts = at.get("deck_gl_json_chart")
     assert len(charts) == 1
@@ -88,7 +72,7 @@ def table(at: AppTest, column: str):
 
 def test_planner_sees_headline_map_loads_and_cash_plan(env, with_delivery, run):
     env.setenv("MADAD_ROLE", "planner")
-    at = open_delivery(with_delivery)
+    at = open_page("delivery", with_delivery)
     ok(at)
     section = run.plan["delivery"]
     assert at.title[0].value == text.text("en", "page_delivery")
@@ -119,7 +103,7 @@ def test_planner_sees_headline_map_loads_and_cash_plan(env, with_delivery, run):
 def test_minister_sees_no_site_loads_and_no_cash_plan(env, with_delivery, run):
     from simulator.publish.disclosure import protect_plan
 
-    at = open_delivery(with_delivery)
+    at = open_page("delivery", with_delivery)
     ok(at)
     section = protect_plan(run.plan, 10, households=run.households)["delivery"]
     assert any(headline(section) in m.value for m in at.markdown)
@@ -138,7 +122,7 @@ def test_minister_sees_no_site_loads_and_no_cash_plan(env, with_delivery, run):
 
 def test_scenario_without_delivery_says_how_to_add_one(env):
     scn = scenario.load(DEMO).model_copy(update={"delivery": None, "ensemble": None})
-    at = open_delivery(scn)
+    at = open_page("delivery", scn)
     ok(at)
     assert any("delivery:" in i.value and "schema.json" in i.value for i in at.info)
     assert any("delivery:" in c.value for c in at.code)
@@ -208,3 +192,4 @@ def test_urdu_headline_has_the_figures_and_no_english(monkeypatch):
     text = page.headline_text(section)
     assert "20" in text and "75" in text and "926" in text
     assert not any(word in text for word in ("Delivery", "paid", "campsites", "sites"))
+

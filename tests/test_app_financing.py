@@ -14,15 +14,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from app_pages import ok, open_page
 from streamlit.testing.v1 import AppTest
 
 from simulator import engine, registry, scenario
 from simulator.app import loaders, text
-from simulator.app.pages import FILES
 from simulator.plans import risk_plan, risk_run
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "app.py"
 DEMO = ROOT / "scenarios" / "indus-flood-demo.yaml"
 HOUSEHOLDS = 5_000
 #: Events (over as many years) of the tiny generated set.
@@ -98,20 +97,6 @@ def direct(scn, cols, generate=None) -> dict:
     return risk_run.run_columns(scn, sets, cols).section
 
 
-def open_financing(scn) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.session_state["active_scn"] = scn
-    at.session_state["library_scn"] = scn
-    at.switch_page(str(FILES["financing"].relative_to(ROOT)))
-    at.run()
-    return at
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 def frame(at: AppTest, column: str):
     """The one table with ``column``, or None."""
     found = [d.value for d in at.dataframe if column in d.value.columns]
@@ -120,7 +105,7 @@ def frame(at: AppTest, column: str):
 
 
 def test_demo_computes_on_click_in_english_and_urdu(env, demo, cols):
-    at = open_financing(demo)
+    at = open_page("financing", demo)
     ok(at)
     assert at.title[0].value == text.text("en", "page_financing")
     assert at.button(key="fin_compute").label == "Compute"
@@ -162,7 +147,7 @@ def test_demo_computes_on_click_in_english_and_urdu(env, demo, cols):
 
 
 def test_financing_block_layers_pools_and_triggers(env, with_financing, cols):
-    at = open_financing(with_financing)
+    at = open_page("financing", with_financing)
     ok(at)
     assert any("financing.events" in m.value for m in at.markdown)
     if at.main.button:  # its set not built yet (the test run alone): build it
@@ -188,7 +173,7 @@ def test_financing_block_layers_pools_and_triggers(env, with_financing, cols):
 def test_scenario_without_an_event_set_says_how_to_add_one(env):
     observed = scenario.load(ROOT / "scenarios" / "monsoon-flood-2022-observed.yaml")  # a declared footprint
     assert not any(h.generator for h in observed.hazards) and observed.financing is None
-    at = open_financing(observed.model_copy(update={"ensemble": None}))
+    at = open_page("financing", observed.model_copy(update={"ensemble": None}))
     ok(at)
     assert any("financing:" in i.value for i in at.info)
     assert any("financing:" in c.value for c in at.code)
@@ -214,3 +199,4 @@ def test_urdu_headline_has_every_line_and_no_english_words(env, with_financing, 
         assert english_word not in words, english_word
     total = text.fmt_pkr_short(section["metrics"]["total"]["aal"]["aal_pkr"], "ur")
     assert any(total in line and text.LABELS["ur"]["fin_payer_total"] in line for line in urdu)
+
