@@ -86,10 +86,11 @@ def _footprints(
     if workers > 1 and len(args) > 1 and "fork" in multiprocessing.get_all_start_methods():
         global _WORKER_FOOTPRINT
         _WORKER_FOOTPRINT = footprint
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            made = pool.imap(_worker_call, args, chunksize=4)
-            yield from _checked(made, kind, on_event)
-        _WORKER_FOOTPRINT = None
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                yield from _checked(pool.imap(_worker_call, args, chunksize=4), kind, on_event)
+        finally:
+            _WORKER_FOOTPRINT = None
         return
     yield from _checked((footprint(return_period=p, seed=s) for p, s in args), kind, on_event)
 

@@ -117,8 +117,6 @@ class Exposure:
     scn: object
     spec: object
     cols: dict[str, np.ndarray]
-    shape: tuple[int, int]
-    by_housing: bool
     n_groups: int
     #: Position of each grid cell's group for each housing type (int32, -1: no household).
     cell_group: np.ndarray  # (2 or 1, n_cells)
@@ -167,10 +165,6 @@ class Exposure:
         return self._sorted
 
 
-def _grid_cells(event_set, cols: dict[str, np.ndarray]) -> np.ndarray:
-    return event_set.cell_index(cols["lon"], cols["lat"])
-
-
 def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.ndarray | None = None,
              prices: RowPrices | None = None) -> Exposure:
     """Group the registry's rows by the event grid's cell (and housing type).
@@ -190,8 +184,9 @@ def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.nda
         default: this exposure's own.
     """
     financing.check_households(cols["weight"])
-    cells = _grid_cells(event_set, cols) if cells is None else np.asarray(cells, dtype=np.int64)
-    by_housing = _function(spec) is not None and _function(spec).by_housing
+    cells = event_set.cell_index(cols["lon"], cols["lat"]) if cells is None else np.asarray(cells, dtype=np.int64)
+    function = _function(spec)
+    by_housing = function is not None and function.by_housing
     inside = (cells >= 0) & ~cols["duplicate"]
     n_cells = event_set.shape[0] * event_set.shape[1]
     n_housing = 2 if by_housing else 1
@@ -212,8 +207,7 @@ def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.nda
                          n_groups * N_PROVINCES).reshape(n_groups, N_PROVINCES)
     log.info("event engine: %d rows in %d groups (%s)", len(rows), n_groups,
              "cell x housing" if by_housing else "cell")
-    return Exposure(scn=scn, spec=spec, cols=cols, shape=tuple(event_set.shape), by_housing=by_housing,
-                    n_groups=n_groups, cell_group=cell_group, row_group=row_group,
+    return Exposure(scn=scn, spec=spec, cols=cols, n_groups=n_groups, cell_group=cell_group, row_group=row_group,
                     prices=RowPrices(scn, cols) if prices is None else prices,
                     affected=affected)
 
