@@ -70,6 +70,7 @@ class SetInput:
             meta = read_metadata(self.path)
             self.kind, self.n_events = meta["kind"], int(meta["n_events"])
             self.provenance = dict(meta.get("provenance") or {})
+        self.record.update(kind=self.kind, events=self.n_events)  # what the manifest says of it
 
     @property
     def event_set(self):
@@ -130,16 +131,7 @@ def generator_params(spec) -> dict:
     return {k: (tuple(v) if isinstance(v, list) else v) for k, v in (spec.generator or {}).items() if k not in severity}
 
 
-def event_sets(scn: Scenario, **kwargs) -> list[SetInput]:
-    """The sets to run (see :func:`_event_sets` for the arguments and the order of choice);
-    every record names its set's kind, units and number of events."""
-    out = _event_sets(scn, **kwargs)
-    for s in out:
-        s.record.update(kind=s.kind, events=s.n_events)
-    return out
-
-
-def _event_sets(
+def event_sets(
     scn: Scenario,
     *,
     base: Path | None = None,
