@@ -27,21 +27,23 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 run: $(VENV)/.installed ## Serve the app on the demo (http://localhost:8501; PORT=..., ROLE=planner for the planner's view)
 	$(if $(ROLE),MADAD_ROLE=$(ROLE) )$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
 
-test: $(VENV)/.installed-dev ## Set up .venv with dev extras, run ruff, then every test, notebooks included (installs Debian's chromium and gdal-bin when missing)
+test: $(VENV)/.installed-dev ## Set up .venv with dev extras, run ruff, then every test, notebooks included, against a throwaway PostgreSQL server (installs Debian's chromium, gdal-bin and postgresql when missing)
 	@need=""; \
 	  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need="$$need chromium"; \
 	  command -v gdal_translate >/dev/null 2>&1 || need="$$need gdal-bin"; \
+	  command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	    || need="$$need postgresql"; \
 	  if [ -n "$$need" ]; then \
-	    echo "Installing Debian packages for the tests:$$need (browser test; a raster written by GDAL)"; \
+	    echo "Installing Debian packages for the tests:$$need (browser test; a raster written by GDAL; a real PostgreSQL server for the workspace tests)"; \
 	    SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 	    { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$need >/dev/null; } \
 	      || echo "could not install$$need; the tests that need them will be skipped"; \
 	  fi
 	$(BIN)/ruff check simulator hazards tests benchmarks app.py
-	$(BIN)/python -m pytest tests notebooks --nbmake -q -n 2 --dist loadfile
+	$(BIN)/python tests/pgserver.py run -- $(BIN)/python -m pytest tests notebooks --nbmake -q -n 2 --dist loadfile
 
-test-fast: $(VENV)/.installed-dev ## Run the tests not marked slow
-	$(BIN)/python -m pytest tests -q -m "not slow"
+test-fast: $(VENV)/.installed-dev ## Run the tests not marked slow (against a throwaway PostgreSQL server when installed)
+	$(BIN)/python tests/pgserver.py run -- $(BIN)/python -m pytest tests -q -m "not slow"
 
 lint: $(VENV)/.installed-dev ## ruff on the packages, app and tests
 	$(BIN)/ruff check simulator hazards tests benchmarks app.py
