@@ -58,3 +58,15 @@ class ExchangeError(MadadError, ValueError):
 
 class SchedulerError(MadadError, ValueError):
     """A Dask scheduler that cannot be reached or used, or a run it cannot take (madad run --scheduler)."""
+
+
+class WorkspaceError(MadadError, ValueError):
+    """A Committee workspace action cannot be carried out as asked (bad input, unknown plan...)."""
+
+
+class ForbiddenError(WorkspaceError, PermissionError):
+    """The member's role or organisation does not allow this action (checked on the server)."""
+
+
+class ConflictError(WorkspaceError):
+    """Someone changed the same record meanwhile (optimistic version check); reload and retry."""

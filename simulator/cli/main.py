@@ -23,6 +23,7 @@ from simulator.cli.exchange import exchange_app
 from simulator.cli.hazard import hazard_app
 from simulator.cli.payments import payments_app
 from simulator.cli.risk import risk as risk_command
+from simulator.cli.workspace import workspace_app
 
 app = typer.Typer(
     help="Madad: shock-responsive disaster planning and payout simulator for Pakistan.\n\n"
@@ -44,6 +45,7 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(delivery_app, name="delivery")
 app.add_typer(payments_app, name="payments")
 app.command("risk")(risk_command)
+app.add_typer(workspace_app, name="workspace")
 
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "KeyFiles",
     "PrivateIdentity",
     "PublicIdentity",
+    "identity_from_json",
     "is_passphrase_protected",
     "keygen",
     "load_identity",
@@ -414,6 +415,17 @@ def load_identity(identity: PublicIdentity | str | Path) -> PublicIdentity:
         ) from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ExchangeError(f"{src}: not a readable identity file ({exc}).") from exc
+    return identity_from_json(doc, src)
+
+
+def identity_from_json(doc: Any, src: str = "identity") -> PublicIdentity:
+    """Check an identity file's parsed JSON (as :func:`load_identity` does) and return its keys.
+
+    Raises
+    ------
+    ExchangeError
+        As :func:`load_identity`; messages name ``src``.
+    """
     if not isinstance(doc, dict) or doc.get("format") != "madad-identity":
         raise ExchangeError(f'{src}: not a Madad identity file (no "format": "madad-identity").')
     if doc.get("version") != 1:
