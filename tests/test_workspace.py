@@ -401,3 +401,27 @@ def test_concurrent_reviewers_lose_nothing(ws, runs, url):
 
     assert _concurrently(2, submit) == []
     assert sorted(map(str, outcomes)) == ["2", "conflict"]
+
+
+def test_the_signed_plan_and_the_minutes_export(ws, runs, keys, tmp_path):
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    ws.submit("bisp", runs["v1"], plan="sindh-flood")
+    ws.approve("sspa", "sindh-flood", 1, keys / "sspa-sindh.key.pem")
+    key_id = ws.status("chair")[0].latest.signatures["SD"]["key_id"]
+    book = ws.export_plan("minister", "sindh-flood", 1, "xlsx", tmp_path / "plan.xlsx")
+    cells = [str(c) for row in load_workbook(book)["summary"].iter_rows(values_only=True)
+             for c in row if c is not None]
+    assert "Awaiting: federal" in cells and key_id in cells
+    assert "Sindh Social Protection Authority (SSPA)" in cells
+    brief = ws.export_plan("minister", "sindh-flood", 1, "pdf", tmp_path / "brief.pdf")
+    text_ = " ".join(p.extract_text() for p in PdfReader(brief).pages)
+    assert "Awaiting: federal" in text_ and key_id in text_
+    meeting = ws.meeting("chair", dt.date(2026, 10, 15), "Q4 2026 Committee")
+    ws.add_action("chair", "Confirm campsite list", "pdma-sindh", dt.date(2026, 11, 20),
+                  meeting_id=meeting)
+    minutes = ws.export_minutes("wb", "pdf", tmp_path / "minutes.pdf")
+    text_ = " ".join(p.extract_text() for p in PdfReader(minutes).pages)
+    assert "Q4 2026 Committee" in text_ and "Confirm campsite list" in text_
+    assert ws.export_minutes("wb", "xlsx", tmp_path / "minutes.xlsx").exists()

@@ -67,3 +67,11 @@ def test_backup_and_restore(demo, tmp_path):
     out = CliRunner().invoke(app, ["workspace", "restore", str(tmp_path / "b.jsonl.gz"), "--into",
                                    f"sqlite:///{tmp_path / 'copy.db'}"])
     assert out.exit_code == 0 and "verified" in out.output, out.output
+
+
+def test_exports(demo, tmp_path):
+    out = _madad(demo, "chair", "export", DEMO_PLAN, "--out",
+                 str(tmp_path / "signed.xlsx"))
+    assert out.exit_code == 0 and (tmp_path / "signed.xlsx").stat().st_size > 0, out.output
+    out = _madad(demo, "ndma", "export", "--minutes", "--out", str(tmp_path / "minutes.pdf"))
+    assert out.exit_code == 0 and (tmp_path / "minutes.pdf").read_bytes()[:4] == b"%PDF"

@@ -321,6 +321,30 @@ def diff(
 
 
 @workspace_app.command()
+def export(
+    plan: str | None = typer.Argument(None, help="Plan code (omit with --minutes)."),
+    out: Path = typer.Option(..., "--out", "-o", help="File to write (.xlsx or .pdf)."),
+    fmt: str | None = typer.Option(None, "--format", help="xlsx or pdf (default: from --out)."),
+    version: int | None = typer.Option(None, "--version", help="Version (default the newest)."),
+    minutes: bool = typer.Option(False, "--minutes", help="Export the meetings' minutes and the action tracker instead."),
+) -> None:
+    """Export a signed plan (workbook or brief, with its signatures), or the minutes.
+
+    The minutes export holds the meetings and the action tracker, overdue items highlighted.
+    """
+    kind = (fmt or out.suffix.lstrip(".")).lower()
+    ws = _open()
+    me = _signed_in(ws)
+    if minutes:
+        path = _call(ws.export_minutes, me, kind, out)
+    else:
+        if plan is None:
+            fail("give a PLAN, or --minutes.")
+        path = _call(ws.export_plan, me, plan, version, kind, out)
+    typer.echo(f"wrote {path}")
+
+
+@workspace_app.command()
 def verify(
     signature_file: Path = typer.Argument(..., help="A file from `madad workspace status PLAN --signatures FILE`."),
     run_folder: Path | None = typer.Option(None, "--run", help="The run folder that was signed."),

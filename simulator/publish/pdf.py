@@ -21,6 +21,7 @@ from simulator.plans.agencies import agencies, involved_provinces, paid_by_provi
 from simulator.publish.figures import _hazard_label, _image, _split_chart, map_figure
 from simulator.publish.runs import Run, load_run
 from simulator.publish.tables import _fmt, _modelled_on, _num, _pct, _pkr, _short_pkr
+from simulator.publish.xlsx import approval_line, signature_rows
 
 log = logging.getLogger(__name__)
 
@@ -499,22 +500,53 @@ def _responsible_agencies(plan: dict, st: dict) -> list:
     return [KeepTogether(block)]
 
 
+def _signatures(sign_off: dict, st: dict) -> list:
+    """A signed plan's sign-off (``sign_off.signatures``, from the Committee's workspace): the
+    plan code, version and manifest SHA-256 signed over, whether every required jurisdiction
+    signed, and each signature (organisation, member, time, key id, verified)."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, TableStyle
+
+    approval = approval_line(sign_off)
+    red = colors.HexColor("#9c0006")
+    rows = [["Jurisdiction", "Organisation", "Signed by", "Signed at (UTC)", "Key id", "Verified"]]
+    rows += [[j, Paragraph(_esc(org), st["cell"]), Paragraph(_esc(member), st["cell"]), at, key, ok]
+             for j, org, member, at, key, ok in signature_rows(sign_off)]
+    table = _table(rows, [21 * mm, 34 * mm, 24 * mm, 33 * mm, 47 * mm, 15 * mm], numeric_from=99)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8a96a3")),
+                               ("FONT", (4, 1), (4, -1), "Helvetica", 7),
+                               *(("TEXTCOLOR", (5, i), (5, i), red) for i, row in enumerate(rows)
+                                 if i and row[5] != "yes")]))
+    colour = "#7a1f1f" if approval.startswith("Awaiting") else "#1a5a2a"
+    return [Paragraph(f"Plan <b>{_esc(sign_off.get('plan_code') or '')}</b>, version "
+                      f"<b>{_esc(sign_off.get('version') or '')}</b>, signed over the SHA-256 of its "
+                      f"manifest {_esc(sign_off.get('manifest_sha256') or '')}", st["body"]),
+            Paragraph(f'<font color="{colour}"><b>{_esc(approval)}</b></font>', st["body"]), table]
+
+
 def _sign_off(run: Run, st: dict) -> list:
-    """The last section: names, designations and signatures to fill in, and the plan's version."""
+    """The last section: names, designations and signatures to fill in, and the plan's version;
+    for a plan signed in the Committee's workspace, its signatures (:func:`_signatures`)."""
     from reportlab.lib import colors
     from reportlab.lib.units import mm
     from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer, TableStyle
 
-    rows = [["", "Name", "Designation", "Signature", "Date"]]
-    rows += [[r, "", "", "", ""] for r in ("Prepared by", "Reviewed by", "Approved by")]
-    sign = _table(rows, [28 * mm, 44 * mm, 44 * mm, 34 * mm, 24 * mm], numeric_from=99)
-    sign.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8a96a3")),
-                              ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white]),
-                              ("FONT", (0, 1), (0, -1), "Helvetica-Bold", 7.8),
-                              ("TOPPADDING", (0, 1), (-1, -1), 9), ("BOTTOMPADDING", (0, 1), (-1, -1), 9)]))
-    block = [Paragraph("Sign-off", st["h2"]), sign, Spacer(1, 4), Paragraph(
-        "Plan version: ________________ &nbsp;&nbsp;&nbsp; Date of approval: ________________",
-        st["body"]), Paragraph(
+    sign_off = run.plan.get("sign_off") or {}
+    if "signatures" in sign_off:
+        block = [Paragraph("Sign-off", st["h2"]), *_signatures(sign_off, st), Spacer(1, 4)]
+    else:
+        rows = [["", "Name", "Designation", "Signature", "Date"]]
+        rows += [[r, "", "", "", ""] for r in ("Prepared by", "Reviewed by", "Approved by")]
+        sign = _table(rows, [28 * mm, 44 * mm, 44 * mm, 34 * mm, 24 * mm], numeric_from=99)
+        sign.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8a96a3")),
+                                  ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white]),
+                                  ("FONT", (0, 1), (0, -1), "Helvetica-Bold", 7.8),
+                                  ("TOPPADDING", (0, 1), (-1, -1), 9), ("BOTTOMPADDING", (0, 1), (-1, -1), 9)]))
+        block = [Paragraph("Sign-off", st["h2"]), sign, Spacer(1, 4), Paragraph(
+            "Plan version: ________________ &nbsp;&nbsp;&nbsp; Date of approval: ________________",
+            st["body"])]
+    block += [Paragraph(
         f"Plan schema {_esc(run.plan.get('schema_version', ''))}; produced with Madad {__version__} on "
         f"{_esc(run.created)}. Figures are modelled; all amounts in Pakistani rupees (PKR).", st["small"])]
     return [CondPageBreak(55 * mm), KeepTogether(block)]
@@ -561,7 +593,9 @@ def write_pdf(
     Page 1: headline figures in PKR, the scenario's "modelled on (not a reproduction)" line, a
     short narrative and the map. Page 2: the federal-provincial split by province (table and bar
     chart), dedup savings and budget shortfall, the instalment timeline. Page 3: the districts
-    most affected, key assumptions, responsible agencies and a sign-off block. A scenario that
+    most affected, key assumptions, responsible agencies and a sign-off block (a plan signed in
+    the Committee's workspace shows its signatures: organisation, member, time, key id and
+    whether each verifies, and whether it is jointly approved). A scenario that
     declares ``financing.events`` adds the risk financing pages for finance ministers
     (:func:`simulator.publish.risk.risk_pdf_pages`) after the sign-off.
 

@@ -15,7 +15,7 @@ from simulator.plans.policy import _show as show_value
 from simulator.publish.cells import neutral_text, neutralise
 from simulator.publish.tables import COUNT_FORMAT, PKR_FORMAT, _modelled_on
 
-__all__ = ["SIGN_OFF", "write_xlsx"]
+__all__ = ["SIGNATURE_COLUMNS", "SIGN_OFF", "approval_line", "signature_rows", "write_xlsx"]
 
 #: The delivery sheets (with ``delivery:`` in the scenario): sheet name, plan.json key.
 DELIVERY_SHEETS = (
@@ -26,6 +26,8 @@ DELIVERY_SHEETS = (
 )
 #: Roles that sign off a joint response plan, in order.
 SIGN_OFF = ("prepared by", "reviewed by", "approved by", "date", "version")
+#: Columns of a signed plan's signatures table (``sign_off.signatures``, from the workspace).
+SIGNATURE_COLUMNS = ("jurisdiction", "organisation", "signed by", "signed at", "key id", "verified")
 
 
 def _sheet(writer: pd.ExcelWriter, name: str, frame: pd.DataFrame) -> None:
@@ -47,21 +49,26 @@ def _sheet(writer: pd.ExcelWriter, name: str, frame: pd.DataFrame) -> None:
 
 
 def _summary_extras(ws, plan: dict) -> None:
-    """The sign-off block and the responsible agencies beside the summary figures (column D on)."""
+    """The sign-off block (to fill in, or the signatures of a signed plan) and the responsible
+    agencies beside the summary figures (column D on)."""
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
     bold = Font(bold=True)
     thin = Side(style="thin", color="808080")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     fill = PatternFill("solid", fgColor="FFF8DC")
-    ws["D1"], ws["E1"] = "sign-off", "fill in"
-    ws["D1"].font = ws["E1"].font = bold
     prefilled = plan.get("sign_off") or {}
-    for i, role in enumerate(SIGN_OFF, start=2):
-        ws.cell(row=i, column=4, value=role).font = bold
-        cell = ws.cell(row=i, column=5, value=neutral_text(prefilled.get(role.replace(" ", "_")) or None))
-        cell.border, cell.fill = box, fill
-    row = len(SIGN_OFF) + 3
+    signed = "signatures" in prefilled  # signed in the Committee's workspace
+    ws["D1"], ws["E1"] = "sign-off", "signed" if signed else "fill in"
+    ws["D1"].font = ws["E1"].font = bold
+    if signed:
+        row = _signed(ws, prefilled, bold=bold, box=box) + 2
+    else:
+        for i, role in enumerate(SIGN_OFF, start=2):
+            ws.cell(row=i, column=4, value=role).font = bold
+            cell = ws.cell(row=i, column=5, value=neutral_text(prefilled.get(role.replace(" ", "_")) or None))
+            cell.border, cell.fill = box, fill
+        row = len(SIGN_OFF) + 3
     ws.cell(row=row, column=4, value="responsible agencies").font = bold
     header = ["province", "disaster authority", "federal programmes", "provincial programme / authority", "source"]
     table = agencies(plan)
@@ -77,6 +84,53 @@ def _summary_extras(ws, plan: dict) -> None:
     ws.cell(row=note, column=4, value="Federal coordination: NDMA; federal programmes pay through BISP.")
     for letter, width in zip("CDEFGH", (3, 24, 28, 20, 44, 60), strict=True):
         ws.column_dimensions[letter].width = width
+
+
+def signature_rows(sign_off: dict) -> list[list[str]]:
+    """A signed plan's signatures, one row each as :data:`SIGNATURE_COLUMNS`: jurisdiction,
+    organisation name, signed by (member name), signed at, key id, verified ("yes" or "NO")."""
+    return [[str(s.get("jurisdiction", "")), str(s.get("organisation_name") or s.get("organisation", "")),
+             str(s.get("member_name") or s.get("member", "")), str(s.get("signed_at", "")),
+             str(s.get("key_id", "")), "yes" if s.get("valid") else "NO"]
+            for s in sign_off.get("signatures") or []]
+
+
+def approval_line(sign_off: dict) -> str:
+    """"Jointly approved by every required signatory (federal, SD)", or "Awaiting: KP, PB": the
+    required jurisdictions (``sign_off.required``) without a verified signature."""
+    signatures = sign_off.get("signatures") or []
+    required = list(sign_off.get("required") or dict.fromkeys(s.get("jurisdiction") for s in signatures))
+    signed = {s.get("jurisdiction") for s in signatures if s.get("valid")}
+    missing = [j for j in required if j not in signed]
+    if missing:
+        return "Awaiting: " + ", ".join(map(str, missing))
+    return f"Jointly approved by every required signatory ({', '.join(map(str, required))})"
+
+
+def _signed(ws, sign_off: dict, *, bold, box) -> int:
+    """A signed plan's sign-off block from row 2 (plan code, version, the manifest SHA-256 signed
+    over, whether jointly approved, then the signatures table, column D on); its last row."""
+    from openpyxl.styles import Font
+
+    approval = approval_line(sign_off)
+    items = (("plan", sign_off.get("plan_code")), ("version", sign_off.get("version")),
+             ("manifest SHA-256", sign_off.get("manifest_sha256")), ("approval", approval))
+    for i, (label, value) in enumerate(items, start=2):
+        ws.cell(row=i, column=4, value=label).font = bold
+        ws.cell(row=i, column=5, value=neutral_text(value)).border = box
+    if approval.startswith("Awaiting"):
+        ws.cell(row=len(items) + 1, column=5).font = Font(bold=True, color="9C0006")
+    top = len(items) + 3
+    for j, text in enumerate(SIGNATURE_COLUMNS, start=4):
+        ws.cell(row=top, column=j, value=text).font = bold
+    rows = signature_rows(sign_off)
+    for i, values in enumerate(rows, start=top + 1):
+        for j, v in enumerate(values, start=4):
+            ws.cell(row=i, column=j, value=neutral_text(v)).border = box
+        if values[-1] != "yes":
+            ws.cell(row=i, column=4 + len(values) - 1).font = Font(bold=True, color="9C0006")
+    ws.column_dimensions["I"].width = 10
+    return top + len(rows)
 
 
 def _policy_status(plan: dict) -> str | None:
@@ -177,7 +231,9 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
     -------
     Path
         ``path``. Sheets: ``summary`` (scenario, whether the policy was edited, national figures,
-        status counts, a sign-off block to fill in and the responsible agencies),
+        status counts, a sign-off block to fill in (for a plan signed in the Committee's
+        workspace: the plan code, version, manifest SHA-256 signed over, whether jointly approved
+        and each signature, :data:`SIGNATURE_COLUMNS`) and the responsible agencies),
         ``policy-changes`` (only for an edited policy: each change, the library value and the
         value used), ``provinces``, ``districts``, ``cost-sharing``, ``dedup-budget``,
         ``instalments``, ``assumptions``, the ``delivery-*`` sheets of :data:`DELIVERY_SHEETS`

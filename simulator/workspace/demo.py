@@ -60,11 +60,18 @@ def read_organisations(path: str | Path | None = None) -> list[dict]:
 
 def open_demo(folder: str | Path | None = None) -> Workspace:
     """The demo workspace in ``folder``, seeded on first use (:func:`seed`)."""
+    import fcntl
+
     where = Path(folder) if folder else demo_folder()
     where.mkdir(parents=True, exist_ok=True)
     ws = Workspace(f"sqlite:///{where / 'workspace.db'}")
     if ws.is_empty():
-        seed(ws, where)
+        # one seeding at a time: two app sessions (or an app and `madad workspace demo`)
+        # starting together wait for the first instead of clashing
+        with open(where / ".seed.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if ws.is_empty():
+                seed(ws, where)
     return ws
 
 

@@ -728,6 +728,68 @@ class Workspace:
             self._audit(s, actor, "plan.households", target, "done", {"rows": len(out)})
         return out
 
+    def signed_plan(self, who: Actor | str, plan: str, version: int | None = None) -> dict:
+        """A version's ``plan.json`` with its sign-off filled from the workspace: plan code,
+        version, manifest hash, the jurisdictions required, and every signature (organisation,
+        member, time, key id, re-verified), for the xlsx and PDF exports."""
+        states = self.status(who, plan)
+        doc = self.plan_document(who, plan, version)
+        v = next(x for x in states[0].versions
+                 if x.number == (version or states[0].latest.number))
+        orgs = {o["code"]: o["name"] for o in self.organisations()}
+        names = {m["username"]: m["name"] for m in self.members()}
+        doc["sign_off"] = dict(doc.get("sign_off") or {}) | {
+            "plan_code": plan,
+            "version": v.number,
+            "manifest_sha256": v.manifest_sha256,
+            "required": list(v.required),
+            "jointly_approved": v.jointly_approved,
+            "signatures": [
+                {"jurisdiction": j, "organisation": g["organisation"],
+                 "organisation_name": orgs.get(g["organisation"], g["organisation"]),
+                 "member": g["member"], "member_name": names.get(g["member"], g["member"]),
+                 "signed_at": g["signed_at"], "key_id": g["key_id"], "valid": g["valid"]}
+                for j, g in sorted(v.signatures.items())],
+        }
+        return doc
+
+    def export_plan(self, who: Actor | str, plan: str, version: int | None, fmt: str,
+                    out: str | Path) -> Path:
+        """Write a version's plan workbook (``xlsx``) or brief (``pdf``) with its signatures.
+
+        The run folder submitted for the version is read again and must still match the
+        version's manifest hash (a rerun into the same folder is refused)."""
+        from simulator.publish.export import export, load_run
+
+        if fmt not in ("xlsx", "pdf"):
+            raise WorkspaceError(f"format {fmt!r}: a signed plan exports to xlsx or pdf.")
+        doc = self.signed_plan(who, plan, version)
+        with self._session() as s:
+            _, v = self._version(s, plan, version)
+            folder = Path(v.run_folder)
+        manifest = folder / "manifest.json"
+        if not manifest.is_file() or (
+                hashlib.sha256(manifest.read_bytes()).hexdigest() != v.manifest_sha256):
+            raise WorkspaceError(f"{folder}: is not the run folder submitted as {plan} v{v.number} "
+                                 "any more (moved or rerun); restore it to export the signed plan.")
+        run = load_run(folder)
+        run.plan = doc
+        return export(run, fmt, out)
+
+    def export_minutes(self, who: Actor | str, fmt: str, out: str | Path) -> Path:
+        """Write the meetings' minutes and the action tracker to ``xlsx`` or ``pdf``."""
+        from simulator.publish import committee
+
+        if fmt not in ("xlsx", "pdf"):
+            raise WorkspaceError(f"format {fmt!r}: minutes export to xlsx or pdf.")
+        meetings = self.meetings(who)
+        actions = [{"id": a.id, "title": a.title, "owner": a.owner, "due_on": a.due_on,
+                    "status": a.status, "revision": a.revision, "meeting": a.meeting,
+                    "overdue": a.overdue, "days_overdue": a.days_overdue,
+                    "history": list(a.history)} for a in self.actions(who)]
+        write = committee.write_minutes_xlsx if fmt == "xlsx" else committee.write_minutes_pdf
+        return write(meetings, actions, out, as_of=self._today())
+
     # -- meetings and action points --------------------------------------------------------
 
     def meeting(self, who: Actor | str, held_on: dt.date, title: str, agenda: str = "") -> int:
