@@ -11,8 +11,11 @@ Centres, travel and the cash-per-day plan; the scenario's ``delivery:`` block), 
 (what a year of disasters costs each government: the policy over a stochastic event set, the
 average and 1-in-T years with their intervals, exceedance curves, the scenario's layers, pools
 and triggers, risk.xlsx and risk.pdf; the ``financing:`` block), Compare
-(two to four scenarios or policies side by side) and Downloads (Excel, PDF brief, GeoPackage,
-GeoJSON, JSON and, for planners, the household payout list). The sidebar switches the language
+(two to four scenarios or policies side by side), Downloads (Excel, PDF brief, GeoPackage,
+GeoJSON, JSON and, for planners, the household payout list) and Committee (the Coordination
+Committee's workspace: plans and their versions, diffs, review and signing, meetings and the
+action tracker; ``MADAD_DATABASE_URL``, else the demo workspace, see
+:mod:`simulator.app.pages.committee`; it runs no scenario). The sidebar switches the language
 (English / Urdu) and holds a quick what-if of the headline policy.
 
 Every plan comes from :func:`simulator.plans.assemble`, with the library scenario the policy
@@ -86,6 +89,8 @@ ICONS = {"overview": ":material/home:", "scenario": ":material/tune:", "map": ":
          "plan": ":material/table:", "delivery": ":material/local_shipping:",
          "financing": ":material/account_balance:", "compare": ":material/compare_arrows:",
          "downloads": ":material/download:"}
+#: The Committee page (the Coordination Committee's workspace: :mod:`simulator.workspace`).
+COMMITTEE = APP_DIR / "simulator" / "app" / "pages" / "committee.py"
 
 
 def settings() -> Settings:
@@ -109,7 +114,12 @@ def main() -> None:
     for name in PAGES:
         PAGE_OBJECTS[name] = st.Page(FILES[name], title=T("page_" + name), icon=ICONS[name],
                                      url_path=name, default=name == "overview")
+    PAGE_OBJECTS["committee"] = st.Page(COMMITTEE, title=T("page_committee"),
+                                        icon=":material/groups:", url_path="committee")
     nav = st.navigation(list(PAGE_OBJECTS.values()))
+    if nav.url_path == "committee":  # the Committee's workspace runs no scenario
+        nav.run()
+        return
     try:
         cur = compute_current(cfg)
         cur.bounds = active_boundaries(cfg)

@@ -425,3 +425,14 @@ def test_the_signed_plan_and_the_minutes_export(ws, runs, keys, tmp_path):
     text_ = " ".join(p.extract_text() for p in PdfReader(minutes).pages)
     assert "Q4 2026 Committee" in text_ and "Confirm campsite list" in text_
     assert ws.export_minutes("wb", "xlsx", tmp_path / "minutes.xlsx").exists()
+
+
+def test_submissions_only_from_the_runs_root(url, runs, tmp_path):
+    w = Workspace(url, runs_root=runs["v1"].parent / "run-25000")
+    try:
+        w.bootstrap(read_organisations(), {"username": "chair", "organisation": "mopass"})
+        with pytest.raises(WorkspaceError, match="run folders under"):
+            w.submit("chair", runs["v2"], plan="sindh-flood")
+        assert w.submit("chair", runs["v1"], plan="sindh-flood") == 1
+    finally:
+        w.close()

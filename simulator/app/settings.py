@@ -38,6 +38,14 @@ Other environment variables
 ``MADAD_BOUNDARIES`` (with ``MADAD_BOUNDARIES_LAYER``, ``MADAD_BOUNDARIES_CODE_COLUMN``,
 ``MADAD_BOUNDARIES_NAME_COLUMN``)
     District boundaries drawn as a choropleth; a planner or minister may also upload them.
+``MADAD_DATABASE_URL``
+    The Committee's workspace (the Committee page): ``sqlite:///PATH`` or
+    ``postgresql+psycopg://...``. Unset: the demo workspace (``MADAD_DEMO_WORKSPACE``, default
+    ``~/.local/share/madad/demo-workspace``).
+``MADAD_WORKSPACE_RUNS``
+    The only folder the Committee page accepts run folders from when a member submits a plan
+    version (default ``runs`` in the app's working folder), so that no other file of the
+    server can be read through the form.
 """
 
 from __future__ import annotations
@@ -83,6 +91,10 @@ class Settings:
     boundaries_layer: str | None = None
     boundaries_code_column: str = "district_id"
     boundaries_name_column: str | None = None
+    #: ``MADAD_DATABASE_URL``: the Committee's workspace ("" when unset: the demo workspace).
+    database_url: str = ""
+    #: ``MADAD_WORKSPACE_RUNS``: where submitted run folders must be ("" when unset: ``runs``).
+    workspace_runs: str = ""
 
     @property
     def planner(self) -> bool:
@@ -164,5 +176,7 @@ def load_settings(environ: Mapping[str, str] | None = None, app_dir: str | Path 
         boundaries_layer=env.get("MADAD_BOUNDARIES_LAYER") or None,
         boundaries_code_column=env.get("MADAD_BOUNDARIES_CODE_COLUMN") or "district_id",
         boundaries_name_column=env.get("MADAD_BOUNDARIES_NAME_COLUMN") or None,
+        database_url=env.get("MADAD_DATABASE_URL", "").strip(),
+        workspace_runs=env.get("MADAD_WORKSPACE_RUNS", "").strip(),
     )
 

@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import logging
 import os
+import sqlite3
 from pathlib import Path
 
 from hazards import tables
@@ -64,15 +65,26 @@ def open_demo(folder: str | Path | None = None) -> Workspace:
 
     where = Path(folder) if folder else demo_folder()
     where.mkdir(parents=True, exist_ok=True)
-    ws = Workspace(f"sqlite:///{where / 'workspace.db'}")
-    if ws.is_empty():
-        # one seeding at a time: two app sessions (or an app and `madad workspace demo`)
-        # starting together wait for the first instead of clashing
-        with open(where / ".seed.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if ws.is_empty():
+    db = where / "workspace.db"
+    # one seeding at a time: two app sessions (or an app and `madad workspace demo`) starting
+    # together wait for the first instead of clashing
+    with open(where / ".seed.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not db.exists():
+            # seeded aside and renamed into place: a failed seeding leaves no half demo
+            partial = where / "workspace.db.partial"
+            for leftover in where.glob("workspace.db.partial*"):
+                leftover.unlink()
+            ws = Workspace(f"sqlite:///{partial}")
+            try:
                 seed(ws, where)
-    return ws
+            finally:
+                ws.close()
+            with sqlite3.connect(partial) as conn:  # fold the write-ahead log into the file
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.execute("PRAGMA journal_mode=DELETE")
+            os.replace(partial, db)
+    return Workspace(f"sqlite:///{db}", runs_root=where / "runs")
 
 
 def seed(ws: Workspace, folder: Path, *, today: dt.date | None = None) -> None:

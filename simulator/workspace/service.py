@@ -187,13 +187,18 @@ class Workspace:
         (:func:`simulator.workspace.db.database_url`). The schema is migrated on open.
     today : callable, optional
         Returns today's date (for overdue action points); tests pass a fixed one.
+    runs_root : str or Path, optional
+        Only run folders under this folder may be submitted (a server that takes folder paths
+        from its users, like the app, sets it so that no other file of the server is read).
     """
 
-    def __init__(self, url: str | None = None, *, today: Callable[[], dt.date] | None = None) -> None:
+    def __init__(self, url: str | None = None, *, today: Callable[[], dt.date] | None = None,
+                 runs_root: str | Path | None = None) -> None:
         self.engine = make_engine(url)
         migrate(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self._today = today or dt.date.today
+        self.runs_root = None if runs_root is None else Path(runs_root).resolve()
 
     def close(self) -> None:
         """Release the database connections."""
@@ -468,6 +473,10 @@ class Workspace:
         if not _CODE_RE.fullmatch(plan or ""):
             raise WorkspaceError(f"plan code {plan!r}: use lower-case letters, digits and dashes.")
         folder = Path(run_folder)
+        if self.runs_root is not None and not folder.resolve().is_relative_to(self.runs_root):
+            raise WorkspaceError(f"{folder}: plans are submitted from run folders under "
+                                 f"{self.runs_root} only; write the run there "
+                                 f"(`madad run SCENARIO --out {self.runs_root}/NAME`).")
         run = load_run(folder)  # checks the manifest; ExportError names the fix
         if run.outputs is None:
             raise WorkspaceError(f"{folder}: has no manifest.json, so it cannot be a plan version; "
