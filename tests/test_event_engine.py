@@ -238,3 +238,52 @@ def test_row_prices_widen_past_int32(cols):
     for i in np.argsort(-out.total_pkr)[:3]:
         fed, prov, paid = _engine_figures(scn, heavy, es, int(i))
         assert out.federal_pkr[i].tolist() == fed.tolist() and out.households[i].tolist() == paid.tolist()
+
+
+CLASS_PROGRAMMES = """
+    - {name: relief, owner: federal, expansion: all_affected, pmt_max: 32, pmt_max_by_province: {SD: 35.5},
+       category_pmt_max: {female_headed: 45, disability: 50},
+       transfer: {by_tier_pkr: {affected: 25000, severely_affected: 30000}, per_person_pkr: 1000,
+                  floor_pkr: 27000, cap_pkr: 45000}}
+    - {name: top-up, owner: provincial, expansion: horizontal, pmt_max: 40, provinces: [SD, PB],
+       beneficiaries_of: [prov_uct], categories: [children_under_five, disability],
+       transfer: {by_tier_pkr: {severely_affected: 15000}}}
+    - {name: vertical, owner: federal, expansion: vertical, beneficiaries_of: [kafaalat, prov_cct],
+       transfer: {by_tier_pkr: {affected: 10000}}}
+"""
+
+
+@pytest.mark.parametrize("policy", [*POLICIES, "categories"])
+def test_money_classes_price_like_their_rows(cols, policy):
+    """Every row priced through its class gets exactly what the engine's steps give it alone,
+    at every tier, cut-offs hit exactly included."""
+    c = dict(cols)
+    c["pmt_score"] = cols["pmt_score"].copy()
+    c["pmt_score"][::7] = np.float32(32.0)  # on a cut-off: pmt <= 32 holds
+    c["pmt_score"][1::11] = np.float32(35.5)
+    c["pmt_score"][2::13] = np.nextafter(np.float32(40.0), np.float32(41.0))  # just above one
+    c["weight"] = np.ones_like(cols["weight"])  # a real registry's rows, and a few weighted
+    c["weight"][::5] = 3
+    scn = _scenario(POLICIES.get(policy, ""), programmes=CLASS_PROGRAMMES if policy == "categories"
+                    else PROGRAMMES)
+    prices = ev_engine.RowPrices(scn, c)
+    rows = np.arange(len(c["weight"]))
+    # rows fall into far fewer classes (a few thousand at most however large the registry)
+    assert len(np.unique(prices.row_class)) < len(rows) / (2 if policy == "categories" else 5)
+    for tier in (1, 2, 3):
+        alone = ev_engine._money(scn, evaluation._rows(c, rows), np.full(len(rows), tier, np.int8))
+        federal, provincial, entitled = prices.at(tier, rows)
+        assert federal.tolist() == alone["federal"].tolist(), (policy, tier)
+        assert provincial.tolist() == alone["provincial"].tolist(), (policy, tier)
+        assert entitled.tolist() == alone["entitled"].tolist(), (policy, tier)
+
+
+def test_money_classes_without_one_code_are_the_same_partition(cols, monkeypatch):
+    scn = _scenario(programmes=CLASS_PROGRAMMES)
+    coded, _ = ev_engine.money_classes(scn, cols)
+    monkeypatch.setattr(ev_engine, "MAX_CLASS_CODE", 1)
+    tuples, rep = ev_engine.money_classes(scn, cols)
+    # the same rows together: a one-to-one map between the two numberings
+    pairs = np.unique(np.stack([coded, tuples]), axis=1)
+    assert pairs.shape[1] == len(np.unique(coded)) == len(np.unique(tuples)) == len(rep)
+    assert (tuples[rep] == np.arange(len(rep))).all()

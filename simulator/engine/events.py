@@ -70,6 +70,8 @@ FIGURES = ("federal_pkr", "provincial_pkr", "households", "affected_households")
 CHUNK_VALUES = 30_000_000
 #: Household-event pairs handled at once on the exact path of events that meet a ceiling.
 CHUNK_PAIRS = 8_000_000
+#: Money classes are coded in one int64 while their combinations stay below this.
+MAX_CLASS_CODE = 1 << 62
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,31 +82,102 @@ CHUNK_PAIRS = 8_000_000
 class RowPrices:
     """Each registry row's money at each tier, priced once for every event set of a run: a
     row's federal and provincial PKR and entitlement at a tier do not depend on the set, only
-    the grouping does. Rows are priced when a set first reaches them; int32 while the amounts
-    fit (about 10 bytes a row per tier), int64 beyond."""
+    the grouping does.
+
+    Rows the policy cannot tell apart (:func:`money_classes`: the same province, record source,
+    weight and, where the policy reads them, enrolments, categories, household size and side of
+    every PMT cut-off) get the same money, so one row of each class is priced with the engine's
+    steps and the rows read their class's figures: a national registry of 35 M rows has a few
+    thousand classes."""
 
     def __init__(self, scn, cols: dict[str, np.ndarray]) -> None:
         self.scn, self.cols = scn, cols
+        self._classes: tuple[np.ndarray, np.ndarray] | None = None
         self._tiers: dict[int, dict[str, np.ndarray]] = {}
+
+    @property
+    def row_class(self) -> np.ndarray:
+        """Class of each row (:func:`money_classes`)."""
+        if self._classes is None:
+            self._classes = money_classes(self.scn, self.cols)
+            log.info("event engine: %d rows in %d money classes", len(self._classes[0]),
+                     len(self._classes[1]))
+        return self._classes[0]
 
     def at(self, tier: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Federal PKR, provincial PKR and entitlement of ``rows`` at ``tier`` (before budgets)."""
-        n = len(self.cols["weight"])
+        cls = self.row_class[rows]
         entry = self._tiers.get(tier)
         if entry is None:
-            entry = self._tiers[tier] = {"done": np.zeros(n, bool), "federal": np.zeros(n, np.int32),
-                                         "provincial": np.zeros(n, np.int32), "entitled": np.zeros(n, bool)}
-        missing = rows[~entry["done"][rows]]
-        if missing.size:
-            money = _money(self.scn, evaluation._rows(self.cols, missing), np.full(missing.size, tier, np.int8))
-            for name in ("federal", "provincial"):
-                values = money[name]
-                if int(values.max()) > np.iinfo(entry[name].dtype).max:
-                    entry[name] = entry[name].astype(np.int64)
-                entry[name][missing] = values
-            entry["entitled"][missing] = money["entitled"]
-            entry["done"][missing] = True
-        return entry["federal"][rows], entry["provincial"][rows], entry["entitled"][rows]
+            rep = self._classes[1]
+            entry = self._tiers[tier] = _money(self.scn, evaluation._rows(self.cols, rep),
+                                               np.full(rep.size, tier, np.int8))
+        return entry["federal"][cls], entry["provincial"][cls], entry["entitled"][cls]
+
+
+def money_classes(scn, cols: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose money the policy cannot tell apart at any tier: ``(class of each row (int32),
+    one row of each class)``.
+
+    The steps after the overlay (:func:`_money`: eligibility, transfer, dedup, cost-sharing) read
+    a row's province, record source and weight; the enrolments a programme's
+    ``beneficiaries_of`` names; the categories when a programme has ``categories`` or
+    ``category_pmt_max``; the household size when a transfer pays per person; and the PMT score
+    only through ``pmt <= cut-off`` against the policy's cut-offs, so only the interval between
+    consecutive cut-offs matters (float32, as the engine compares). Rows equal in all of these
+    are paid the same at every tier; tests/test_event_engine.py checks every class against its
+    rows priced one by one, for many policies.
+    """
+    from simulator.engine.targeting import ENROLMENT
+
+    programmes = scn.policy.programmes
+    parts: list[tuple[np.ndarray, int]] = [(cols["province"], N_PROVINCES), (cols["source"], 2)]
+    for column in sorted({ENROLMENT[name] for p in programmes for name in p.beneficiaries_of}):
+        parts.append((cols[column], 2))
+    if any(p.categories or p.category_pmt_max for p in programmes):
+        parts += [(cols["female_headed"], 2), (cols["disability"], 2), (cols["children_under5"] > 0, 2)]
+    if any(p.transfer.per_person_pkr for p in programmes):
+        size = cols["hh_size"].astype(np.int64)
+        parts.append((size - int(size.min(initial=0)), int(np.ptp(size)) + 1 if size.size else 1))
+    cuts = {np.float32(np.inf)}
+    for p in programmes:
+        if p.expansion != "vertical":
+            cuts |= {np.float32(v) for v in (p.pmt_max, *p.pmt_max_by_province.values(),
+                                              *p.category_pmt_max.values()) if v is not None}
+    cuts_sorted = np.sort(np.fromiter(cuts, np.float32))
+    # pmt in (cut[i-1], cut[i]] compares alike with every cut-off; NaN lands past the last
+    parts.append((np.searchsorted(cuts_sorted, cols["pmt_score"].astype(np.float32), side="left"),
+                  len(cuts_sorted) + 1))
+    weight = cols["weight"]
+    if weight.size and int(weight.min()) != int(weight.max()):
+        values, inverse = np.unique(weight, return_inverse=True)
+        parts.append((inverse, len(values)))
+    stride = 1
+    for _, radix in parts:
+        stride *= max(int(radix), 1)
+    if stride >= MAX_CLASS_CODE:  # too many combinations for one int64 code: rows as tuples (slow)
+        _, row_class = np.unique(np.stack([v.astype(np.int64) for v, _ in parts], axis=1),
+                                 axis=0, return_inverse=True)
+        row_class = row_class.reshape(-1).astype(np.int32)
+        rep = np.zeros(int(row_class.max(initial=-1)) + 1, np.int64)
+        rep[row_class] = np.arange(len(row_class))
+        return row_class, rep
+    code = np.zeros(len(weight), np.int64)
+    stride = 1
+    for values, radix in parts:
+        code += values.astype(np.int64) * stride
+        stride *= max(int(radix), 1)
+    if stride <= 1 << 26:  # a dense count over the codes, no sort
+        present = np.bincount(code, minlength=stride) > 0
+        row_class = (np.cumsum(present, dtype=np.int64) - 1)[code]
+        n_classes = int(present.sum())
+    else:
+        _, row_class = np.unique(code, return_inverse=True)
+        n_classes = int(row_class.max(initial=-1)) + 1
+    row_class = row_class.astype(np.int32)
+    rep = np.zeros(n_classes, np.int64)
+    rep[row_class] = np.arange(len(row_class))  # any row of a class stands for it
+    return row_class, rep
 
 
 @dataclass
