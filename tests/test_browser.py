@@ -206,3 +206,37 @@ def test_demo_renders_in_chromium(chromium, tmp_path):
     out = tmp_path / "madad-summary.png"
     out.write_bytes(base64.b64decode(shot["data"]))
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
+
+
+def test_committee_page_signs_in_in_chromium(chromium, tmp_path, monkeypatch):
+    """The Committee page in a real browser: the demo workspace's sign-in form, a member
+    signed in by typing, and the demo plan awaiting signatures."""
+    from simulator.workspace.demo import DEMO_PASSWORD, open_demo
+
+    folder = tmp_path / "demo-workspace"
+    open_demo(folder).close()  # seeded here, so the page opens it at once
+    monkeypatch.setenv("MADAD_DEMO_WORKSPACE", str(folder))
+    monkeypatch.delenv("MADAD_DATABASE_URL", raising=False)
+    with app_in_chromium(chromium, tmp_path) as (tools, base):
+        tools.call("Page.navigate", url=base + "/committee")
+        wait_for(lambda: (s := tools.evaluate(PAGE_STATE)) and not s["running"]
+                 and "Sign in with a workspace account" in s["text"], 60, "the sign-in form")
+        time.sleep(1)  # the page settled: typing now is not undone by a rerun
+        for label, value in (("Username", "sspa-sindh"), ("Password", DEMO_PASSWORD)):
+            # typed as a person would: focus, then key events (React sees them as input)
+            tools.evaluate(f"document.querySelector('input[aria-label=\"{label}\"]').focus()")
+            for ch in value:
+                tools.call("Input.dispatchKeyEvent", type="keyDown", text=ch, key=ch)
+                tools.call("Input.dispatchKeyEvent", type="keyUp", key=ch)
+        typed = tools.evaluate("document.querySelector('input[aria-label=\"Username\"]').value")
+        assert typed == "sspa-sindh"
+        tools.evaluate("""[...document.querySelectorAll('button')]
+                          .find(b => b.innerText.trim() == 'Sign in').click()""")
+        state = wait_for(lambda: (s := tools.evaluate(PAGE_STATE)) and "awaiting signatures" in s["text"]
+                         and not s["running"] and s, 60, "the plans after signing in")
+        shot = tools.call("Page.captureScreenshot", format="png")
+    assert not state["exception"]
+    assert "Signed in as" in state["text"] and "indus-flood-demo" in state["text"]
+    out = tmp_path / "madad-committee.png"
+    out.write_bytes(base64.b64decode(shot["data"]))
+    assert out.stat().st_size > 20_000
