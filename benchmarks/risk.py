@@ -49,7 +49,7 @@ def main() -> None:
 
     from simulator import engine, scenario
     from simulator.engine import events as ev_engine
-    from simulator.plans import orchestrator, risk_run
+    from simulator.plans import risk_run
 
     scn = scenario.load(SCENARIO)
     t0 = time.perf_counter()
@@ -60,10 +60,8 @@ def main() -> None:
         return
 
     t0 = time.perf_counter()
-    reg, info = orchestrator.load_registry(scn, base=SCENARIO.parent, households=args.households,
+    cols, info = risk_run.registry_columns(scn, base=SCENARIO.parent, households=args.households,
                                            registry_path=args.registry)
-    cols = engine.household_columns(reg.households)
-    del reg
     registry_seconds = time.perf_counter() - t0
 
     t1 = time.perf_counter()

@@ -28,7 +28,7 @@ from hazards.errors import HazardError
 from hazards.eventfile import read_npz, write_npz
 from hazards.impact import HOUSING, ImpactFunction, housing_codes
 from hazards.layer import KINDS, UNITS, crs_of, make_layer, transform_of
-from hazards.sampling import pixel_index, to_raster_crs
+from hazards.sampling import locate
 
 log = logging.getLogger(__name__)
 #: Environment variable capping the number of stored values while building an event set.
@@ -313,12 +313,9 @@ class EventSet:
         """Flat cell index of each EPSG:4326 point; -1 outside the grid.
 
         Points are transformed to the grid's CRS and located with
-        :func:`hazards.sampling.pixel_index`, so edges follow the overlay's rules exactly.
+        :func:`hazards.sampling.locate`, so edges follow the overlay's rules exactly.
         """
-        template = self.template()
-        x, y = to_raster_crs(template, lon, lat)
-        row, col = pixel_index(template, x, y, edge_tol=edge_tol)
-        return np.where(row < 0, -1, row * self.shape[1] + col).astype(np.int64)
+        return locate(self.template(), lon, lat, edge_tol=edge_tol)
 
     def sample_cells(
         self, lon: Any, lat: Any, *, edge_tol: float | None = None

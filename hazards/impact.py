@@ -490,9 +490,14 @@ class ImpactFunction:
         dtype = np.float64 if what == "share" else np.int8
         out = np.zeros(values.shape, dtype=dtype)
         valid = ~np.isnan(values)
-        if not self.by_housing:
-            curve = self.curves["any"]
-            out[valid] = getattr(curve, what)(values[valid])
+        if not self.by_housing or isinstance(housing, str):  # one curve for every value
+            if self.by_housing:
+                housing_codes(housing, (), function=self.name)  # refuses an unknown housing
+            curve = self.curves["any"] if not self.by_housing else self._curve(housing)
+            if valid.all():  # no NaN to leave at 0: the curve over the values as they are
+                out[...] = getattr(curve, what)(values)
+            else:
+                out[valid] = getattr(curve, what)(values[valid])
         else:
             codes = housing_codes(housing, values.shape, function=self.name)
             for code, key in enumerate(HOUSING):

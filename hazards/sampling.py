@@ -29,6 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -224,6 +225,28 @@ def _blocks(n: int, work: Callable[[int, int], None]) -> None:
     with ThreadPoolExecutor(THREADS, thread_name_prefix="sampling") as pool:
         # list() re-raises the first error of any block.
         list(pool.map(lambda start: work(start, min(start + BLOCK, n)), starts))
+
+
+def locate(layer: xr.DataArray, lon: Any, lat: Any, *, edge_tol: float | None = None) -> np.ndarray:
+    """Flat pixel index ``row * width + col`` (int64) of each EPSG:4326 point on the layer's
+    grid; -1 outside. The same edge rule as :func:`sample`, located block by block on
+    :data:`THREADS` threads.
+
+    Parameters
+    ----------
+    layer : xarray.DataArray
+        A 2-D north-up layer (only its grid is read).
+    lon, lat : array-like
+        Points [degrees, EPSG:4326].
+    edge_tol : float, optional
+        As :func:`sample`.
+    """
+    grid = _Grid.of(layer, edge_tol)
+    lon, lat = _as_points(lon, lat)
+    out = np.empty(len(lon), np.int64)
+    _blocks(len(lon), lambda start, stop: grid.locate(lon[start:stop], lat[start:stop], out[start:stop]))
+    out[out == grid.pixels] = -1
+    return out
 
 
 def _flat_values(layer: xr.DataArray) -> np.ndarray:

@@ -72,6 +72,8 @@ CHUNK_VALUES = 30_000_000
 CHUNK_PAIRS = 8_000_000
 #: Money classes are coded in one int64 while their combinations stay below this.
 MAX_CLASS_CODE = 1 << 62
+#: (group, money class) pairs counted densely up to this many combinations, else sorted.
+DENSE_PAIRS = 1 << 25
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,15 +106,21 @@ class RowPrices:
                      len(self._classes[1]))
         return self._classes[0]
 
-    def at(self, tier: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Federal PKR, provincial PKR and entitlement of ``rows`` at ``tier`` (before budgets)."""
-        cls = self.row_class[rows]
+    @property
+    def representatives(self) -> np.ndarray:
+        """One row of each class."""
+        self.row_class  # noqa: B018 - computes the classes
+        return self._classes[1]
+
+    def classes(self, tier: int) -> dict[str, np.ndarray]:
+        """Each class's federal PKR, provincial PKR and entitlement of one of its rows at
+        ``tier`` (before budgets), with the engine's steps."""
         entry = self._tiers.get(tier)
         if entry is None:
-            rep = self._classes[1]
+            rep = self.representatives
             entry = self._tiers[tier] = _money(self.scn, evaluation._rows(self.cols, rep),
                                                np.full(rep.size, tier, np.int8))
-        return entry["federal"][cls], entry["provincial"][cls], entry["entitled"][cls]
+        return entry
 
 
 def money_classes(scn, cols: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -150,8 +158,12 @@ def money_classes(scn, cols: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndar
                   len(cuts_sorted) + 1))
     weight = cols["weight"]
     if weight.size and int(weight.min()) != int(weight.max()):
-        values, inverse = np.unique(weight, return_inverse=True)
-        parts.append((inverse, len(values)))
+        if 0 <= int(weight.min()) and int(weight.max()) < 1 << 24:  # a dense map, no sort
+            present = np.bincount(weight) > 0
+            parts.append(((np.cumsum(present, dtype=np.int64) - 1)[weight], int(present.sum())))
+        else:
+            values, inverse = np.unique(weight, return_inverse=True)
+            parts.append((inverse, len(values)))
     stride = 1
     for _, radix in parts:
         stride *= max(int(radix), 1)
@@ -162,10 +174,11 @@ def money_classes(scn, cols: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndar
         rep = np.zeros(int(row_class.max(initial=-1)) + 1, np.int64)
         rep[row_class] = np.arange(len(row_class))
         return row_class, rep
-    code = np.zeros(len(weight), np.int64)
+    kind = np.int32 if stride < 1 << 31 else np.int64  # half the memory traffic when it fits
+    code = np.zeros(len(weight), kind)
     stride = 1
     for values, radix in parts:
-        code += values.astype(np.int64) * stride
+        code += values.astype(kind) * kind(stride)
         stride *= max(int(radix), 1)
     if stride <= 1 << 26:  # a dense count over the codes, no sort
         present = np.bincount(code, minlength=stride) > 0
@@ -195,29 +208,35 @@ class Exposure:
     cell_group: np.ndarray  # (2 or 1, n_cells)
     #: Group of each registry row (-1: outside the grid or a duplicate record).
     row_group: np.ndarray
+    #: The groups' rows by money class: group, class and number of rows of each pair that
+    #: occurs (:func:`money_classes`), so that a group is priced from its classes' money.
+    pair_group: np.ndarray
+    pair_class: np.ndarray
+    pair_rows: np.ndarray
+    #: The rows' money classes and their money per tier, shared by the exposures of one run.
+    prices: RowPrices
     #: Affected households of each group by province (tier-independent): (n_groups, 5) int64.
     affected: np.ndarray
-    #: The rows' money per tier, shared by the exposures of one run (:class:`RowPrices`).
-    prices: RowPrices | None = None
     _priced: dict[int, np.ndarray] = field(default_factory=dict)
-    _reached: dict[int, np.ndarray] = field(default_factory=dict)
+    _stacked: dict[tuple, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     _sorted: tuple[np.ndarray, np.ndarray] | None = None
 
-    def reach(self, tier: int, groups: np.ndarray) -> None:
-        """Note that events put ``groups`` at ``tier`` (only those are priced at it)."""
-        mark = self._reached.setdefault(tier, np.zeros(self.n_groups, bool))
-        mark[groups] = True
+    def stacked(self, top: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """Tiers 1..``top`` of :meth:`priced` stacked (the product's right side), as
+        ``dtype``, with only the figures that are ever non-zero, and those figures' columns."""
+        key = (top, np.dtype(dtype).str)
+        if key not in self._stacked:
+            table = np.vstack([self.priced(t) for t in range(1, top + 1)])
+            used = np.flatnonzero(table.any(axis=0))  # figures of provinces with households
+            self._stacked[key] = (np.ascontiguousarray(table[:, used], dtype=dtype), used)
+        return self._stacked[key]
 
     def priced(self, tier: int) -> np.ndarray:
         """(n_groups, 20) int64: federal PKR, provincial PKR, paid households and affected
-        households by province, every row of each group at ``tier`` (before budgets); zero for
-        groups no event was noted to reach at that tier (:meth:`reach`), which are not priced."""
-        reached = self._reached.get(tier)
-        done = self._priced.get(tier)
-        if done is None or (reached is not None and (reached & ~done[1]).any()):
-            want = np.ones(self.n_groups, bool) if reached is None else reached.copy()
-            self._priced[tier] = (_price(self, tier, want), want)
-        return self._priced[tier][0]
+        households by province, every row of each group at ``tier`` (before budgets)."""
+        if tier not in self._priced:
+            self._priced[tier] = _price(self, tier)
+        return self._priced[tier]
 
     @property
     def group_rows(self) -> np.ndarray:
@@ -274,15 +293,29 @@ def exposure(scn, spec, cols: dict[str, np.ndarray], event_set, *, cells: np.nda
     row_group = np.where(inside, group_of_code[code], -1)
     del code
     cell_group = np.where(present, group_of_code, -1).astype(np.int32).reshape(n_housing, n_cells)
-    province = cols["province"].astype(np.int64)
-    rows = np.flatnonzero(inside)
-    affected = group_sum(row_group[rows] * N_PROVINCES + province[rows], cols["weight"][rows],
+    prices = RowPrices(scn, cols) if prices is None else prices
+    n_classes = len(prices.representatives)
+    # each (group, money class) that occurs, with its number of rows: a dense count when the
+    # pairs fit, else a sort
+    pair = row_group[inside] * n_classes
+    pair += prices.row_class[inside]
+    if n_groups * n_classes <= DENSE_PAIRS:
+        counts = np.bincount(pair, minlength=n_groups * n_classes)
+        codes = np.flatnonzero(counts)
+        counts = counts[codes]
+    else:
+        codes, counts = np.unique(pair, return_counts=True)
+    del pair
+    pair_group, pair_class = np.divmod(codes, n_classes)
+    rep = prices.representatives
+    province = cols["province"][rep].astype(np.int64)[pair_class]
+    affected = group_sum(pair_group * N_PROVINCES + province, counts * cols["weight"][rep][pair_class],
                          n_groups * N_PROVINCES).reshape(n_groups, N_PROVINCES)
-    log.info("event engine: %d rows in %d groups (%s)", len(rows), n_groups,
-             "cell x housing" if by_housing else "cell")
-    return Exposure(scn=scn, spec=spec, cols=cols, n_groups=n_groups, cell_group=cell_group, row_group=row_group,
-                    prices=RowPrices(scn, cols) if prices is None else prices,
-                    affected=affected)
+    log.info("event engine: %d rows in %d groups (%s), %d (group, money class) pairs",
+             int(inside.sum()), n_groups, "cell x housing" if by_housing else "cell", len(codes))
+    return Exposure(scn=scn, spec=spec, cols=cols, n_groups=n_groups, cell_group=cell_group,
+                    row_group=row_group, pair_group=pair_group, pair_class=pair_class,
+                    pair_rows=counts, prices=prices, affected=affected)
 
 
 def _function(spec):
@@ -302,15 +335,18 @@ def _money(scn, sub: dict[str, np.ndarray], t: np.ndarray) -> dict[str, np.ndarr
     return {"federal": federal, "provincial": provincial, "entitled": entitled_amount > 0}
 
 
-def _price(exp: Exposure, tier: int, groups: np.ndarray) -> np.ndarray:
-    """The rows of ``groups`` (a mask) priced at ``tier``, summed by group and province; zero
-    for the other groups."""
-    rows = np.flatnonzero(groups[np.maximum(exp.row_group, 0)] & (exp.row_group >= 0))
-    federal, provincial, entitled = exp.prices.at(tier, rows)
-    codes = exp.row_group[rows] * N_PROVINCES + exp.cols["province"][rows].astype(np.int64)
+def _price(exp: Exposure, tier: int) -> np.ndarray:
+    """Every group's rows priced at ``tier``, summed by group and province: each (group, class)
+    pair's rows times its class's money (exact int64 sums)."""
+    money = exp.prices.classes(tier)
+    rep = exp.prices.representatives
+    c = exp.pair_class
+    codes = exp.pair_group * N_PROVINCES + exp.cols["province"][rep].astype(np.int64)[c]
     size = exp.n_groups * N_PROVINCES
-    paid = np.where(entitled, exp.cols["weight"][rows], 0)
-    blocks = [group_sum(codes, v, size).reshape(exp.n_groups, N_PROVINCES) for v in (federal, provincial, paid)]
+    n = exp.pair_rows
+    paid = np.where(money["entitled"], exp.cols["weight"][rep], 0)
+    blocks = [group_sum(codes, n * v[c], size).reshape(exp.n_groups, N_PROVINCES)
+              for v in (money["federal"], money["provincial"], paid)]
     return np.hstack([*blocks, exp.affected])
 
 
@@ -325,11 +361,13 @@ def _tiers_and_shares(spec, values: np.ndarray, housing: int, shares: bool = Tru
     function = _function(spec)
     if function is None:
         return targeting.tiers(values, spec.tier_thresholds()), None
-    codes = np.full(len(values), housing, np.int8)
-    tier = np.asarray(function.tier(values, housing=codes), dtype=np.int8)
+    from hazards.impact import HOUSING
+
+    kind = HOUSING[housing]  # every value here is of one housing type
+    tier = np.asarray(function.tier(values, housing=kind), dtype=np.int8)
     share = None
     if spec.affected == "share" and shares:
-        share = np.where(tier > 0, np.asarray(function.share(values, housing=codes), dtype=np.float64), 0.0)
+        share = np.where(tier > 0, np.asarray(function.share(values, housing=kind), dtype=np.float64), 0.0)
     return tier, share
 
 
@@ -470,9 +508,13 @@ def _chunks(indptr: np.ndarray, limit: int) -> list[tuple[int, int]]:
 
 
 def _rows_of(event_set, lo: int, hi: int) -> sparse.csr_matrix:
-    """Events ``lo..hi-1`` of the set (the matrix itself when that is all of it: no copy)."""
+    """Events ``lo..hi-1`` of the set: a matrix over the set's own stored values (no copy)."""
     m = event_set.intensity
-    return m if (lo, hi) == (0, m.shape[0]) else m[lo:hi]
+    if (lo, hi) == (0, m.shape[0]):
+        return m
+    a, b = int(m.indptr[lo]), int(m.indptr[hi])
+    return sparse.csr_matrix((m.data[a:b], m.indices[a:b], m.indptr[lo:hi + 1] - a),
+                             shape=(hi - lo, m.shape[1]), copy=False)
 
 
 def _tiered(exp: Exposure, m: sparse.csr_matrix, h: int, shares: bool):
@@ -487,32 +529,19 @@ def _aggregate(event_set, exp: Exposure, on_progress: Callable[[int], None] | No
     """(n_events, 20) figures of every event by sparse products over the groups; float64
     expectations (rounded later) under ``affected: share``, else exact int64.
 
-    Per chunk of events and housing type: each stored value's group and tier; the groups each
-    tier reaches are priced (first pass); then one product per chunk of the events x
-    (tier, group) indicator (1, or the share) with the groups' figures stacked by tier."""
+    Per chunk of events and housing type: each stored value's group and tier, then one product
+    of the events x (tier, group) indicator (1, or the share) with the groups' figures stacked
+    by tier (:meth:`Exposure.priced`: cheap, from the groups' money classes)."""
     share_mode = exp.spec.impact is not None and exp.spec.affected == "share"
     chunks = _chunks(event_set.intensity.indptr, CHUNK_VALUES)
     n_housing = exp.cell_group.shape[0]
-    kept: dict = {}
-    for i, (lo, hi) in enumerate(chunks):  # first pass: what each tier reaches
-        m = _rows_of(event_set, lo, hi)
-        for h in range(n_housing):
-            g, tier, share, valid = _tiered(exp, m, h, shares=share_mode)
-            # each group's highest tier over the events; it is priced at every tier up to it
-            # (exact: a tier no event gives a group is priced but never read)
-            highest = np.zeros(exp.n_groups, np.int8)
-            np.maximum.at(highest, g, np.where(valid, tier, 0).astype(np.int8))
-            for t in range(1, int(highest.max(initial=0)) + 1):
-                exp.reach(t, np.flatnonzero(highest >= t))
-            if len(chunks) == 1:
-                kept[i, h] = (g, tier, share, valid)
     dtype = np.float64 if share_mode else np.int64
     out = np.zeros((event_set.n_events, len(FIGURES) * N_PROVINCES), dtype)
     n = exp.n_groups
-    for i, (lo, hi) in enumerate(chunks):
+    for lo, hi in chunks:
         m = _rows_of(event_set, lo, hi)
         for h in range(n_housing):
-            g, tier, share, valid = kept.pop((i, h), None) or _tiered(exp, m, h, shares=share_mode)
+            g, tier, share, valid = _tiered(exp, m, h, shares=share_mode)
             hit = np.flatnonzero(valid)
             if not hit.size:
                 continue
@@ -521,9 +550,8 @@ def _aggregate(event_set, exp: Exposure, on_progress: Callable[[int], None] | No
             data = share[hit] if share_mode else np.ones(hit.size, np.int64)
             indptr = np.searchsorted(hit, m.indptr)  # hits before each row's start
             mt = sparse.csr_matrix((data, column, indptr), shape=(hi - lo, top * n))
-            table = np.vstack([exp.priced(t) for t in range(1, top + 1)])
-            used = np.flatnonzero(table.any(axis=0))  # figures of provinces with households here
-            out[lo:hi, used] += mt @ np.ascontiguousarray(table[:, used], dtype=dtype)
+            table, used = exp.stacked(top, dtype)
+            out[lo:hi, used] += mt @ table
         if on_progress is not None:
             on_progress(hi - lo)
     return out, share_mode
