@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from typer.testing import CliRunner
@@ -75,3 +76,57 @@ def test_exports(demo, tmp_path):
     assert out.exit_code == 0 and (tmp_path / "signed.xlsx").stat().st_size > 0, out.output
     out = _madad(demo, "ndma", "export", "--minutes", "--out", str(tmp_path / "minutes.pdf"))
     assert out.exit_code == 0 and (tmp_path / "minutes.pdf").read_bytes()[:4] == b"%PDF"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'committee.db'}"
+        return
+    server = os.environ.get("MADAD_TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("no PostgreSQL server: run through `python tests/pgserver.py run -- ...` "
+                    "(make test does)")
+    from pgserver import drop_database, fresh_database
+
+    url = fresh_database(server, prefix="cli")
+    yield url
+    drop_database(url)
+
+
+def test_a_committee_from_scratch(demo, database, tmp_path):
+    """init, members, keys, submit, review, sign, status, meeting, action, backup: the CLI on
+    an empty database of each kind."""
+    from simulator.exchange.keys import keygen
+
+    env = {"MADAD_DATABASE_URL": database, "MADAD_PASSWORD": "chair's long password"}
+
+    def madad(*args, user="chair", input_=None):
+        return CliRunner().invoke(app, ["workspace", "--as", user, *args], env=env, input=input_)
+
+    out = madad("init", "--chair", "chair", "--organisation", "mopass")
+    assert out.exit_code == 0 and "13 organisations" in out.output, out.output
+    for username, org in (("bisp", "bisp"), ("sspa", "sspa-sindh")):
+        out = madad("member", "add", username, "--organisation", org,
+                    input_="chair's long password\nchair's long password\n")
+        assert out.exit_code == 0, out.output
+        keygen(org, tmp_path / "keys")
+        out = madad("key", org, str(tmp_path / "keys" / f"{org}.identity.json"))
+        assert out.exit_code == 0 and "key id" in out.output, out.output
+    run = demo / "runs" / f"{DEMO_PLAN}-v1"
+    out = madad("submit", str(run), "--plan", "flood", "--note", "first", user="bisp")
+    assert out.exit_code == 0 and "needs signatures from federal, KP, PB, SD" in out.output
+    assert madad("review", "flood", "--comment", "fine", user="sspa").exit_code == 0
+    out = madad("sign", "flood", "--key", str(tmp_path / "keys" / "sspa-sindh.key.pem"), user="sspa")
+    assert out.exit_code == 0 and "still to sign: federal, KP, PB" in out.output, out.output
+    out = madad("status", "--json")
+    [plan] = json.loads(out.output)
+    assert plan["versions"][0]["signatures"]["SD"]["valid"] is True
+    assert madad("meeting", "add", "2026-10-01", "Q4").exit_code == 0
+    out = madad("action", "add", "Campsites", "--owner", "sspa-sindh", "--due", "2020-01-01")
+    assert out.exit_code == 0
+    out = madad("action", "list", "--overdue", user="sspa")
+    assert "1 action points, 1 overdue" in out.output
+    out = madad("audit", "--limit", "3")
+    assert out.exit_code == 0 and "hash chain verified" in out.output
+    assert madad("backup", str(tmp_path / "b.jsonl.gz")).exit_code == 0
