@@ -51,6 +51,26 @@ def pytest_xdist_make_scheduler(config, log):
     return Scheduling(config, log)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """An empty database of each kind: a SQLite file, and a new database on the PostgreSQL
+    server `make test` starts (``tests/pgserver.py``; skipped without it), dropped after."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'workspace.db'}"
+        return
+    import os
+
+    server = os.environ.get("MADAD_TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("no PostgreSQL server: run through `python tests/pgserver.py run -- ...` "
+                    "(make test does)")
+    from pgserver import drop_database, fresh_database
+
+    url = fresh_database(server, prefix="t")
+    yield url
+    drop_database(url)
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT

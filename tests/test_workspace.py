@@ -72,20 +72,9 @@ def keys(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'workspace.db'}"
-        return
-    server = os.environ.get("MADAD_TEST_DATABASE_URL")
-    if not server:
-        pytest.skip("no PostgreSQL server: run through `python tests/pgserver.py run -- ...` "
-                    "(make test does)")
-    from pgserver import drop_database, fresh_database
-
-    db = fresh_database(server, prefix="ws")
-    yield db
-    drop_database(db)
+@pytest.fixture
+def url(database_url):
+    return database_url  # SQLite and the PostgreSQL server make test starts (conftest.py)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from typer.testing import CliRunner
@@ -78,28 +77,12 @@ def test_exports(demo, tmp_path):
     assert out.exit_code == 0 and (tmp_path / "minutes.pdf").read_bytes()[:4] == b"%PDF"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'committee.db'}"
-        return
-    server = os.environ.get("MADAD_TEST_DATABASE_URL")
-    if not server:
-        pytest.skip("no PostgreSQL server: run through `python tests/pgserver.py run -- ...` "
-                    "(make test does)")
-    from pgserver import drop_database, fresh_database
-
-    url = fresh_database(server, prefix="cli")
-    yield url
-    drop_database(url)
-
-
-def test_a_committee_from_scratch(demo, database, tmp_path):
+def test_a_committee_from_scratch(demo, database_url, tmp_path):
     """init, members, keys, submit, review, sign, status, meeting, action, backup: the CLI on
     an empty database of each kind."""
     from simulator.exchange.keys import keygen
 
-    env = {"MADAD_DATABASE_URL": database, "MADAD_PASSWORD": "chair's long password"}
+    env = {"MADAD_DATABASE_URL": database_url, "MADAD_PASSWORD": "chair's long password"}
 
     def madad(*args, user="chair", input_=None):
         return CliRunner().invoke(app, ["workspace", "--as", user, *args], env=env, input=input_)

@@ -84,34 +84,35 @@ def listed(items) -> str:
     return T("cm_sep").join(str(i) for i in items)
 
 
+def labelled(prefix: str, value) -> str:
+    """The label ``prefix + value`` (spaces as underscores) in the page's language, or the
+    value itself when no label has that name."""
+    key = prefix + str(value).replace(" ", "_")
+    return T(key) if key in text.LABELS["en"] else str(value)
+
+
 def jurisdiction_text(code: str) -> str:
-    key = "fin_payer_" + str(code)
-    return T(key) if key in text.LABELS["en"] else str(code)
+    return labelled("fin_payer_", code)
 
 
 def role_text(role: str) -> str:
-    key = "cm_role_" + str(role)
-    return T(key) if key in text.LABELS["en"] else str(role)
+    return labelled("cm_role_", role)
 
 
 def state_text(state: str) -> str:
-    key = "cm_state_" + str(state).replace(" ", "_")
-    return T(key) if key in text.LABELS["en"] else str(state)
+    return labelled("cm_state_", state)
 
 
 def status_text(status: str) -> str:
-    key = "cm_status_" + str(status)
-    return T(key) if key in text.LABELS["en"] else str(status)
+    return labelled("cm_status_", status)
 
 
 def kind_text(kind: str) -> str:
-    key = "cm_kind_" + str(kind)
-    return T(key) if key in text.LABELS["en"] else str(kind)
+    return labelled("cm_kind_", kind)
 
 
 def figure_text(name: str) -> str:
-    key = "f_" + str(name)
-    return T(key) if key in text.LABELS["en"] else str(name)
+    return labelled("f_", name)
 
 
 def figure(name: str, value: Any) -> str:
