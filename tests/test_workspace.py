@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from hazards.errors import ConflictError, ForbiddenError, WorkspaceError
 from simulator.workspace import Workspace, signing
@@ -425,3 +425,43 @@ def test_submissions_only_from_the_runs_root(url, runs, tmp_path):
         assert w.submit("chair", runs["v1"], plan="sindh-flood") == 1
     finally:
         w.close()
+
+
+def test_a_new_key_keeps_earlier_signatures_valid(ws, runs, keys, tmp_path):
+    from simulator.exchange.keys import keygen
+
+    ws.submit("bisp", runs["v1"], plan="sindh-flood")
+    ws.approve("sspa", "sindh-flood", 1, keys / "sspa-sindh.key.pem")
+    new = keygen("sspa-sindh", tmp_path / "new-keys")
+    ws.register_key("chair", "sspa-sindh", new.identity)  # Sindh changes its key
+    assert ws.status("chair")[0].latest.signatures["SD"]["valid"] is True
+    ws.submit("bisp", runs["v2"], plan="sindh-flood")
+    with pytest.raises(WorkspaceError, match="registered for the organisation"):
+        ws.approve("sspa", "sindh-flood", 2, keys / "sspa-sindh.key.pem")  # the old key
+    ws.approve("sspa", "sindh-flood", 2, new.private_key)
+    for number, run in ((1, runs["v1"]), (2, runs["v2"])):
+        path = tmp_path / f"v{number}.json"
+        path.write_text(json.dumps(ws.signatures("wb", "sindh-flood", number)))
+        assert [p["key_id"] for p in signing.verify_file(path, run)] == [
+            ws.status("chair")[0].versions[number - 1].signatures["SD"]["key_id"]]
+
+
+def test_migration_0002_down_and_up_keeps_signatures_verifiable(ws, runs, keys):
+    """Revision 0002 gives each signature the identity it was made with; going back to 0001
+    and up again fills it from the organisation's key, and the signature still verifies."""
+    from alembic import command
+
+    from simulator.workspace.db import _config
+
+    ws.submit("bisp", runs["v1"], plan="sindh-flood")
+    ws.approve("sspa", "sindh-flood", 1, keys / "sspa-sindh.key.pem")
+    ws.engine.dispose()
+    with ws.engine.begin() as conn:
+        command.downgrade(_config(conn), "0001")
+    with ws.engine.begin() as conn:
+        assert "identity_json" not in {c["name"] for c in inspect(conn).get_columns("signatures")}
+    ws.engine.dispose()
+    with ws.engine.begin() as conn:
+        command.upgrade(_config(conn), "head")
+    ws.engine.dispose()
+    assert ws.status("chair")[0].latest.signatures["SD"]["valid"] is True

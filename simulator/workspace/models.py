@@ -216,6 +216,9 @@ class Signature(Base):
     payload: Mapped[str] = mapped_column(Text)
     signature_b64: Mapped[str] = mapped_column(String(100))
     signed_at: Mapped[str] = mapped_column(String(32))
+    #: The organisation's public identity the signature was checked against when it was made
+    #: (revision 0002): a later key change does not orphan earlier signatures.
+    identity_json: Mapped[str | None] = mapped_column(Text)
 
 
 class Meeting(Base):

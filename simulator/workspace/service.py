@@ -603,7 +603,7 @@ class Workspace:
             s.add(Signature(version_id=v.id, organisation_id=org.id, member_id=actor.member_id,
                             jurisdiction=actor.signs_for, key_id=org.key_id,
                             payload=approval.payload_json, signature_b64=approval.signature_b64,
-                            signed_at=body["signed_utc"]))
+                            signed_at=body["signed_utc"], identity_json=org.identity_json))
             s.add(Review(version_id=v.id, member_id=actor.member_id, organisation_id=org.id,
                          kind="approve", text=text, created_at=body["signed_utc"]))
             self._audit(s, actor, "plan.approve", target, "done",
@@ -675,7 +675,8 @@ class Workspace:
                              .join(Organisation, Signature.organisation_id == Organisation.id)
                              .where(Signature.version_id == v.id).order_by(Signature.id)).all()
             return signing.signature_file([
-                (signing.SignedApproval(json.loads(g.payload), g.signature_b64), o.identity_json)
+                (signing.SignedApproval(json.loads(g.payload), g.signature_b64),
+                 g.identity_json or o.identity_json)
                 for g, o in rows])
 
     def diff(self, who: Actor | str, plan: str, a: int, b: int) -> dict:
@@ -963,11 +964,12 @@ def _chain(prev: str, event: dict) -> str:
 
 
 def _valid(g: Signature, org: Organisation, v: PlanVersion) -> bool:
-    """Whether a stored signature still verifies against the organisation's identity and is
-    over this version."""
+    """Whether a stored signature still verifies against the identity it was made with (the
+    organisation's, when it was made before signatures kept theirs) and is over this version."""
     try:
         approval = signing.SignedApproval(json.loads(g.payload), g.signature_b64)
-        signing.verify(approval, identity_from_json(json.loads(org.identity_json or "null")))
+        identity = g.identity_json or org.identity_json or "null"
+        signing.verify(approval, identity_from_json(json.loads(identity)))
     except (WorkspaceError, ExchangeError, ValueError):
         return False
     body = approval.payload
