@@ -11,17 +11,25 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/activate:
+	@echo "Setting up .venv (Python's own virtual environment, inside this folder): first pip"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The app's environment: the project and its runtime dependencies.
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e .
+	@echo "Installing Madad and what it runs on (numpy, pandas, rasterio, GDAL's wheels, Streamlit, Dask,"
+	@echo "SQLAlchemy, ...) into .venv from PyPI, about 1.3 GB: the first time takes about 1 to 3 minutes,"
+	@echo "later runs skip this step until pyproject.toml changes."
+	@start=$$(date +%s); $(BIN)/pip install --quiet -e . && \
+	  echo "Installed in $$(( $$(date +%s) - start )) s."
 	touch $@
 
 # The developer's environment: the project with the dev extras (tests, notebooks).
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "Installing Madad with its test and notebook tools into .venv from PyPI: the first time takes"
+	@echo "about 2 to 4 minutes, later runs skip this step until pyproject.toml changes."
+	@start=$$(date +%s); $(BIN)/pip install --quiet -e '.[dev]' && \
+	  echo "Installed in $$(( $$(date +%s) - start )) s."
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed ## Serve the app on the demo (http://localhost:8501; PORT=..., ROLE=planner for the planner's view)
