@@ -465,3 +465,19 @@ def test_migration_0002_down_and_up_keeps_signatures_verifiable(ws, runs, keys):
         command.upgrade(_config(conn), "head")
     ws.engine.dispose()
     assert ws.status("chair")[0].latest.signatures["SD"]["valid"] is True
+
+
+def test_members_are_updated_by_officers_only(ws):
+    ws.update_member("secretariat", "sspa", email="planner@sspa.gos.pk")
+    assert ws.actor_for_email("planner@sspa.gos.pk").username == "sspa"
+    with pytest.raises(ForbiddenError, match="chair or the secretariat"):
+        ws.update_member("bisp", "sspa", role="chair")
+    ws.update_member("chair", "wb", active=False)  # left the Committee: kept, but inactive
+    with pytest.raises(ForbiddenError, match="no longer an active member"):
+        ws.status("wb")
+    assert {m["username"]: m["active"] for m in ws.members()}["wb"] is False
+    with pytest.raises(WorkspaceError, match="cannot deactivate yourself"):
+        ws.update_member("chair", "chair", active=False)
+    ws.update_member("chair", "pdma", password="a new long password")
+    assert ws.login("pdma", "a new long password").username == "pdma"
+    assert [e["action"] for e in ws.audit("chair")].count("member.update") == 3

@@ -174,6 +174,25 @@ def member_add(
     typer.echo(f"added {username} ({organisation}, {role}, {view}).")
 
 
+@member_app.command("update")
+def member_update(
+    username: str = typer.Argument(..., help="The member to change."),
+    email: str | None = typer.Option(None, "--email", help="E-mail at the identity provider (st.login)."),
+    role: str | None = typer.Option(None, "--role", help="chair, secretariat, member or observer."),
+    view: str | None = typer.Option(None, "--view", help="planner, authority or minister."),
+    active: bool | None = typer.Option(None, "--active/--inactive", help="Keep or end the membership (never deleted)."),
+    password: bool = typer.Option(False, "--password", help="Set a new local password (asked for)."),
+) -> None:
+    """Change a member's e-mail, role, view, password or membership (chair or secretariat)."""
+    ws = _open()
+    me = _signed_in(ws)
+    secret = (typer.prompt(f"new password for {username}", hide_input=True,
+                           confirmation_prompt=True) if password else None)
+    _call(ws.update_member, me, username, email=email, role=role, view=view, active=active,
+          password=secret)
+    typer.echo(f"updated {username}.")
+
+
 @member_app.command("list")
 def member_list() -> None:
     """List members and organisations."""

@@ -356,6 +356,36 @@ class Workspace:
             self._audit(s, actor, "member.add", m.username, "done",
                         {k: spec.get(k) for k in ("organisation", "role", "view", "email")})
 
+    def update_member(self, who: Actor | str, username: str, *, email: str | None = None,
+                      role: str | None = None, view: str | None = None,
+                      active: bool | None = None, password: str | None = None) -> None:
+        """Change a member's e-mail (for ``st.login``), role, view, password or whether they are
+        active (chair or secretariat; a member who leaves the Committee is made inactive, never
+        deleted, so the record keeps who did what). Only what is given changes."""
+        if role is not None and role not in ROLES:
+            raise WorkspaceError(f"role {role!r}: one of {list(ROLES)}.")
+        if view is not None and view not in VIEWS:
+            raise WorkspaceError(f"view {view!r}: one of {list(VIEWS)}.")
+        with self._tx() as s:
+            actor = self._allow(s, who, "member.add", username)
+            m = s.scalar(select(Member).where(Member.username == username))
+            if m is None:
+                raise WorkspaceError(f"no member {username!r} (`madad workspace member list`).")
+            if m.id == actor.member_id and (active is False or (role and role != m.role)):
+                raise WorkspaceError("you cannot deactivate yourself or change your own role; ask "
+                                     "another officer of the Committee.")
+            changes = {k: v for k, v in (("email", email), ("role", role), ("view", view),
+                                         ("active", active)) if v is not None}
+            for name, value in changes.items():
+                setattr(m, name, value)
+            if password is not None:
+                m.password_hash = _hash_password(password)
+                changes["password"] = "changed"
+            if not changes:
+                raise WorkspaceError("nothing to change: give an e-mail, role, view, password or "
+                                     "active state.")
+            self._audit(s, actor, "member.update", username, "done", changes)
+
     def register_key(self, who: Actor | str, organisation: str, identity: str | Path) -> str:
         """Register an organisation's public identity (``<org>.identity.json`` from ``madad
         exchange keygen``); its signatures are checked against it. Returns the key id."""
