@@ -93,3 +93,96 @@ def test_needs_two_run_folders(runs, tmp_path):
         compare(runs[:1])
     with pytest.raises(export.ExportError, match="not a run folder"):
         compare([runs[0], tmp_path])
+
+
+# --- what `madad compare` prints: fitted to the terminal, a legend, the NFC note -----------------
+
+
+def _compare_cli(monkeypatch, args, columns: int):
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = CliRunner().invoke(app, ["compare", *map(str, args)], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _row(text: str, label: str) -> list[str]:
+    """The cells of the summary row whose label is ``label``."""
+    for line in text.splitlines():
+        if line.startswith(label + "  "):
+            return line[len(label):].split()
+    raise AssertionError(f"no row {label!r} in:\n{text}")
+
+
+def test_cli_compare_fits_80_columns_with_headline_figures(runs, monkeypatch):
+    a, b = _plans(runs)
+    text = _compare_cli(monkeypatch, runs, 80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for label, key in (("Households affected", "affected_households"),
+                       ("Households paid", "paid_households"), ("Amount PKR", "amount_pkr"),
+                       ("Federal PKR", "federal_pkr"), ("Provincial PKR", "provincial_pkr")):
+        first, second = a["totals"][key], b["totals"][key]
+        change = f"{second - first:+,}" if second != first else "0"
+        assert _row(text, label) == [f"{first:,}", f"{second:,}", change], label
+    provinces = [{p["province_code"]: p for p in plan["provinces"]} for plan in (a, b)]
+    for code in ("PB", "SD"):
+        first, second = (by[code]["provincial_pkr"] for by in provinces)
+        assert _row(text, f"  spent in {code}") == [f"{first:,}", f"{second:,}", f"{second - first:+,}"]
+    # what SD pays under the key: its contributions to every province's provincial share
+    paid = sum(c["amount_pkr"] for c in b["cost_sharing"]["contributions"] if c["paying_province"] == "SD")
+    assert _row(text, "  paid by SD")[1] == f"{paid:,}"
+    assert _row(text, "Cost-sharing rule") == ["fixed", "key", "nfc7", compare_mod.CHANGED]
+    # the runs' full labels and folders in the legend, the NFC note, and where the wide table is
+    flat = " ".join(text.split())
+    assert f"A indus-flood-demo (bisp-25k): {runs[0]}" in flat
+    assert f"B indus-flood-demo (bisp-20k): {runs[1]}" in flat
+    assert "Note (run B): under the NFC key (cost_sharing.rule: key" in flat
+    assert "SD's provincial PKR includes contributions from PB" in flat
+    assert "not to the PKR spent in it" in flat
+    assert "is wider than 80 columns; write it with --out FILE.xlsx." in flat
+    assert "Full table:" not in text
+
+
+def test_cli_compare_fixed_rule_runs_have_no_nfc_note(runs, monkeypatch):
+    text = _compare_cli(monkeypatch, [runs[0], runs[0]], 80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "NFC key" not in text and "paid by" not in text
+    assert _row(text, "Amount PKR")[-1] == "0"
+    assert "bisp-25k #2" in text  # the same folder twice: numbered headers
+
+
+def test_cli_compare_narrow_wide_and_xlsx(runs, monkeypatch, tmp_path):
+    text = _compare_cli(monkeypatch, [runs[0], runs[1], runs[0]], 60)
+    assert max(len(line) for line in text.splitlines()) <= 60
+    assert text.count("Households paid") == 2  # two blocks of columns at 60 columns
+    assert "C-A" in text
+    wide = _compare_cli(monkeypatch, runs, 400)
+    assert "Full table:" in wide and "write it with --out" not in wide
+    assert max(len(line) for line in wide.splitlines()) <= 400
+    out = tmp_path / "cmp.xlsx"
+    text = _compare_cli(monkeypatch, [*runs, "--out", out], 80)
+    assert "is wider than 80 columns; it is in cmp.xlsx." in " ".join(text.split())
+    assert f"wrote {out}" in text and out.exists()
+
+
+def test_summary_shortens_long_programme_names_and_shows_ceilings(runs):
+    a, b = _plans(runs)
+    long = "BISP Benazir Taleemi Wazaif flood top-up for katcha-area households in lower Sindh"
+    for plan in (a, b):
+        plan["programmes"][0]["name"] = long
+    b["budget"]["provincial_ceilings_pkr"] = {"PB": 900_000_000, "SD": 800_000_000}
+    loaded = [publish.Run(a, label="before"), publish.Run(b, label="after")]
+    text = compare_mod.format_summary(compare(loaded), loaded, width=80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    row = next(line for line in lines if line.startswith("  P1 "))
+    assert long not in row and "…" in row
+    assert row.split()[-3:] == [f"{a['programmes'][0]['entitled_households']:,}"] * 2 + ["0"]
+    assert f"P1 {long}" in " ".join(text.split())  # the full name in the legend
+    assert _row(text, "Provincial ceilings PKR") == ["none", "1,700,000,000", compare_mod.CHANGED]
+    assert _row(text, "  ceiling of SD")[:2] == ["none", "800,000,000"]
+    assert "the provincial ceilings apply to each province's contribution" in " ".join(text.split())

@@ -198,6 +198,15 @@ def validate(scenarios: list[Path] = typer.Argument(..., help="Scenario YAML fil
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def _compare_width() -> int:
+    """Columns ``madad compare`` prints in: the terminal's (COLUMNS when set), at least 60."""
+    import shutil
+
+    from simulator.publish.compare import MIN_WIDTH
+
+    return max(shutil.get_terminal_size().columns, MIN_WIDTH)
+
+
 @app.command()
 def compare(
     runs: list[Path] = typer.Argument(..., help="Two or more run folders written by `madad run`; the first is the baseline."),
@@ -205,7 +214,9 @@ def compare(
 ) -> None:
     """Compare run folders side by side: policy, totals, cost-sharing, dedup and budget.
 
-    Prints one column per run and, for each later run, its difference from the first.
+    Prints the headline figures: one column per run and each later run's change from the first.
+
+    Fits the terminal's width (COLUMNS); the full table is in the --out .xlsx when it does not.
 
     Example: madad compare runs/bisp-25k runs/bisp-20k --out compare.xlsx
     """
@@ -214,10 +225,11 @@ def compare(
     if out is not None and out.suffix.lower() != ".xlsx":
         fail(f"{out}: --out must be an .xlsx file.")
     try:
-        frame = compare_mod.compare(runs)
+        loaded = compare_mod.load_runs(runs)
+        frame = compare_mod.compare(loaded)
     except MadadError as exc:
         fail(exc)
-    typer.echo(compare_mod.format_table(frame))
+    typer.echo(compare_mod.format_for_terminal(frame, loaded, _compare_width(), out))
     if out is not None:
         compare_mod.write_compare_xlsx(frame, out)
         typer.echo(f"wrote {out}")
