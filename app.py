@@ -43,9 +43,11 @@ handling. The pages are the files of :mod:`simulator.app.pages` (one each, url_p
 everything cached is in :mod:`simulator.app.loaders`; session state and the sidebar in
 :mod:`simulator.app.state`; the labels of both languages in ``simulator/app/labels/*.json``.
 
-Uploaded files are kept under the system temporary folder (``madad-uploads/``), named by
-their SHA-256, and read with the CLI's own readers. ``.streamlit/config.toml`` turns off usage
-statistics, hides the developer toolbar and tracebacks, and raises the upload cap to 1 GB.
+Uploaded files are kept in a folder of the session under the system temporary folder
+(``madad-uploads/<session>/``), removed with the session or once nothing uses them, and read
+with the CLI's own readers (:mod:`simulator.app.loaders`). ``.streamlit/config.toml`` turns
+off usage statistics, hides the developer toolbar and tracebacks, and raises the upload cap to
+1 GB.
 
 Speed and weight: the hazard layers and the registry are cached by content apart from the
 policy, so a policy change reruns only the engine and the plan (a registry file is read while
@@ -54,6 +56,11 @@ shown at once, with "likely ranges being computed (member k of n)" until its ran
 (the page then reruns by itself); the downloads wait for them. What reaches the browser is
 aggregated on the server: each hazard raster as one PNG, one polygon per non-empty ~5 km
 hexagon and one feature per district; household locations never leave the server.
+
+Flow: a scenario run on the Scenario page opens the Summary page with its headline figures
+("Done: now showing ..."). The sidebar says "Plan computed in X s" only on the run that first
+shows a plan just computed (by this run, or by the Scenario page's run just before); a plan
+from the cache gets no caption.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from pathlib import Path
 
 import streamlit as st
@@ -99,6 +107,23 @@ def settings() -> Settings:
     return load_settings(os.environ, APP_DIR)
 
 
+@st.cache_resource(show_spinner=False)
+def plans_shown() -> weakref.WeakSet:
+    """The cached runs (their :class:`simulator.app.loaders.Ensemble`) some page has shown
+    already, in this server process."""
+    return weakref.WeakSet()
+
+
+def computed_now(cur) -> float | None:
+    """Seconds the plan of ``cur`` took, when this run is the first to show it (computed by this
+    run or by the Scenario page's run just before); None for a plan from the cache."""
+    shown = plans_shown()
+    if cur.ensemble is None or cur.ensemble in shown:
+        return None
+    shown.add(cur.ensemble)
+    return loaders.result_of(cur.scn, cur.source, cur.library)[1]
+
+
 def main() -> None:
     started = time.perf_counter()
     st.set_page_config(page_title="Madad", page_icon=":material/volunteer_activism:", layout="wide")
@@ -132,8 +157,12 @@ def main() -> None:
             st.rerun()
         return
     set_current(cur)
+    if not nav.url_path and "flash" in st.session_state:  # the Summary, after a scenario's run
+        st.success(T("run_done", title=st.session_state.pop("flash")))
     nav.run()
-    st.sidebar.caption(T("computed_in", s=f"{cur.seconds:.2f}"))
+    seconds = computed_now(cur)
+    if seconds is not None:
+        st.sidebar.caption(T("computed_in", s=f"{seconds:.2f}"))
     log.info("page %s: plan %.3f s, whole run %.3f s", nav.url_path or "overview", cur.seconds,
              time.perf_counter() - started)
 

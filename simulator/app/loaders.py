@@ -8,8 +8,13 @@ edited policy is a different plan from the library's, if only in its title). Haz
 registry are cached apart from the policy, so a policy change reruns only the engine and the
 plan. Every plan comes from :func:`simulator.plans.assemble`: the app builds none of its own.
 
-Uploaded files are kept under the system temporary folder (``madad-uploads/``), named by
-their SHA-256, and read with the CLI's own readers.
+Uploaded files (hazard rasters, registries, boundaries, declared districts) are kept in a
+folder of the visitor's session under the system temporary folder
+(``madad-uploads/<session>/``, :func:`upload_folder`), named by their slot and SHA-256, and read
+with the CLI's own readers. Nothing collects there: a file is removed as soon as no slot of the
+session and no scenario of the session uses it (:func:`tidy_uploads`, after each upload, swap
+or removal), the folder is removed when the session ends, and at start-up the folders (and
+loose files) older than :data:`UPLOAD_MAX_AGE_H` hours are removed (:func:`sweep_old_uploads`).
 
 Long work shows a progress bar (:func:`progress_bar`) fed by the library's callbacks: the
 synthetic registry's generation, the first time it is made. The bar is made and emptied inside
@@ -34,16 +39,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 import tempfile
 import threading
 import time
 import types
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import numpy as np
 import pandas as pd
@@ -64,6 +72,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS_DIR = ROOT / "scenarios"
 DEMO_NAME = "indus-flood-demo"
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "madad-uploads"
+#: Session folders (and loose files) under :data:`UPLOAD_DIR` older than this are removed at
+#: start-up [hours]: their sessions have ended (a live session's folder is touched on each upload).
+UPLOAD_MAX_AGE_H = 24
+#: The session-state keys of the uploads a session keeps ({path, name, sha, ...} each).
+UPLOAD_SLOTS = ("hazard_file", "declared_file", "registry_file", "boundaries_file")
 #: Downloads only a planner may have: the household payout list.
 PLANNER_ONLY = frozenset({"csv", "parquet"})
 
@@ -153,19 +166,121 @@ def library_scenario(name: str) -> Scenario:
     return Scenario.model_validate(library_now()[name]["raw"])
 
 
-# --- uploaded files: kept by content in a temporary folder, read with the CLI's own readers -------
+# --- uploaded files: kept in a folder of the session, read with the CLI's own readers ------------
 
 
-def save_upload(uploaded) -> dict:
-    """Write an uploaded file under its content hash; returns {path, name, sha}."""
+class UploadFolder:
+    """The uploads folder of one session (kept in ``st.session_state["upload_dir"]``): removed
+    with its files when the session ends (its session state, and so this object, is freed)."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / uuid4().hex
+        self.path.mkdir(parents=True, exist_ok=True)
+        weakref.finalize(self, shutil.rmtree, str(self.path), True)
+
+    def __repr__(self) -> str:
+        return f"UploadFolder({str(self.path)!r})"
+
+
+@st.cache_resource(show_spinner=False)
+def sweep_old_uploads(max_age_h: float = UPLOAD_MAX_AGE_H) -> int:
+    """Remove the session folders and loose files under :data:`UPLOAD_DIR` not touched for
+    ``max_age_h`` hours: those of sessions that ended without their folder being removed (a
+    server stopped). Run once per server process, at its first session; returns how many."""
+    if not UPLOAD_DIR.is_dir():
+        return 0
+    cutoff = time.time() - max_age_h * 3600
+    removed = 0
+    for entry in UPLOAD_DIR.iterdir():
+        try:
+            if entry.stat().st_mtime >= cutoff:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+        except OSError as exc:
+            log.info("old upload %s not removed: %s", entry, exc)
+    if removed:
+        log.info("removed %d old upload folders or files from %s", removed, UPLOAD_DIR)
+    return removed
+
+
+def upload_folder() -> Path:
+    """This session's uploads folder (made, and kept in the session, at the first upload)."""
+    ss = st.session_state
+    holder = ss.get("upload_dir")
+    if not isinstance(holder, UploadFolder):
+        holder = ss["upload_dir"] = UploadFolder(UPLOAD_DIR)
+    holder.path.mkdir(parents=True, exist_ok=True)  # in case a sweep took it
+    return holder.path
+
+
+def _paths_in(value: Any) -> set[str]:
+    """Every file path a scenario's hazards name (``file``, ``admin_table``)."""
+    out: set[str] = set()
+    for spec in getattr(value, "hazards", None) or []:
+        for name in ("file", "admin_table"):
+            found = getattr(spec, name, None)
+            if found:
+                out.add(str(found))
+    return out
+
+
+def uploads_in_use() -> set[str]:
+    """The paths this session still uses: its upload slots and its scenarios' files."""
+    ss = st.session_state
+    used = {str(ss[slot]["path"]) for slot in UPLOAD_SLOTS if ss.get(slot)}
+    for key in ("active_scn", "library_scn"):
+        used |= _paths_in(ss.get(key))
+    return used
+
+
+def tidy_uploads(*keep: str) -> None:
+    """Remove the files of this session's folder that nothing uses (see :func:`uploads_in_use`)
+    apart from ``keep``: a file replaced by another, removed, or no longer run."""
+    holder = st.session_state.get("upload_dir")
+    if not isinstance(holder, UploadFolder) or not holder.path.is_dir():
+        return
+    used = uploads_in_use() | {str(k) for k in keep}
+    for path in holder.path.iterdir():
+        if str(path) not in used:
+            path.unlink(missing_ok=True)
+
+
+def save_upload(uploaded, slot: str = "upload") -> dict:
+    """Write an uploaded file in this session's folder, named by ``slot`` and its content hash;
+    returns {path, name, sha}. The slot's earlier file goes unless the session still uses it."""
     content = uploaded.getvalue()
     sha = hashlib.sha256(content).hexdigest()
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(uploaded.name).name)[-80:] or "upload"
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-    path = UPLOAD_DIR / f"{sha[:16]}-{safe}"
+    path = upload_folder() / f"{slot}-{sha[:16]}-{safe}"
     if not path.exists():
         path.write_bytes(content)
+    tidy_uploads(str(path))
     return {"path": str(path), "name": uploaded.name, "sha": sha}
+
+
+def save_text(slot: str, content: str, suffix: str = ".csv") -> Path:
+    """A file the app writes for the session (e.g. the declared districts picked), kept as an
+    upload is: in this session's folder, removed once nothing uses it."""
+    sha = hashlib.sha256(content.encode()).hexdigest()
+    path = upload_folder() / f"{slot}-{sha[:16]}{suffix}"
+    if not path.exists():
+        path.write_text(content, encoding="utf-8")
+    tidy_uploads(str(path))
+    return path
+
+
+def use_upload(slot: str, info: dict | None) -> None:
+    """Keep ``info`` (None: nothing) as this session's ``slot``; the file it replaces is removed
+    unless a scenario of the session still runs on it."""
+    if info is None:
+        st.session_state.pop(slot, None)
+    else:
+        st.session_state[slot] = info
+    tidy_uploads()
 
 
 def file_stamp(path: str) -> str:
@@ -647,16 +762,6 @@ def make_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: Settings, bo
         out = Path(tmp) / f"file.{fmt}"
         export.export(run, fmt, out, boundaries=boundaries, min_cell=cfg.min_cell)
         return out.read_bytes()
-
-
-def safe_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: Settings, boundaries=None,
-              library: Scenario | None = None) -> bytes:
-    """:func:`make_file`, or a short text naming the problem (never a traceback)."""
-    try:
-        return make_file(fmt, scn, source, cfg, boundaries, library)
-    except Exception as exc:
-        log.exception("writing %s failed", fmt)
-        return f"Madad could not write this file: {exc}\n".encode()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -10,6 +10,9 @@ Session state the app keeps:
     scenario built from scratch in the Scenario page's builder. Every plan is assembled with it
     as ``library``, so an edited policy (Scenario page's policy editor, sidebar what-if) says
     "edited" with what changed, on the pages and in every download.
+``hazard_file``, ``declared_file``, ``registry_file``, ``boundaries_file``, ``upload_dir``
+    The session's uploads ({path, name, sha, ...} each) and their folder, removed with the
+    session (:func:`simulator.app.loaders.upload_folder`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from simulator import scenario as scenario_mod
 from simulator.app import builder, loaders, style, text
 from simulator.app.loaders import RegistrySource
 from simulator.app.settings import Settings
+from simulator.plans import policy as policy_mod
 from simulator.scenario import Scenario
 
 log = logging.getLogger("madad.app")
@@ -160,9 +164,25 @@ def reset_quick(scn: Scenario) -> None:
     st.session_state["quick_for"] = scn.model_dump_json()
 
 
+def back_to_library(base: Scenario, library: Scenario | None) -> None:
+    """The sidebar's "Back to the scenario's policy": the library scenario's policy when the
+    active one was edited from it (the Scenario page's editor, whose widgets start again from
+    the file), else the active scenario's (the what-if undone)."""
+    if library is None:
+        reset_quick(base)
+        return
+    use_scenario(library, library)
+    for key in [k for k in st.session_state if str(k).startswith(f"pol/lib:{library.name}/")]:
+        del st.session_state[key]
+    reset_quick(library)
+
+
 def quick_sidebar(base: Scenario) -> tuple[Scenario, list]:
     """Sidebar controls of the headline policy; returns the scenario they describe and the
-    changes against the active scenario ((label key, new, old) each)."""
+    changes against the active scenario ((label key, new, old) each).
+
+    "Back to the scenario's policy" is offered only when there is something to go back from:
+    a what-if, or an active policy edited from the library scenario's."""
     ss = st.session_state
     if ss.get("quick_for") != base.model_dump_json():
         reset_quick(base)
@@ -188,12 +208,16 @@ def quick_sidebar(base: Scenario) -> tuple[Scenario, list]:
     if base.cost_sharing.rule in ("fixed", "key"):
         sb.slider(T("q_federal"), min_value=0, max_value=100, step=1, key="federal_share_pct",
                   help=T("q_federal_help"))
-    sb.button(T("q_reset"), key="quick_reset", on_click=reset_quick, args=(base,))
     after = {k: ss.get(k) for k in QUICK_KEYS}
     ss["quick_values"] = {k: v for k, v in after.items() if v is not None}
     if after["threshold"] is not None:
         after["threshold"] = round(float(after["threshold"]), 6)
     changes = builder.what_if_changes(before, after, units)
+    library = ss.get("library_scn")
+    edited = library is not None and bool(policy_mod.differences(library, base))
+    if changes or edited:
+        sb.button(T("q_reset"), key="quick_reset", on_click=back_to_library,
+                  args=(base, library if edited else None))
     if not changes:
         return base, []
     moved = {key for key, *_ in changes}
@@ -250,6 +274,9 @@ def use_scenario(scn: Scenario, library: Scenario | None) -> None:
 
 
 def init_state() -> None:
+    """The session's first scenario (the demo); at the server's start, the uploads of sessions
+    older than :data:`simulator.app.loaders.UPLOAD_MAX_AGE_H` hours are removed."""
+    loaders.sweep_old_uploads()  # once per server process (cached)
     ss = st.session_state
     if "active_scn" not in ss:
         demo = loaders.library_scenario(loaders.DEMO_NAME)

@@ -1,5 +1,10 @@
 """The Scenario page: pick a library scenario or build one (generated, uploaded raster or
-declared districts); upload a registry (planners) or district boundaries; set the policy; run."""
+declared districts); upload a registry (planners) or district boundaries; set the policy; run.
+
+A run that succeeds opens the Summary page with the new headline figures (and a "done" note);
+a run that fails stays here with the problem beside the button pressed. Uploaded files are kept
+in the session's own folder (:func:`simulator.app.loaders.upload_folder`): a file replaced or
+removed here is deleted once the session's scenario no longer runs on it."""
 
 from __future__ import annotations
 
@@ -39,9 +44,6 @@ def render(cur: Current) -> None:
     from (so a changed policy is "edited"); a scenario built here has no library."""
     st.title(T("page_scenario"))
     ss = st.session_state
-    if ss.get("flash"):
-        st.success(T("run_done", title=ss.pop("flash")))
-        st.page_link(PAGE_OBJECTS["overview"], label=T("go_summary"), icon=":material/home:")
     st.caption(T("now_showing", title=cur.base.title))
     st.header(T("s_hazard"))
     sources = ["library", "build", "upload", "declared"]
@@ -96,7 +98,8 @@ def render(cur: Current) -> None:
                    hazards=hazards, combine="max_tier")
         if not any("generator" in h for h in hazards):  # an uploaded footprint has no seeds to vary
             raw.pop("ensemble", None)
-    raw.update(policy)
+    for section, value in policy.items():  # what the editor does not set stays the file's
+        raw[section] = {**raw[section], **value} if isinstance(raw.get(section), dict) else value
     library = template if src == "library" else None
     try:
         scn = builder.validate_raw(raw)
@@ -114,8 +117,9 @@ def render(cur: Current) -> None:
         box.error(T("run_failed", problem=str(exc) or type(exc).__name__))
         return
     use_scenario(scn, library)
-    ss["flash"] = scn.title
-    st.rerun()
+    loaders.tidy_uploads()  # a file the previous scenario ran on and nothing uses now
+    ss["flash"] = scn.title  # said on the Summary page (app.py)
+    st.switch_page(PAGE_OBJECTS["overview"])
 
 
 def hazard_builder() -> list[dict]:
@@ -186,7 +190,9 @@ def hazard_upload() -> list[dict] | None:
     ss = st.session_state
     up = st.file_uploader(T("u_hazard"), type=HAZARD_TYPES, key="up_hazard", help=T("u_hazard_help"))
     if up is not None:
-        ss["hazard_file"] = loaders.save_upload(up)
+        info = loaders.save_upload(up, "hazard_file")
+        if ss.get("hazard_file") != info:
+            loaders.use_upload("hazard_file", info)
     info = ss.get("hazard_file")
     if not info:
         st.caption(T("u_hazard_none"))
@@ -247,13 +253,13 @@ def declared_builder() -> list[dict] | None:
             st.caption(T("d_none"))
             return None
         csv = "district_id,severity\n" + "".join(f"{d},{severity}\n" for d in picked)
-        path = loaders.UPLOAD_DIR / f"declared-{hashlib.sha256(csv.encode()).hexdigest()[:16]}.csv"
-        loaders.UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(csv, encoding="utf-8")
+        path = loaders.save_text("declared_pick", csv)
         return [{"name": "declared", "kind": "riverine-flood", "admin_table": str(path)}]
     up = st.file_uploader(T("d_upload"), type=DECLARED_TYPES, key="up_declared", help=T("d_upload_help"))
     if up is not None:
-        ss["declared_file"] = loaders.save_upload(up)
+        info = loaders.save_upload(up, "declared_file")
+        if ss.get("declared_file") != info:
+            loaders.use_upload("declared_file", info)
     info = ss.get("declared_file")
     if not info:
         return None
@@ -274,7 +280,7 @@ def registry_section(cur: Current) -> None:
         return
     up = st.file_uploader(T("u_registry"), type=REGISTRY_TYPES, key="up_registry", help=T("u_registry_help"))
     if up is not None:
-        info = loaders.save_upload(up)
+        info = loaders.save_upload(up, "registry_file")
         try:
             reg = loaders.cached_registry_file(info["path"], info["sha"])
         except Exception as exc:
@@ -285,7 +291,7 @@ def registry_section(cur: Current) -> None:
             show_quarantine(reg)
             return
         if ss.get("registry_file") != info:
-            ss["registry_file"] = info
+            loaders.use_upload("registry_file", info)
             st.rerun()
     info = ss.get("registry_file")
     if not info:
@@ -294,8 +300,9 @@ def registry_section(cur: Current) -> None:
     reg = loaders.cached_registry_file(info["path"], info["sha"])
     st.success(T("registry_using", name=info["name"], n=f"{reg.report.rows_valid:,}"))
     show_quarantine(reg)
-    if st.button(T("registry_drop"), key="registry_drop"):
-        ss.pop("registry_file", None)
+    # while the uploader holds the file, dropping it would take it again at once: no button then
+    if up is None and st.button(T("registry_drop"), key="registry_drop"):
+        loaders.use_upload("registry_file", None)
         st.rerun()
 
 
@@ -318,7 +325,7 @@ def boundaries_section() -> None:
     code_col = c[1].text_input(T("u_code_column"), value="district_id", key="u_code_column")
     name_col = c[2].text_input(T("u_name_column"), value="", key="u_name_column")
     if up is not None:
-        info = loaders.save_upload(up)
+        info = loaders.save_upload(up, "boundaries_file")
         info.update(code_column=code_col or "district_id", name_column=name_col or None)
         try:
             _, _, report = loaders.cached_boundaries(info["path"], None, info["code_column"], info["name_column"],
@@ -332,7 +339,7 @@ def boundaries_section() -> None:
                                                               sample=sample)))
             return
         if ss.get("boundaries_file") != info:
-            ss["boundaries_file"] = info
+            loaders.use_upload("boundaries_file", info)
             st.rerun()
     info = ss.get("boundaries_file")
     if info:
@@ -342,8 +349,8 @@ def boundaries_section() -> None:
                      total=len(data.district_codes())))
         if report.get("registry_codes_without_boundary"):
             st.caption(T("boundaries_missing", n=len(report["registry_codes_without_boundary"])))
-        if st.button(T("boundaries_drop"), key="boundaries_drop"):
-            ss.pop("boundaries_file", None)
+        if up is None and st.button(T("boundaries_drop"), key="boundaries_drop"):  # as the registry's
+            loaders.use_upload("boundaries_file", None)
             st.rerun()
     else:
         st.caption(T("boundaries_none"))
