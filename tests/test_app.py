@@ -20,36 +20,28 @@ import numpy as np
 import pandas as pd
 import pytest
 from affine import Affine
-from app_pages import ok
+from app_pages import HOUSEHOLDS, app_env, goto, metrics, ok, run_app
 from streamlit.testing.v1 import AppTest
 
 from hazards import tables as data
 from hazards.layer import make_layer
 from simulator import plans, scenario
 from simulator.app import builder, deck, loaders, settings, style, text
-from simulator.app.pages import FILES, PAGES
+from simulator.app.pages import PAGES
 from simulator.publish.export import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 DEMO = ROOT / "scenarios" / "indus-flood-demo.yaml"
-HOUSEHOLDS = 20_000
 #: Streamlit refuses messages over server.maxMessageSize (200 MB); the map stays far below.
 MAX_DECK_BYTES = 3 * 1024 * 1024
-ENV_NAMES = ("MADAD_BOUNDARIES", "MADAD_BOUNDARIES_LAYER", "MADAD_BOUNDARIES_CODE_COLUMN",
-             "MADAD_BOUNDARIES_NAME_COLUMN", "MADAD_ROLE", "MADAD_MIN_CELL", "MADAD_CONFIG",
-             "MADAD_REGISTRY")
 
 
 @pytest.fixture
 def env(monkeypatch):
     """A small demo registry, the default (minister) role and no boundary file, whatever the
     caller's environment."""
-    monkeypatch.setenv("MADAD_DEMO_HOUSEHOLDS", str(HOUSEHOLDS))
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MADAD_CONFIG", "")  # no config file, even if a madad.toml lies beside app.py
-    return monkeypatch
+    return app_env(monkeypatch)
 
 
 @pytest.fixture
@@ -77,25 +69,6 @@ def published(demo):
 
     res = plans.run(demo, base=DEMO.parent, households=HOUSEHOLDS)
     return protect_plan(res.plan, settings.Settings().min_cell, households=res.households)
-
-
-def run_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=180)
-    at.run()
-    if page is not None:
-        goto(at, page)
-    return at
-
-
-def goto(at: AppTest, page: str) -> AppTest:
-    """Open the page registered under ``url_path=page``."""
-    at.switch_page(str(FILES[page].relative_to(ROOT)))
-    at.run()
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def headline(totals: dict) -> dict[str, str]:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from app_pages import ok, open_page
+from app_pages import HOUSEHOLDS, app_env, ok, open_page
 from streamlit.testing.v1 import AppTest
 
 from hazards import tables as data
@@ -20,10 +20,6 @@ from simulator.plans.delivery_plan import headline
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "scenarios" / "indus-flood-demo.yaml"
-HOUSEHOLDS = 20_000
-ENV_NAMES = ("MADAD_BOUNDARIES", "MADAD_BOUNDARIES_LAYER", "MADAD_BOUNDARIES_CODE_COLUMN",
-             "MADAD_BOUNDARIES_NAME_COLUMN", "MADAD_ROLE", "MADAD_MIN_CELL", "MADAD_CONFIG",
-             "MADAD_REGISTRY")
 #: A column that tells each table apart: the planner's (distances, site loads, cash per day), then
 #: the provinces' and the closed sites'.
 PLANNER_TABLES = {"Within 5 km", "Payments per day", "Cash (PKR)"}
@@ -33,11 +29,7 @@ PROVINCES, CLOSED = "Beyond the limit", "Reopens"
 @pytest.fixture
 def env(monkeypatch):
     """A small demo registry, the default (minister) role and no boundary file."""
-    monkeypatch.setenv("MADAD_DEMO_HOUSEHOLDS", str(HOUSEHOLDS))
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MADAD_CONFIG", "")
-    return monkeypatch
+    return app_env(monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -13,56 +13,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 from affine import Affine
-from app_pages import ok
+from app_pages import HOUSEHOLDS, app_env, goto, metrics, ok, run_app
 from streamlit.testing.v1 import AppTest
 
 from hazards.layer import make_layer
 from simulator import plans, scenario
 from simulator.app import loaders, settings, text
-from simulator.app.pages import FILES
 from simulator.app.pages import downloads as downloads_page
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 DEMO = ROOT / "scenarios" / "indus-flood-demo.yaml"
-HOUSEHOLDS = 20_000
-ENV_NAMES = ("MADAD_BOUNDARIES", "MADAD_BOUNDARIES_LAYER", "MADAD_BOUNDARIES_CODE_COLUMN",
-             "MADAD_BOUNDARIES_NAME_COLUMN", "MADAD_ROLE", "MADAD_MIN_CELL", "MADAD_CONFIG",
-             "MADAD_REGISTRY")
 
 
 @pytest.fixture
 def env(monkeypatch):
     """A small demo registry, the default (minister) role and no boundary file."""
-    monkeypatch.setenv("MADAD_DEMO_HOUSEHOLDS", str(HOUSEHOLDS))
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MADAD_CONFIG", "")
-    return monkeypatch
+    return app_env(monkeypatch)
 
 
 @pytest.fixture
 def planner(env):
     env.setenv("MADAD_ROLE", "planner")
     return env
-
-
-def run_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=180)
-    at.run()
-    if page is not None:
-        goto(at, page)
-    return at
-
-
-def goto(at: AppTest, page: str) -> AppTest:
-    at.switch_page(str(FILES[page].relative_to(ROOT)))
-    at.run()
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def has_reset(at: AppTest) -> bool:
