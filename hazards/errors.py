@@ -70,3 +70,7 @@ class ForbiddenError(WorkspaceError, PermissionError):
 
 class ConflictError(WorkspaceError):
     """Someone changed the same record meanwhile (optimistic version check); reload and retry."""
+
+
+class DownloadError(MadadError, RuntimeError):
+    """A download of the app could not be written; no file is served (the page says why)."""

@@ -16,6 +16,7 @@ from affine import Affine
 from app_pages import HOUSEHOLDS, app_env, goto, metrics, ok, run_app
 from streamlit.testing.v1 import AppTest
 
+from hazards.errors import DownloadError
 from hazards.layer import make_layer
 from simulator import plans, scenario
 from simulator.app import loaders, settings, text
@@ -160,7 +161,7 @@ def test_a_failed_download_is_an_error_and_no_button(planner):
     failed = at.session_state["download_failed"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(loaders, "make_file", broken)
-        with pytest.raises(downloads_page.DownloadFailed):  # no bytes: Streamlit serves no file
+        with pytest.raises(DownloadError):  # no bytes: Streamlit serves no file
             downloads_page.build(failed, key, "xlsx",
                                  lambda: loaders.make_file("xlsx", scn, source, cfg, None, library))
         at.run()

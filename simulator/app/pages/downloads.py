@@ -16,6 +16,7 @@ from typing import Any
 
 import streamlit as st
 
+from hazards.errors import DownloadError
 from simulator.app import loaders
 from simulator.app.loaders import RegistrySource
 from simulator.app.state import Current, T, current
@@ -37,10 +38,6 @@ DOWNLOADS = (
 )
 
 
-class DownloadFailed(RuntimeError):
-    """A download could not be written (Streamlit then serves no file)."""
-
-
 def plan_key(scn: Scenario, source: RegistrySource, library: Scenario | None,
              boundaries: str | None) -> str:
     """What the downloads of a plan depend on: scenario (with the what-if), registry, library
@@ -55,14 +52,14 @@ def failures() -> dict:
 
 def build(failed: dict, key: str, fmt: str, make: Callable[[], bytes]) -> bytes:
     """The bytes ``make`` writes; when it fails, the problem is kept in ``failed`` (the page
-    shows it from its next run) and :class:`DownloadFailed` raised, so that no file is served.
+    shows it from its next run) and :class:`DownloadError` raised, so that no file is served.
     Runs on Streamlit's thread of the download, outside the script (no ``st.*`` calls here)."""
     try:
         return make()
     except Exception as exc:
         log.exception("writing %s failed", fmt)
         failed[(key, fmt)] = str(exc).strip() or type(exc).__name__
-        raise DownloadFailed(f"{fmt} could not be written") from exc
+        raise DownloadError(f"{fmt} could not be written") from exc
 
 
 def file_bytes(cur: Current, fmt: str) -> bytes:
