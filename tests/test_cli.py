@@ -41,7 +41,7 @@ def test_run_writes_every_file(tmp_path, demo_scenario_path):
     assert int(households.amount_pkr.sum()) == plan["totals"]["amount_pkr"]
     assert households.household_id.is_unique
     wb = load_workbook(out / "plan.xlsx")
-    assert wb.sheetnames == ["summary", "provinces", "districts", "cost-sharing", "dedup-budget", "instalments", "assumptions",
+    assert wb.sheetnames == ["summary", "provinces", "districts", "groups", "cost-sharing", "dedup-budget", "instalments", "assumptions",
                              "unregistered", *(name for name, _ in DELIVERY_SHEETS), "ensemble"]
     provinces = pd.read_excel(out / "plan.xlsx", sheet_name="provinces")
     assert int(provinces.amount_pkr.sum()) == plan["totals"]["amount_pkr"]

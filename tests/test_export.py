@@ -72,7 +72,7 @@ def test_xlsx_totals_sign_off_and_agencies(run_dir, plan, tmp_path):
     out = export.export(run_dir, "xlsx", tmp_path / "plan.xlsx")
     wb = load_workbook(out)
     assert wb.sheetnames == [
-        "summary", "provinces", "districts", "cost-sharing", "dedup-budget", "instalments", "assumptions", "unregistered",
+        "summary", "provinces", "districts", "groups", "cost-sharing", "dedup-budget", "instalments", "assumptions", "unregistered",
         *(name for name, _ in DELIVERY_SHEETS), "ensemble",
     ]
     ws = wb["summary"]

@@ -91,3 +91,43 @@ def _abs_bound(values: np.ndarray) -> int:
         if bits >= 0:
             return bits
     return max(abs(int(values.min())), abs(int(values.max())))
+
+
+def flag_sums(codes: np.ndarray, flags: list[np.ndarray], values: np.ndarray | None, size: int) -> np.ndarray:
+    """Exact int64 sums of ``values`` per group code and per combination of boolean flags, in
+    one pass (one :func:`group_sum` over a combined code; no Python loop over rows).
+
+    Parameters
+    ----------
+    codes
+        Group code of each row, 0..size-1 (integers).
+    flags
+        A few boolean arrays as long as ``codes`` (at most 8).
+    values
+        Integers to sum (e.g. row weights [households]); None counts rows (every value 1).
+    size
+        Number of group codes.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 of shape ``(size, 2 ** len(flags))``: ``out[g, c]`` sums the rows of group ``g``
+        whose flag ``f`` is ``(c >> f) & 1`` for every ``f``. Sum a column selection to get any
+        flag's (or flags' conjunction's) total per group: the columns add up to
+        ``group_sum(codes, values, size)``.
+
+    Raises
+    ------
+    ValueError
+        More than 8 flags.
+    """
+    width = len(flags)
+    if width > 8:
+        raise ValueError(f"flag_sums takes at most 8 flags (got {width}); sum in several calls.")
+    codes = np.asarray(codes)
+    bits = np.zeros(codes.shape, np.uint8)  # the flags of a row, one byte
+    for bit, flag in enumerate(flags):  # a handful of flags, each vectorized
+        bits |= np.asarray(flag, dtype=bool).view(np.uint8) << np.uint8(bit)
+    key = np.left_shift(codes.astype(np.int32 if (size << width) < 2**31 else np.int64), width)
+    key |= bits
+    return group_sum(key, values, size << width).reshape(size, 1 << width)

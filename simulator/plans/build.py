@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from hazards import tables as data
 from simulator.engine import financing
-from simulator.engine.aggregate import group_sum
+from simulator.engine.aggregate import flag_sums, group_sum
 from simulator.engine.evaluation import PAYER, EngineResult
 from simulator.engine.targeting import STATUS, TIER_NAMES
 from simulator.plans import unregistered
@@ -41,6 +41,10 @@ FIGURES = (
     "affected_poor_unpaid_households",
 )
 MONEY = tuple(f for f in FIGURES if f.endswith("_pkr"))
+#: Household groups broken down in ``plan["groups"]`` (registry columns; see :func:`groups`).
+GROUPS = ("female_headed", "disability", "children_under5")
+#: The figures of each group, per district, province and nation [weighted households].
+GROUP_FIGURES = tuple(f"{g}_{m}" for g in GROUPS for m in ("affected", "paid"))
 SCHEMA_VERSION = "1.1"
 
 
@@ -187,6 +191,96 @@ def check_reconciles(res: EngineResult, districts: pd.DataFrame, provinces: pd.D
     assert not ((s["paid_pkr"] > 0) & (s["tier"] == 0)).any(), "paid but not affected"
 
 
+def _group_basis(registry_report: dict) -> str:
+    """The sentence ``plan["groups"]["basis"]`` gives, plus one on registry columns found absent."""
+    from simulator.registry import synthetic
+
+    basis = (
+        "Households affected (tier above 0, as affected_households) and paid (more than PKR 0, as "
+        "paid_households) in three groups that may overlap and are not added up: female_headed, "
+        "headed by a woman; disability, with a member with a disability; children_under5, with at "
+        "least one child under five; counts are weighted registry households (a row of weight w "
+        "counts w times), and a synthetic registry draws these flags from stated assumptions "
+        f"(female-headed {synthetic.P_FEMALE_HEADED:.0%} of households, a member with a disability "
+        f"{synthetic.P_DISABILITY:.0%}, each member other than the head a child under five with "
+        f"chance {synthetic.P_UNDER_FIVE:.0%}; see simulator/registry/synthetic.py)."
+    )
+    absent = _absent_groups(registry_report)
+    if absent:
+        basis += (f" The registry has no {', '.join(absent)} column: every household was taken as "
+                  "outside that group, so its figures are 0 by default, not counted.")
+    return basis
+
+
+def _absent_groups(registry_report: dict) -> list[str]:
+    """The group columns the registry's validation notes say were absent (defaulted)."""
+    notes = registry_report.get("notes") or []
+    return [g for g in GROUPS if any(str(n).startswith(f"{g} absent") for n in notes)]
+
+
+def group_figures(res: EngineResult, size: int) -> np.ndarray:
+    """Affected and paid weighted households of each group per district [households, int64].
+
+    One pass over the affected households (:func:`simulator.engine.aggregate.flag_sums` of the
+    three group flags and "paid" by district), then a (16 x 6) selection: columns in the order
+    of :data:`GROUP_FIGURES`. Affected is every row of ``res.sub`` (tier > 0, duplicates
+    excluded, as ``affected_households``); paid is ``paid_pkr > 0`` (as ``paid_households``).
+    A group column missing from the engine's columns counts no household.
+    """
+    s = res.sub
+    m = len(s["weight"])
+
+    def flag(name: str) -> np.ndarray:
+        return np.asarray(s[name], dtype=bool) if name in s else np.zeros(m, bool)
+
+    under5 = s["children_under5"] > 0 if "children_under5" in s else np.zeros(m, bool)
+    flags = [flag("female_headed"), flag("disability"), under5, s["paid_pkr"] > 0]
+    cells = flag_sums(s["district"], flags, s["weight"], size)
+    combo = np.arange(cells.shape[1])
+    paid = (combo >> len(GROUPS)) & 1
+    select = np.stack(
+        [sel for g in range(len(GROUPS)) for sel in ((combo >> g) & 1, ((combo >> g) & 1) & paid)], axis=1
+    ).astype(np.int64)
+    return cells @ select
+
+
+def groups(res: EngineResult, districts: pd.DataFrame, provinces: pd.DataFrame, *, registry_report: dict) -> dict:
+    """``plan["groups"]``: affected and paid households of each of :data:`GROUPS` per district
+    (the districts ``plan["districts"]`` lists: affected households above 0), per province (the
+    rows of ``provinces``) and nationally.
+
+    Counts are weighted registry households [households, int64], exact: each province is the
+    sum of its districts (those not listed have none affected) and the nation the sum of the
+    provinces. ``districts`` and ``provinces`` are :func:`district_table` and
+    :func:`province_table`.
+    """
+    table = data.districts()
+    per_district = pd.DataFrame(group_figures(res, len(table)), columns=list(GROUP_FIGURES))
+    per_district.insert(0, "province_code", table.province_code.to_numpy())
+    per_district.insert(0, "district_id", table.district_id.to_numpy())
+    by_province = per_district.groupby("province_code", sort=True)[list(GROUP_FIGURES)].sum()  # ~160 rows
+    province_rows = by_province.reindex(list(provinces.province_code), fill_value=0).astype(np.int64)
+    national = province_rows.sum()
+    listed = per_district[table.district_id.isin(districts.district_id[districts.affected_households > 0])]
+    whole = per_district[list(GROUP_FIGURES)].sum()
+    assert (national == whole).all() and (listed[list(GROUP_FIGURES)].sum() == whole).all(), \
+        "group figures do not reconcile"
+    return {
+        "basis": _group_basis(registry_report),
+        "groups": list(GROUPS),
+        "absent": _absent_groups(registry_report),
+        "national": {g: {m: int(national[f"{g}_{m}"]) for m in ("affected", "paid")} for g in GROUPS},
+        "provinces": _int_records(province_rows.reset_index(names="province_code")),
+        "districts": _int_records(listed.reset_index(drop=True)),
+    }
+
+
+def _int_records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of Python ints and strings (JSON-ready)."""
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+            for row in frame.to_dict(orient="records")]
+
+
 def _paid_not_affected(res: EngineResult) -> int:
     """Households paid whose tier is 0: always 0 by construction, reported as a check."""
     paid = np.zeros(len(res.tier), dtype=bool)
@@ -301,6 +395,7 @@ def build(
         "provinces": provinces.to_dict(orient="records"),
         "districts": districts[districts.affected_households > 0].to_dict(orient="records"),
         "tehsils": tehsils[tehsils.affected_households > 0].to_dict(orient="records"),
+        "groups": groups(res, districts, provinces, registry_report=registry_report),
         "unregistered": unregistered.estimate(districts),
         "assumptions": assumptions,
     }

@@ -235,7 +235,9 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
         workspace: the plan code, version, manifest SHA-256 signed over, whether jointly approved
         and each signature, :data:`SIGNATURE_COLUMNS`) and the responsible agencies),
         ``policy-changes`` (only for an edited policy: each change, the library value and the
-        value used), ``provinces``, ``districts``, ``cost-sharing``, ``dedup-budget``,
+        value used), ``provinces``, ``districts``, ``Groups`` (affected and paid households
+        female-headed, with a disabled member and with children under five, national, by
+        province and district, with the basis as a note row), ``cost-sharing``, ``dedup-budget``,
         ``instalments``, ``assumptions``, the ``delivery-*`` sheets of :data:`DELIVERY_SHEETS`
         (with ``delivery:`` in the scenario), ``ensemble`` (with ``ensemble:`` in the scenario: P10,
         P50 and P90 over the members, national, by province and district); PKR number formats
@@ -252,6 +254,8 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
             _sheet(writer, "policy-changes", _policy_changes(plan))
         _sheet(writer, "provinces", pd.DataFrame(plan["provinces"]))
         _sheet(writer, "districts", pd.DataFrame(plan["districts"], columns=_district_columns(plan)))
+        if plan.get("groups"):
+            _groups_sheet(writer, plan)
         contributions = pd.DataFrame(
             plan["cost_sharing"]["contributions"],
             columns=["benefiting_province", "paying_province", "amount_pkr"],
@@ -289,6 +293,52 @@ def write_xlsx(plan: dict, path: str | Path) -> Path:
                 for cell in row[1:]:
                     cell.number_format = PKR_FORMAT if str(row[0].value).endswith("_pkr") else COUNT_FORMAT
     return path
+
+
+#: The Groups sheet's figure columns: plan.json name (``plan["groups"]`` rows), header in words.
+GROUP_HEADERS = {
+    "female_headed_affected": "female-headed households affected",
+    "female_headed_paid": "female-headed households paid",
+    "disability_affected": "households with a disabled member affected",
+    "disability_paid": "households with a disabled member paid",
+    "children_under5_affected": "households with children under five affected",
+    "children_under5_paid": "households with children under five paid",
+}
+
+
+def groups_table(plan: dict) -> pd.DataFrame:
+    """``plan["groups"]`` as one table in words: Pakistan, then each province followed by its
+    districts (by name); affected and paid households of each group [weighted households]."""
+    block = plan["groups"]
+    names = {p["province_code"]: p.get("province") or p["province_code"] for p in plan.get("provinces", [])}
+    district_names = {d["district_id"]: d.get("district") or d["district_id"] for d in plan.get("districts", [])}
+    figures = list(GROUP_HEADERS)
+    national = {f"{g}_{m}": v for g, item in block["national"].items() for m, v in item.items()}
+    top = pd.DataFrame([{"level": "national", "province": "Pakistan", "district": "", **national}])
+    provinces = pd.DataFrame(block["provinces"], columns=["province_code", *figures])
+    provinces.insert(0, "level", "province")
+    districts = pd.DataFrame(block["districts"], columns=["district_id", "province_code", *figures])
+    districts.insert(0, "level", "district")
+    districts["district"] = districts.district_id.map(lambda d: district_names.get(d, d))
+    rows = pd.concat([provinces.assign(district=""), districts], ignore_index=True)
+    rows["_rank"] = (rows.level == "district").astype(int)
+    rows = rows.sort_values(["province_code", "_rank", "district"], kind="stable")
+    rows["province"] = rows.province_code.map(lambda c: names.get(c, c))
+    table = pd.concat([top, rows[["level", "province", "district", *figures]]], ignore_index=True)
+    return table.rename(columns=GROUP_HEADERS)[["level", "province", "district", *GROUP_HEADERS.values()]]
+
+
+def _groups_sheet(writer: pd.ExcelWriter, plan: dict) -> None:
+    """The ``Groups`` sheet (:func:`groups_table`), count formats, and the basis as a note row
+    under the table."""
+    table = groups_table(plan)
+    _sheet(writer, "groups", table)
+    ws = writer.sheets["groups"]
+    for row in ws.iter_rows(min_row=2, min_col=4, max_col=table.shape[1]):
+        for cell in row:
+            cell.number_format = COUNT_FORMAT
+    basis = plan["groups"].get("basis", "")
+    ws.cell(row=len(table) + 3, column=1, value=neutral_text(f"basis: {basis}"))
 
 
 def ensemble_table(block: dict) -> pd.DataFrame:

@@ -65,7 +65,10 @@ are derived from the perturbed totals (the largest status balances them), instal
 perturbed amounts split by the plan's rule, contributions split each province's perturbed
 provincial amount in the plan's proportions; programme entitlements, payers, registry
 duplicates, ensemble ranges and unregistered estimates are perturbed as national or provincial
-cells. The perturbed plan then goes through small-cell suppression (cells under ``k``, with
+cells. The household groups (``plan["groups"]``: female-headed, with a disabled member, with
+children under five) are a district table of their own: listed districts and each province's
+remainder are bottom cells (``groups:...``), provinces and the nation their sums; they are
+suppressed as one more hierarchy. The perturbed plan then goes through small-cell suppression (cells under ``k``, with
 complements) as before: the hidden cells of a perturbed table are protected against the
 published (perturbed) totals.
 
@@ -466,6 +469,9 @@ def perturb_plan(plan_dict: Mapping, key: bytes, *, unit: int | None = None) -> 
     plan["provinces"] = _records(new_provinces)
     plan["totals"] = {**totals_true, **totals_new}
     _national(plan, plan_dict, key, unit, totals_true)
+    if isinstance(plan.get("groups"), dict):
+        _perturb_groups(plan["groups"], {str(d) for d in kept_districts.district_id} if len(districts) else set(),
+                        key, unit)
     plan["perturbation"] = {
         "method": "cell-key perturbation (ABS TableBuilder; Fraser and Wooton 2005; Thompson, "
                   "Broadfoot and Elazar 2013), record keys drawn per registry version",
@@ -480,6 +486,39 @@ def perturb_plan(plan_dict: Mapping, key: bytes, *, unit: int | None = None) -> 
                     "national totals are perturbed (the exact ones are in plan.json and plan.xlsx)",
     }
     return plan
+
+
+def _perturb_groups(block: dict, listed: set[str], key: bytes, unit: int) -> None:
+    """``plan["groups"]`` perturbed in place as the district tables are: every listed district's
+    row and each province's remainder (districts not listed) are bottom cells (``groups:...``,
+    so their noise is not the district table's), provinces are the sum of their bottom cells
+    and the nation the sum of the provinces; districts stay listed where the perturbed plan
+    lists them (``listed``). Counts are weighted households [households]."""
+    ids = ("district_id", "province_code")
+    provinces = pd.DataFrame(block.get("provinces", []))
+    if not len(provinces):
+        return
+    columns = [c for c in provinces.columns if c != "province_code"]
+    districts = _frame(block.get("districts", []), columns)
+    if not len(districts):
+        districts = pd.DataFrame(columns=[*ids, *columns])
+    districts[columns] = districts[columns].astype(np.int64)
+    codes = provinces.province_code.astype(str)
+    dsum = districts.groupby(districts.province_code.astype(str))[columns].sum()
+    rest = provinces.set_index(codes)[columns].astype(np.int64) - dsum.reindex(codes, fill_value=0)[columns]
+    if (rest < 0).to_numpy().any():
+        raise DisclosureError("plan groups: districts exceed their province; the plan is inconsistent.")
+    new_d = _perturb_frame(districts, [f"groups:district:{d}" for d in districts.district_id.astype(str)],
+                           columns, key, unit)
+    new_rest = _perturb_frame(rest.reset_index(drop=True).astype(np.int64),
+                              [f"groups:district-rest:{c}" for c in rest.index], columns, key, unit)
+    new_dsum = new_d.groupby(new_d.province_code.astype(str))[columns].sum()
+    new_p = provinces.copy()
+    new_p[columns] = new_dsum.reindex(codes, fill_value=0)[columns].to_numpy(np.int64) + new_rest[columns].to_numpy(np.int64)
+    block["districts"] = _records(new_d[new_d.district_id.astype(str).isin(listed)])
+    block["provinces"] = _records(new_p)
+    groups = [g for g in block.get("groups", []) if f"{g}_affected" in columns and f"{g}_paid" in columns]
+    block["national"] = {g: {m: int(new_p[f"{g}_{m}"].sum()) for m in ("affected", "paid")} for g in groups}
 
 
 def _nat_counts(key: bytes, names: Sequence[str], values: Sequence[int], unit: int) -> list[int]:

@@ -228,6 +228,12 @@ def suppress_plan(
                     item[m] = None
         report["rules"].append("Unregistered estimates: national and provincial only; a province "
                                "with a figure under k is hidden.")
+    if isinstance(plan.get("groups"), dict) and plan["groups"].get("provinces"):
+        report["groups"] = _suppress_groups(plan["groups"], k=int(k), min_width=min_width, upper=upper)
+        report["rules"].append(
+            "Household groups (female-headed, with a disabled member, with children under five): "
+            "their province and district table is protected like the plan's (cells under k hidden, "
+            "with complements; national figures published); its report is under 'groups'.")
     if plan.get("delivery"):
         _publish_delivery(plan["delivery"], plan.get("totals", {}))
         report["rules"].append(
@@ -237,6 +243,25 @@ def suppress_plan(
             "district and per day tables withheld.")
     plan["disclosure"] = report
     return plan
+
+
+def _suppress_groups(block: dict, *, k: int, min_width: float, upper: bool) -> dict:
+    """``plan["groups"]`` suppressed in place as a plan of its own: its national figures, its
+    provinces and its districts (counts of weighted households, each column a count) go through
+    the same hierarchy and rules as :func:`suppress_plan`; hidden cells become None. Returns the
+    report (:func:`simulator.publish.disclosure.protection._report`)."""
+    national = {f"{g}_{m}": int(v) for g, item in block["national"].items() for m, v in item.items()}
+    own = {"totals": national, "provinces": block.get("provinces", []), "districts": block.get("districts", [])}
+    columns, *_ = _plan_columns(own)
+    sys, _ = _plan_system(own)
+    out = _protect(sys, k=k, min_width=min_width, upper=upper)
+    for c in np.flatnonzero(out.hidden):
+        level, row, col = sys.labels[c]
+        if level in ("provinces", "districts"):
+            block[level][row][col] = None
+    report = _report(sys, out, k=k, min_width=min_width, upper=upper)
+    report["columns"] = columns
+    return report
 
 
 #: Delivery counts are published rounded to this base [households].
