@@ -1,13 +1,17 @@
 """Madad's Streamlit app: disaster scenarios, maps, joint response plans and their downloads.
 
-Run it with ``make run`` (``make run ROLE=planner`` for the planner's view) or
-``streamlit run app.py``. It opens on the Summary page with the demo scenario
-(``scenarios/indus-flood-demo.yaml``): headline figures in PKR and the map, with no click.
+Run it with ``make run`` (``make run ROLE=planner`` for the planner's view,
+``ROLE=authority`` for a disaster management authority's) or ``streamlit run app.py``. It opens
+on the Summary page with the demo scenario (``scenarios/indus-flood-demo.yaml``): headline
+figures in PKR and the map, with no click (an authority opens on its Response page).
 
 Pages: Summary, Scenario (pick a library scenario or build one; upload a hazard raster, a
 registry or district boundaries; set the policy; run), Map, Plan (tables and charts), Delivery
 (where the paid households are paid: sites open and closed by the hazard, campsites, One Window
-Centres, travel and the cash-per-day plan; the scenario's ``delivery:`` block), Financing
+Centres, travel and the cash-per-day plan; the scenario's ``delivery:`` block), Response (what
+NDMA and the PDMAs plan with: the hazard layers, affected people and households, severely
+affected and displaced, by district and tehsil, the plan's timeline by instalment and district
+and the groups by district; :mod:`simulator.app.pages.authority`), Financing
 (what a year of disasters costs each government: the policy over a stochastic event set, the
 average and 1-in-T years with their intervals, exceedance curves, the scenario's layers, pools
 and triggers, risk.xlsx and risk.pdf; the ``financing:`` block), Compare
@@ -26,9 +30,13 @@ with what changed (``plan["scenario"]["title"]`` and ``plan["policy"]``).
 
 Roles and settings
 ------------------
-Two roles, fixed at start-up (a visitor cannot change them): ``minister`` (the default;
-aggregates only, no cell under k households, no household list, no registry upload) and
-``planner`` (everything). The role and k come from ``MADAD_ROLE`` / ``MADAD_MIN_CELL``, else
+Three roles, fixed at start-up (a visitor cannot change them): ``minister`` (the default;
+aggregates only, no cell under k households, no household list, no registry upload),
+``planner`` (everything) and ``authority`` (NDMA/PDMA: lands on Response, whose figures are
+exact, and has the minister's published Summary, Scenario, Map, Plan, Delivery, Downloads and
+Committee pages; no Financing or Compare, no household list, no registry upload). Each role's
+pages are :data:`simulator.app.pages.ROLE_PAGES`. The role and k come from ``MADAD_ROLE`` /
+``MADAD_MIN_CELL``, else
 ``MADAD_CONFIG`` or ``madad.toml`` beside ``app.py`` (``[madad] role, min_cell``), else the
 minister's view with k = 10. ``MADAD_DEMO_HOUSEHOLDS``, ``MADAD_REGISTRY`` and
 ``MADAD_BOUNDARIES*`` set the registry size, a registry file and district boundaries. All are
@@ -38,8 +46,8 @@ Layout
 ------
 This file is the entry point only: page config, settings, sidebar, ``st.navigation`` and error
 handling. The pages are the files of :mod:`simulator.app.pages` (one each, url_paths
-``overview``, ``scenario``, ``map``, ``plan``, ``delivery``, ``financing``, ``compare``,
-``downloads``; a test opens one with ``AppTest.switch_page("simulator/app/pages/map.py")``);
+``overview``, ``scenario``, ``map``, ``plan``, ``delivery``, ``authority``, ``financing``,
+``compare``, ``downloads``; a test opens one with ``AppTest.switch_page("simulator/app/pages/map.py")``);
 everything cached is in :mod:`simulator.app.loaders`; session state and the sidebar in
 :mod:`simulator.app.state`; the labels of both languages in ``simulator/app/labels/*.json``.
 
@@ -75,7 +83,7 @@ import streamlit as st
 
 from hazards.errors import MadadError
 from simulator.app import loaders, text
-from simulator.app.pages import FILES, PAGES
+from simulator.app.pages import FILES, pages_of
 from simulator.app.settings import Settings, load_settings
 from simulator.app.state import (
     PAGE_OBJECTS,
@@ -96,7 +104,7 @@ APP_DIR = Path(__file__).resolve().parent
 ICONS = {"overview": ":material/home:", "scenario": ":material/tune:", "map": ":material/map:",
          "plan": ":material/table:", "delivery": ":material/local_shipping:",
          "financing": ":material/account_balance:", "compare": ":material/compare_arrows:",
-         "downloads": ":material/download:"}
+         "downloads": ":material/download:", "authority": ":material/emergency_home:"}
 #: The Committee page (the Coordination Committee's workspace: :mod:`simulator.workspace`).
 COMMITTEE = APP_DIR / "simulator" / "app" / "pages" / "committee.py"
 
@@ -136,9 +144,10 @@ def main() -> None:
         st.error(T("config_problem", problem=problem))
 
     PAGE_OBJECTS.clear()
-    for name in PAGES:
+    names = pages_of(cfg.role)  # the role's pages; it lands on the first
+    for name in names:
         PAGE_OBJECTS[name] = st.Page(FILES[name], title=T("page_" + name), icon=ICONS[name],
-                                     url_path=name, default=name == "overview")
+                                     url_path=name, default=name == names[0])
     PAGE_OBJECTS["committee"] = st.Page(COMMITTEE, title=T("page_committee"),
                                         icon=":material/groups:", url_path="committee")
     nav = st.navigation(list(PAGE_OBJECTS.values()))
@@ -157,13 +166,14 @@ def main() -> None:
             st.rerun()
         return
     set_current(cur)
-    if not nav.url_path and "flash" in st.session_state:  # the Summary, after a scenario's run
+    page = nav.url_path or names[0]  # the landing page's url_path is ""
+    if page == "overview" and "flash" in st.session_state:  # the Summary, after a scenario's run
         st.success(T("run_done", title=st.session_state.pop("flash")))
     nav.run()
     seconds = computed_now(cur)
     if seconds is not None:
         st.sidebar.caption(T("computed_in", s=f"{seconds:.2f}"))
-    log.info("page %s: plan %.3f s, whole run %.3f s", nav.url_path or "overview", cur.seconds,
+    log.info("page %s: plan %.3f s, whole run %.3f s", page, cur.seconds,
              time.perf_counter() - started)
 
 

@@ -244,6 +244,7 @@ class Programme(_Strict):
     """
 
     name: str
+    name_ur: str | None = Field(None, description="the name in Urdu, shown in the app's Urdu view (default: name)")
     owner: Literal["federal", "provincial"]
     expansion: Literal["vertical", "horizontal", "all_affected"]
     beneficiaries_of: list[Enrolment] = []
@@ -729,8 +730,11 @@ class Scenario(_Strict):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
+    title_ur: str | None = Field(None, description="the title in Urdu, shown in the app's Urdu view (default: title)")
     modelled_on: str | None = Field(None, description="the event this is modelled on (not a reproduction of)")
+    modelled_on_ur: str | None = Field(None, description="modelled_on in Urdu (default: modelled_on)")
     description: str = ""
+    description_ur: str | None = Field(None, description="the description in Urdu (default: description)")
     assumptions: list[str] = []
     seed: int = Field(0, ge=0, le=MAX_SEED, description=f"random seed of the modelled hazards and draws, 0 to {MAX_SEED:,}")
     registry: RegistrySpec = RegistrySpec()

@@ -24,6 +24,8 @@ SHARED = ROOT.parent / "shared" / "data"
 SHARED_UNITS = {
     "tests/test_browser.py": "servers",
     "tests/test_browser_maps.py": "servers",
+    "tests/test_browser_roles.py": "servers",
+    "tests/test_browser_urdu.py": "servers",
     "tests/test_distributed.py": "servers",
 }
 #: Units handed out first, so that none of these long ones is left to run alone at the end

@@ -506,7 +506,8 @@ def test_household_list_is_for_planners_only(env):
     at = run_app("downloads")
     ok(at)
     minister = {b.key for b in at.get("download_button")}
-    assert minister == {"download_xlsx", "download_pdf", "download_gpkg", "download_geojson", "download_json"}
+    assert minister == {"download_xlsx", "download_pdf", "download_pdf_ur", "download_gpkg", "download_geojson",
+                        "download_json"}
     env.setenv("MADAD_ROLE", "planner")
     at = run_app("downloads")
     ok(at)
@@ -584,6 +585,18 @@ def test_load_settings_precedence(tmp_path):
     assert broken.role == "minister" and broken.problems
 
 
+def test_authority_role_from_the_environment_or_the_config_file(tmp_path):
+    assert "authority" in settings.ROLES
+    got = settings.load_settings({"MADAD_ROLE": " Authority "}, tmp_path / "nowhere")
+    assert (got.role, got.authority, got.planner, got.problems) == ("authority", True, False, ())
+    cfg = tmp_path / "madad.toml"
+    cfg.write_text('[madad]\nrole = "authority"\n')
+    assert settings.load_settings({}, tmp_path).role == "authority"
+    assert settings.load_settings({"MADAD_ROLE": "minister"}, tmp_path).role == "minister"  # env wins
+    typo = settings.load_settings({"MADAD_ROLE": "authorty"}, tmp_path)
+    assert typo.role == "minister" and "'authority'" in typo.problems[0]  # the valid roles are listed
+
+
 # --- language ---------------------------------------------------------------------------------------
 
 
@@ -618,7 +631,7 @@ def test_switching_language_changes_the_headings(env):
 # --- compare and downloads -------------------------------------------------------------------------
 
 
-def test_compare_two_scenarios(env, expected):
+def test_compare_two_scenarios(planner, expected):
     at = run_app("compare")
     ok(at)
     at.multiselect(key="compare_pick").set_value(["current", "lib:tharparkar-drought"]).run()
@@ -663,6 +676,9 @@ def test_download_files_are_the_exports(env, role, expected):
     sheets = pd.read_excel(io.BytesIO(files["xlsx"]), sheet_name=None)
     assert "districts" in sheets
     assert files["pdf"].startswith(b"%PDF")
+    if role == "minister":  # the Urdu brief, from the same published plan, in the served font
+        urdu = loaders.make_file("pdf_ur", scn, source, cfg, library=scn)
+        assert urdu.startswith(b"%PDF") and b"NotoNaskhArabic" in urdu
     geo = json.loads(files["geojson"])
     assert len(geo["features"]) >= len(plan["districts"])
     assert files["gpkg"][:16] == b"SQLite format 3\x00"

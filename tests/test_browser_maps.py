@@ -1,6 +1,8 @@
 """The Map page in a real browser: the deck.gl map Streamlit sends carries the province and
-district outlines (so Pakistan shows without a tile server), the browser draws them, and the
-boundaries' ODbL attribution is on the page.
+district outlines (so Pakistan shows without a tile server), the browser draws them, the flood
+stays blue under the households' hexagons as they are drawn by default, the view opens on the
+affected provinces, the legend says what each symbol counts, and the boundaries' ODbL
+attribution is on the page.
 
 Reuses the Chromium helpers of ``tests/test_browser.py`` (skips when Chromium is absent). The
 deck's JSON is read from the websocket frames Streamlit sends (DevTools ``Network`` events), as
@@ -25,8 +27,8 @@ from test_browser import (
 )
 from test_browser import app_in_chromium as browser_app
 
-from hazards.tables import BOUNDARY_ATTRIBUTION
-from simulator.app import deck
+from hazards.tables import BOUNDARY_ATTRIBUTION, PAKISTAN_BBOX
+from simulator.app import deck, style, text
 
 #: The start of the deck's JSON (compact_deck sorts its keys).
 DECK_START = b'{"initialViewState"'
@@ -113,6 +115,45 @@ def border_share(image: np.ndarray, view: dict, shift: float = 0.0) -> float:
     return float(np.mean(found))
 
 
+def flood_under_hexagons(sent: dict) -> np.ndarray:
+    """lon/lat (n, 2) of the sent flood image's pixels at or past the "affected" depth
+    (:data:`simulator.app.style.ALPHA_AFFECTING`) that lie in a hexagon the deck draws: where
+    households and hazard meet. The image's rows are equal steps of web-Mercator y."""
+    import io
+
+    from PIL import Image
+    from scipy.spatial import cKDTree
+
+    image = next(layer for layer in sent["layers"] if layer["id"].startswith("hazard-"))
+    png = base64.b64decode(image["image"].split(",", 1)[1])
+    with Image.open(io.BytesIO(png)) as im:
+        alpha = np.asarray(im.convert("RGBA"))[:, :, 3]
+    left, bottom, right, top = image["bounds"]
+    rows, cols = np.nonzero(alpha >= style.ALPHA_AFFECTING)
+    merc = lambda la: np.log(np.tan(np.pi / 4 + np.radians(la) / 2))  # noqa: E731
+    my = merc(top) + (merc(bottom) - merc(top)) * (rows + 0.5) / alpha.shape[0]
+    lon = left + (right - left) * (cols + 0.5) / alpha.shape[1]
+    lat = np.degrees(2 * np.arctan(np.exp(my)) - np.pi / 2)
+    centres = np.array([np.mean(h["polygon"], axis=0) for h in
+                        next(layer for layer in sent["layers"] if layer["id"] == "hexagons")["data"]])
+    kx, ky = deck.hex_scale()
+    dist, _ = cKDTree(centres * [kx, ky]).query(np.column_stack([lon, lat]) * [kx, ky])
+    inside = dist < deck.HEX_WIDTH_KM / 2  # within the hexagon's inscribed circle [km]
+    return np.column_stack([lon, lat])[inside]
+
+
+def blue_minus_red(image: np.ndarray, points: np.ndarray, view: dict) -> np.ndarray:
+    """Blue minus red [0-255] of the canvas pixel of each point inside the canvas."""
+    rows, cols = image.shape[:2]
+    found = []
+    for lon, lat in points:
+        c, r = screen(lon, lat, view, (cols, rows))
+        if 0 <= c < cols and 0 <= r < rows:
+            found.append(image[r, c, 2] - image[r, c, 0])
+    assert len(found) > 50, len(found)
+    return np.array(found)
+
+
 CANVAS_BOX = """(() => {
   const c = document.querySelector('[data-testid="stDeckGlJsonChart"] canvas');
   if (!c) return null;
@@ -142,6 +183,9 @@ def test_map_page_draws_outlines_and_credits_them(browser_exe, tmp_path):
         sent = tools.decks()[-1]
     assert not state["exception"]
     assert "Map" in state["text"]
+    # the legend says what each symbol counts
+    assert text.text("en", "lg_hexagon", km=f"{deck.HEX_WIDTH_KM:g}") in state["text"]
+    assert text.text("en", "lg_circle") in state["text"]
 
     layers = {layer["id"]: layer for layer in sent["layers"]}
     order = [layer["id"] for layer in sent["layers"]]
@@ -159,9 +203,24 @@ def test_map_page_draws_outlines_and_credits_them(browser_exe, tmp_path):
     # border where the view state puts it on the canvas.
     from PIL import Image
 
+    (tmp_path / "madad-map-deck.json").write_text(json.dumps(sent))  # kept with the screenshot
     png = tmp_path / "madad-map.png"
     png.write_bytes(base64.b64decode(shot["data"]))
     with Image.open(png) as im:
         image = np.asarray(im.convert("RGB")).astype(int)
-    share = border_share(image, sent["initialViewState"])
+    view = sent["initialViewState"]
+    share = border_share(image, view)
     assert share > 0.6, share
+    assert (image.max(axis=2) - image.min(axis=2) > 30).mean() > 0.01  # not an empty map
+
+    # The view opens on the affected provinces (the demo: Sindh and Punjab), not all Pakistan.
+    assert 66.6 < view["longitude"] < 75.4 and 24 < view["latitude"] < 34
+    assert view["zoom"] > deck.view_for(PAKISTAN_BBOX, height_px=680).zoom + 0.2
+
+    # The flood stays visible under the hexagons drawn by default (sheer): where flood and
+    # households meet, the canvas is still bluish (blue above red) but for the names, circles
+    # and lines on top. (Hexagons of alpha 90 of 255 turned it purple: a median of -13.)
+    bluer = blue_minus_red(image, flood_under_hexagons(sent), view)
+    assert np.median(bluer) > 5 and (bluer > 0).mean() > 0.55, (np.median(bluer), (bluer > 0).mean())
+    names = layers["district-names"]["data"]
+    assert names and {n["anchor"] for n in names} <= {"start", "end", "middle"}

@@ -1,13 +1,16 @@
 """The map's pydeck layers: households binned to hexagons (server-side: no household location
-reaches the browser), districts as symbols, a choropleth or declared areas, rivers, labels,
+reaches the browser; sheer, so that the hazard beneath shows), districts as symbols, a choropleth
+or declared areas, rivers, district names decluttered by priority and kept off their circles,
 the province and district outlines beneath them all (no tile server needed), the delivery plan's
-sites by status, campsites and catchments (Voronoi edges of the open payment sites), and the view
-that frames them. Nothing here imports Streamlit."""
+sites by status, campsites and catchments (Voronoi edges of the open payment sites), the view
+that frames them (the affected provinces) and the legend of what each symbol counts. Nothing
+here imports Streamlit."""
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,6 +20,8 @@ import pandas as pd
 
 from simulator.app.style import COUNT_PALETTES
 from simulator.app.text import fmt_count, fmt_pkr, text
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------
 # Households binned to hexagons (server-side: no household location reaches the browser)
@@ -155,6 +160,8 @@ def district_tip(row: Mapping[str, Any], lang: str, extra: str = "") -> str:
 # ---------------------------------------------------------------------------------------------
 
 MAX_SYMBOL_RADIUS_M = 25_000.0
+#: Radius [m] of a district's circle whose figure is hidden, and the least radius drawn [pixels].
+HIDDEN_SYMBOL_RADIUS_M, SYMBOL_MIN_PX = 3_000.0, 4
 DECLARED_RGB = {1: (253, 174, 97), 2: (244, 109, 67), 3: (165, 0, 38)}
 
 
@@ -220,19 +227,31 @@ def outline_layers(district_paths: list | None = None) -> list:
     ]
 
 
-def hex_layer(hexes: pd.DataFrame, lang: str, palette: np.ndarray | None = None):
-    """One polygon per non-empty hexagon, coloured by affected households."""
+#: Hexagons over a hazard raster: a sheer fill (alpha of 255) through which the hazard shows,
+#: edged by a line [m] too thin to see at a country's zoom, crisp when zoomed in; the solid fill
+#: (:func:`hex_layer` ``solid=True``) hides the hazard beneath.
+HEX_SHEER_ALPHA, HEX_SOLID_ALPHA, HEX_EDGE_M = 56, 200, 250
+
+
+def hex_layer(hexes: pd.DataFrame, lang: str, palette: np.ndarray | None = None, *, solid: bool = False):
+    """One polygon per non-empty hexagon, coloured by affected households: sheer, with an edge
+    in the palette's darkest colour, so that the hazard beneath stays visible (``solid``: the
+    opaque fill, for a map without a hazard raster)."""
     import pydeck as pdk
 
+    palette = COUNT_PALETTES["warm"] if palette is None else palette
     polygons = hex_polygons(hexes).tolist()
-    colors = count_colors(hexes["count"].to_numpy(), palette).tolist()
+    colors = count_colors(hexes["count"].to_numpy(), palette,
+                          alpha=HEX_SOLID_ALPHA if solid else HEX_SHEER_ALPHA).tolist()
     rows = [
         {"polygon": poly, "fill": color, "tip": text(lang, "hex_tip", n=f"{n:,}", km=f"{HEX_WIDTH_KM:g}")}
         for poly, color, n in zip(polygons, colors, hexes["count"].tolist(), strict=True)
     ]
+    edge = [*(int(c) for c in palette[-1]), 200]
     return pdk.Layer("PolygonLayer", data=rows, id="hexagons", get_polygon="polygon",
-                     get_fill_color="fill", stroked=False, filled=True, pickable=True,
-                     auto_highlight=True)
+                     get_fill_color="fill", stroked=not solid, filled=True, get_line_color=edge,
+                     get_line_width=HEX_EDGE_M, line_width_units=pdk.types.String("meters"),
+                     pickable=True, auto_highlight=True)
 
 
 def bitmap_layer(image_url: str, bounds: Sequence[float], layer_id: str):
@@ -257,40 +276,182 @@ def river_layer():
                      get_color=[40, 90, 160, 160], width_min_pixels=1.5, pickable=False)
 
 
+def symbol_radii(districts: pd.DataFrame) -> np.ndarray:
+    """Radius [m] of each district's circle: area in proportion to affected people, the largest
+    :data:`MAX_SYMBOL_RADIUS_M`; a fixed small circle where the figure is hidden (None), so its
+    size gives nothing away; 0 where nobody is affected."""
+    people = list(districts["affected_people"])
+    known = [v for v in people if v is not None and v > 0]
+    top = max(max(known), 1) if known else 1
+    return np.array([HIDDEN_SYMBOL_RADIUS_M if v is None else MAX_SYMBOL_RADIUS_M * math.sqrt(max(v, 0) / top)
+                     for v in people], dtype=float)
+
+
 def symbol_layer(districts: pd.DataFrame, lang: str):
-    """Proportional circles at affected districts: area ~ affected people (a fixed small circle
-    where the figure is hidden, so its size gives nothing away)."""
+    """Proportional circles at affected districts (:func:`symbol_radii`)."""
     import pydeck as pdk
 
-    people = districts["affected_people"]
-    hit = districts[[(v is None) or v > 0 for v in people]]
-    known = [v for v in hit["affected_people"] if v is not None]
-    top = max(max(known), 1) if known else 1
-    rows = []
-    for rec in hit.to_dict(orient="records"):
-        v = rec["affected_people"]
-        radius = 3_000.0 if v is None else MAX_SYMBOL_RADIUS_M * math.sqrt(v / top)
-        rows.append({"lon": round(float(rec["lon"]), 4), "lat": round(float(rec["lat"]), 4),
-                     "radius": round(radius), "tip": district_tip(rec, lang)})
+    hit = districts[[(v is None) or v > 0 for v in districts["affected_people"]]]
+    rows = [{"lon": round(float(rec["lon"]), 4), "lat": round(float(rec["lat"]), 4),
+             "radius": round(float(radius)), "tip": district_tip(rec, lang)}
+            for rec, radius in zip(hit.to_dict(orient="records"), symbol_radii(hit), strict=True)]
     return pdk.Layer(
         "ScatterplotLayer", data=rows, id="districts", get_position="[lon, lat]",
-        get_radius="radius", radius_min_pixels=4, get_fill_color=[120, 40, 140, 28],
+        get_radius="radius", radius_min_pixels=SYMBOL_MIN_PX, get_fill_color=[120, 40, 140, 28],
         get_line_color=[90, 20, 110, 230], stroked=True, filled=True, line_width_min_pixels=1.5,
         pickable=True, auto_highlight=True,
     )
 
 
-def label_layer(districts: pd.DataFrame):
-    """Names of the given districts, for orientation when no basemap loads."""
+# ---------------------------------------------------------------------------------------------
+# District names, decluttered: the most affected first, none over another nor under its circle
+# ---------------------------------------------------------------------------------------------
+
+#: Size of the district names [pixels], the estimated width of one character [em], the space
+#: between a name and its circle [pixels], and the space kept clear between two names [pixels].
+LABEL_FONT_PX, LABEL_CHAR_EM, LABEL_GAP_PX, LABEL_MARGIN_PX = 13, 0.6, 4, 2
+#: Web Mercator: metres per pixel at the equator at zoom 0 (deck.gl's world is 512 pixels wide).
+EQUATOR_M_PER_PX = 40_075_016.686 / 512
+#: Places tried for a name, in order: right of its circle, left, above, below; with the text
+#: anchor and baseline deck.gl's TextLayer draws it with.
+LABEL_SIDES = (("right", "start", "center"), ("left", "end", "center"),
+               ("above", "middle", "bottom"), ("below", "middle", "top"))
+
+
+def world_px(lon: np.ndarray, lat: np.ndarray, zoom: float) -> tuple[np.ndarray, np.ndarray]:
+    """Web-Mercator pixel coordinates (x right, y down) of lon/lat [degrees] at ``zoom``."""
+    scale = 512 * 2.0 ** zoom
+    lat = np.clip(np.asarray(lat, dtype=float), -85, 85)
+    y = np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
+    return (np.asarray(lon, dtype=float) + 180) / 360 * scale, (1 - y / np.pi) / 2 * scale
+
+
+def place_labels(lon, lat, names, priority, *, zoom: float, radius_m=0.0, font_px: float = LABEL_FONT_PX,
+                 gap_px: float = LABEL_GAP_PX, min_radius_px: float = SYMBOL_MIN_PX,
+                 max_labels: int | None = None) -> pd.DataFrame:
+    """Where each label goes on a map at ``zoom``, or that it is left out.
+
+    Each label's box is estimated from its text (``font_px`` high, :data:`LABEL_CHAR_EM` wide a
+    character) beside its circle (``radius_m``, drawn at least ``min_radius_px``), on each side
+    of :data:`LABEL_SIDES` in turn; labels are kept greedily by ``priority``, each on the first
+    side where it overlaps no label kept before (:func:`simulator.publish.figures.declutter`).
+
+    Parameters
+    ----------
+    lon, lat : array-like, shape (n,)
+        Anchor points (the circles' centres) [degrees].
+    names : sequence of str
+        The labels' text.
+    priority : array-like, shape (n,)
+        Larger is kept first (affected households); None counts as 0; ties keep the given order.
+    zoom : float
+        The view's web-Mercator zoom.
+    radius_m : float or array-like, default 0
+        Radius of each anchor's circle [m].
+    max_labels : int, optional
+        Keep at most this many (the highest priority).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per label, in the given order: ``keep``, ``side`` (of :data:`LABEL_SIDES`, ""
+        when left out), the anchor ``lon``/``lat`` on the circle's edge, deck.gl's ``anchor``
+        and ``baseline``, the pixel offset ``dx``/``dy`` from the anchor, and the estimated
+        ``box`` [x0, y0, x1, y1] in world pixels at ``zoom`` (None when left out).
+    """
+    from simulator.publish.figures import declutter
+
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    n = len(lon)
+    prio = np.array([0.0 if p is None else float(p) for p in priority], dtype=float)
+    r_m = np.broadcast_to(np.asarray(radius_m, dtype=float), (n,))
+    m_per_px = EQUATOR_M_PER_PX / 2.0 ** zoom * np.cos(np.radians(lat))
+    r_px = np.maximum(r_m / m_per_px, min_radius_px if n else 0)
+    x, y = world_px(lon, lat, zoom)
+    width = np.array([len(str(t)) for t in names], dtype=float) * font_px * LABEL_CHAR_EM
+    half_h = font_px * 0.6
+    d = r_px + gap_px
+    boxes = np.stack([
+        np.stack([x + d, y - half_h, x + d + width, y + half_h], -1),  # right
+        np.stack([x - d - width, y - half_h, x - d, y + half_h], -1),  # left
+        np.stack([x - width / 2, y - d - 2 * half_h, x + width / 2, y - d], -1),  # above
+        np.stack([x - width / 2, y + d, x + width / 2, y + d + 2 * half_h], -1),  # below
+    ], axis=1)
+    chosen = declutter(boxes, prio, margin=LABEL_MARGIN_PX)
+    if max_labels is not None:
+        kept = np.flatnonzero(chosen >= 0)
+        chosen[kept[np.argsort(-prio[kept], kind="stable")][max_labels:]] = -1
+    keep = chosen >= 0
+    side = np.where(keep, chosen, 0)
+    # anchors on the circle's edge in metres (a name stays outside its circle at every zoom),
+    # the pixels a circle drawn larger than its radius adds as the offset
+    r_deg_lon = r_m / (KM_PER_DEG_LON_EQUATOR * 1000 * np.cos(np.radians(lat)))
+    r_deg_lat = r_m / (KM_PER_DEG_LAT * 1000)
+    extra = np.maximum(r_px - r_m / m_per_px, 0) + gap_px
+    sx = np.array([1, -1, 0, 0])[side]
+    sy = np.array([0, 0, 1, -1])[side]  # +1: north (up)
+    return pd.DataFrame({
+        "keep": keep,
+        "side": np.where(keep, np.array([s[0] for s in LABEL_SIDES])[side], ""),
+        "lon": (lon + sx * r_deg_lon).round(4), "lat": (lat + sy * r_deg_lat).round(4),
+        "anchor": np.array([s[1] for s in LABEL_SIDES])[side],
+        "baseline": np.array([s[2] for s in LABEL_SIDES])[side],
+        "dx": (sx * extra).round(1), "dy": (-sy * extra).round(1),
+        "box": [boxes[i, side[i]].round(1).tolist() if keep[i] else None for i in range(n)],
+    })
+
+
+def points_zoom(lon, lat, *, pad: float = 1.0, width_px: int = 900, height_px: int = 560) -> float:
+    """The zoom of :func:`view_for` the points' box padded by ``pad`` degrees (the view of a map
+    whose labels are placed without one)."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if not len(lon):
+        return 5.0
+    box = (lon.min() - pad, lat.min() - pad, lon.max() + pad, lat.max() + pad)
+    return float(view_for(box, width_px=width_px, height_px=height_px).zoom)
+
+
+def label_layer(districts: pd.DataFrame, *, zoom: float | None = None, radius_m=None,
+                priority: str = "affected_households", max_labels: int | None = None, lang: str = "en"):
+    """Names of the given districts, decluttered (:func:`place_labels`) at ``zoom`` (default:
+    the view of their points) beside circles of ``radius_m`` (default :func:`symbol_radii`), the
+    highest ``priority`` first; for orientation when no basemap loads.
+
+    In Urdu the names are the Urdu table's (:func:`simulator.app.text.district_name`), joined
+    and put in visual order for deck.gl's TextLayer, which draws code points one by one
+    (:func:`simulator.publish.urdu.shape_for_canvas`), in the served Noto Naskh Arabic."""
     import pydeck as pdk
 
-    rows = [{"lon": round(float(x), 4), "lat": round(float(y), 4), "name": str(name)}
-            for x, y, name in zip(districts.lon, districts.lat, districts.district, strict=True)]
+    from simulator.app import style
+    from simulator.app.text import RTL, district_name
+    from simulator.publish.urdu import shape_for_canvas
+
+    if len(districts) and lang != "en" and "district_id" in districts:
+        names = [district_name(lang, i, n) for i, n in zip(districts.district_id, districts.district, strict=True)]
+        districts = districts.assign(district=[shape_for_canvas(n) if lang in RTL else n for n in names])
+    family = (f"'{style.URDU_FONT}', Helvetica, Arial, sans-serif" if lang in RTL
+              else "Helvetica, Arial, sans-serif")
+
+    rows = []
+    if len(districts):
+        if zoom is None:
+            zoom = points_zoom(districts.lon, districts.lat)
+        if radius_m is None:
+            radius_m = symbol_radii(districts) if "affected_people" in districts else 0.0
+        order = districts[priority] if priority in districts else [0] * len(districts)
+        placed = place_labels(districts.lon, districts.lat, list(districts.district), list(order), zoom=zoom,
+                              radius_m=radius_m, max_labels=max_labels)
+        for name, p in zip(districts.district, placed.itertuples(), strict=True):
+            if p.keep:
+                rows.append({"lon": p.lon, "lat": p.lat, "name": str(name), "anchor": p.anchor,
+                             "baseline": p.baseline, "offset": [p.dx, p.dy]})
     return pdk.Layer(
         "TextLayer", data=rows, id="district-names", get_position="[lon, lat]", get_text="name",
-        get_size=13, get_color=[40, 40, 40, 230], get_pixel_offset=[0, -14],
-        font_family=pdk.types.String("Helvetica, Arial, sans-serif"), font_weight=600,
+        get_size=LABEL_FONT_PX, get_color=[40, 40, 40, 230], get_pixel_offset="offset",
+        get_text_anchor="anchor", get_alignment_baseline="baseline",
+        font_family=pdk.types.String(family), font_weight=600,
         outline_width=3, outline_color=[255, 255, 255, 230], font_settings={"sdf": True},
+        character_set=pdk.types.String("auto"),  # every glyph the names use (Urdu too), not ASCII only
         pickable=False,
     )
 
@@ -421,6 +582,112 @@ def union_bounds(*boxes: tuple[float, float, float, float] | None) -> tuple[floa
         return None
     arr = np.array(real, dtype=float)
     return float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max())
+
+
+#: The map opens on the provinces that together hold this share of the affected households
+#: (the most affected first): a province with a handful at its edge does not pull the view to
+#: its far corner.
+AFFECTED_PROVINCE_SHARE = 0.95
+
+
+def affected_bounds(districts: pd.DataFrame, *, share: float = AFFECTED_PROVINCE_SHARE,
+                    pad: float = 0.1) -> tuple[float, float, float, float] | None:
+    """The box [degrees] of the provinces with affected households (``districts``:
+    :func:`district_figures`), the most affected first until they hold ``share`` of them, with
+    every affected district's point inside, padded by ``pad``; None when nobody is affected.
+
+    A hidden figure (None) counts as affected but adds no households; the shipped province
+    outlines give the boxes (the districts' points padded by half a degree without them).
+    """
+    hit = districts[[(v is None) or v > 0 for v in districts["affected_households"]]]
+    if not len(hit):
+        return None
+    weight = hit.assign(n=[0 if v is None else int(v) for v in hit["affected_households"]])
+    by_province = weight.groupby("province_code", sort=True)["n"].sum().sort_values(ascending=False, kind="stable")
+    total = by_province.sum()
+    if total > 0:
+        upto = np.searchsorted(by_province.cumsum().to_numpy(), share * total) + 1
+        chosen = list(by_province.index[:upto])
+    else:
+        chosen = list(by_province.index)
+    from hazards import tables as data
+    from hazards.errors import DataFileError
+
+    boxes = []
+    try:
+        outlines = data.outlines("provinces").set_index("province_code")
+        boxes = [tuple(outlines.loc[c].geometry.bounds) for c in chosen if c in outlines.index]
+    except (DataFileError, ImportError, OSError) as exc:  # the districts' points still frame the view
+        log.warning("province outlines not read (%s); the map's view fits the districts", exc)
+    inside = hit[hit["province_code"].isin(chosen)]
+    pts = inside if len(inside) else hit
+    points = (float(pts.lon.min()) - 0.5, float(pts.lat.min()) - 0.5,
+              float(pts.lon.max()) + 0.5, float(pts.lat.max()) + 0.5)
+    box = union_bounds(*boxes) if boxes else points
+    x0, y0, x1, y1 = box
+    return x0 - pad, y0 - pad, x1 + pad, y1 + pad
+
+
+# ---------------------------------------------------------------------------------------------
+# The legend: what each symbol counts (HTML, in the page's language)
+# ---------------------------------------------------------------------------------------------
+
+
+def _swatch(svg: str) -> str:
+    return (f'<svg width="22" height="18" viewBox="0 0 22 18" style="vertical-align:middle;'
+            f'margin-inline-end:6px;flex:none">{svg}</svg>')
+
+
+def _rgba(rgb, alpha: float = 1.0) -> str:
+    r, g, b = (int(c) for c in list(rgb)[:3])
+    return f"rgba({r},{g},{b},{alpha:.2f})"
+
+
+def map_legend_html(lang: str, *, palette: np.ndarray | None = None, hexagons: bool = True,
+                    solid: bool = False, circles: bool = True, choropleth: bool = False,
+                    labels: bool = True, min_cell: int | None = None) -> str:
+    """What each symbol on the map counts, one line each with its swatch: hexagons (affected
+    households in a cell :data:`HEX_WIDTH_KM` across, with their colour ramp), district circles
+    (affected people), district shading (affected households), names, lines. The hazard's own
+    ramp with its units is :func:`simulator.app.style.legend_html`."""
+    from simulator.app.text import RTL
+
+    palette = COUNT_PALETTES["warm"] if palette is None else palette
+    items = []
+    if hexagons:
+        mid = palette[len(palette) // 2]
+        hexagon = ('<polygon points="11,1 19,5 19,13 11,17 3,13 3,5" '
+                   f'fill="{_rgba(mid, (HEX_SOLID_ALPHA if solid else HEX_SHEER_ALPHA) / 255)}" '
+                   f'stroke="{_rgba(palette[-1], 0 if solid else 0.8)}" stroke-width="1.2"/>')
+        grad = ", ".join(_rgba(c) for c in palette)
+        line = text(lang, "lg_hexagon", km=f"{HEX_WIDTH_KM:g}")
+        if min_cell:
+            line += " " + text(lang, "map_note_minister", k=min_cell)
+        items.append(
+            f"{_swatch(hexagon)}<span>{line}"
+            f'<span dir="ltr" style="display:flex;align-items:center;gap:6px;max-width:320px">'
+            f'<span>{text(lang, "legend_few")}</span><span style="flex:1;height:8px;border-radius:3px;'
+            f'background:linear-gradient(to right, {grad})"></span><span>{text(lang, "legend_many")}</span>'
+            f"</span></span>")
+    if circles:
+        circle = '<circle cx="11" cy="9" r="7" fill="rgba(120,40,140,0.11)" stroke="rgb(90,20,110)" stroke-width="1.5"/>'
+        items.append(f"{_swatch(circle)}<span>{text(lang, 'lg_circle')}</span>")
+    if choropleth:
+        square = f'<rect x="3" y="2" width="16" height="14" fill="{_rgba(DISTRICT_PALETTE[3], 0.55)}" stroke="#5a5a5a"/>'
+        items.append(f"{_swatch(square)}<span>{text(lang, 'lg_choropleth')}</span>")
+    if labels:
+        name = ('<text x="11" y="13" font-size="11" font-weight="600" text-anchor="middle" fill="#282828" '
+                'stroke="white" stroke-width="0.6">Aa</text>')
+        items.append(f"{_swatch(name)}<span>{text(lang, 'lg_names')}</span>")
+    lines = (f'<line x1="1" y1="5" x2="21" y2="5" stroke="{_rgba(PROVINCE_LINE)}" stroke-width="1.6"/>'
+             f'<line x1="1" y1="10" x2="21" y2="10" stroke="{_rgba(DISTRICT_LINE)}" stroke-width="0.8"/>'
+             '<line x1="1" y1="15" x2="21" y2="15" stroke="rgb(40,90,160)" stroke-width="1.5"/>')
+    items.append(f"{_swatch(lines)}<span>{text(lang, 'lg_lines')}</span>")
+    rows = "".join(f'<div style="display:flex;align-items:flex-start;margin:0.2rem 0">{item}</div>'
+                   for item in items)
+    direction = "rtl" if lang in RTL else "ltr"
+    return (f'<div dir="{direction}" style="font-size:0.8rem"><div style="font-weight:600">'
+            f'{text(lang, "lg_title")}</div>{rows}</div>')
 
 
 

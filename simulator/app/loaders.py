@@ -742,7 +742,8 @@ def outline_layers(light=None) -> list:
 
 def make_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: Settings, boundaries=None,
               library: Scenario | None = None) -> bytes:
-    """One download's bytes, written by :func:`simulator.publish.export.export`.
+    """One download's bytes, written by :func:`simulator.publish.export.export` (``pdf_ur``:
+    the PDF brief in Urdu).
 
     A minister's files are written from the suppressed plan (hidden cells stay empty); the
     published formats (PDF brief, GeoJSON) are suppressed for planners too, as the CLI does.
@@ -758,9 +759,11 @@ def make_file(fmt: str, scn: Scenario, source: RegistrySource, cfg: Settings, bo
         shown = shown_plan(result.plan, scn, source, library, cfg)
         run = export.Run(shown, label=scn.name, households=result.households,
                          hazards=[h for h in result.hazards if isinstance(h, xr.DataArray)])
+    fmt, lang = ("pdf", "ur") if fmt == "pdf_ur" else (fmt, "en")  # the Urdu brief
     with tempfile.TemporaryDirectory(prefix="madad-app-") as tmp:
         out = Path(tmp) / f"file.{fmt}"
-        export.export(run, fmt, out, boundaries=boundaries, min_cell=cfg.min_cell)
+        export.export(run, fmt, out, boundaries=boundaries, min_cell=cfg.min_cell,
+                      **({"lang": lang} if lang != "en" else {}))
         return out.read_bytes()
 
 

@@ -12,6 +12,17 @@ Roles (fixed at start-up; a visitor cannot change them)
 ``planner``
     Everything, including registry uploads (with their quarantined rows) and the household
     payout list.
+``authority``
+    A disaster management authority (NDMA, a PDMA). Its first page, Response
+    (:mod:`simulator.app.pages.authority`), shows the exact operational figures a response is
+    planned with: the hazard layers, affected people and households, severely affected and
+    displaced households by district and by tehsil (not suppressed: an authority needs the
+    numbers it shelters and supplies, and a tehsil is not a household), the plan's timeline by
+    instalment and district, and the groups (female-headed, disability, children under five)
+    by district. Its other pages (Summary, Scenario, Map, Plan, Delivery, Downloads, Committee)
+    are the minister's: published figures, perturbed and small-cell suppressed. No household
+    payout list, no household-level table or file, no registry upload (as for a minister); no
+    Financing or Compare pages (the finance departments' and planners' work).
 
 The role and k are read from, in order of precedence:
 
@@ -20,8 +31,8 @@ The role and k are read from, in order of precedence:
    (``MADAD_CONFIG=`` set empty reads no file)::
 
        [madad]
-       role = "planner"    # or "minister"
-       min_cell = 10       # k: smallest household count a minister sees
+       role = "planner"    # or "minister", "authority"
+       min_cell = 10       # k: smallest household count a minister (or authority's published page) shows
 
 3. the defaults: minister, k = 10. A value that cannot be used is reported on the page and
    the minister's view is used.
@@ -63,7 +74,8 @@ from hazards.errors import ScenarioError
 # Settings fixed at start-up: the role and the smallest published cell
 # ---------------------------------------------------------------------------------------------
 
-ROLES = ("minister", "planner")
+#: The roles, each fixed at start-up (see the module docstring for what each sees).
+ROLES = ("minister", "planner", "authority")
 DEFAULT_ROLE = "minister"
 DEFAULT_MIN_CELL = 10
 CONFIG_NAME = "madad.toml"
@@ -73,9 +85,11 @@ CONFIG_NAME = "madad.toml"
 class Settings:
     """How this deployment of the app runs.
 
-    ``role`` is ``minister`` (aggregates only; small cells hidden) or ``planner`` (everything,
-    the household payout list included); ``min_cell`` is k, the smallest household count a
-    minister's view shows; ``problems`` lists configuration mistakes (the safe default is used).
+    ``role`` is ``minister`` (aggregates only; small cells hidden), ``planner`` (everything,
+    the household payout list included) or ``authority`` (NDMA/PDMA: the Response page's exact
+    affected figures by district and tehsil, the minister's published view elsewhere, no
+    household list); ``min_cell`` is k, the smallest household count a published figure shows;
+    ``problems`` lists configuration mistakes (the safe default is used).
     """
 
     role: str = DEFAULT_ROLE
@@ -98,7 +112,13 @@ class Settings:
 
     @property
     def planner(self) -> bool:
+        """True for the planner's view (the exact plan, uploads, the household list)."""
         return self.role == "planner"
+
+    @property
+    def authority(self) -> bool:
+        """True for a disaster management authority's view (NDMA/PDMA; see the module docstring)."""
+        return self.role == "authority"
 
     @property
     def demo_households(self) -> int | None:
@@ -124,8 +144,8 @@ def load_settings(environ: Mapping[str, str] | None = None, app_dir: str | Path 
     (``MADAD_CONFIG``, else ``madad.toml`` beside the app; ``MADAD_CONFIG=`` empty reads none)::
 
         [madad]
-        role = "planner"   # or "minister" (the default)
-        min_cell = 10      # k: the smallest household count a minister sees
+        role = "planner"   # or "minister" (the default), "authority" (NDMA/PDMA)
+        min_cell = 10      # k: the smallest household count a published figure shows
 
     A value that cannot be used is reported in ``problems`` and the safe default (minister,
     k = 10) is used instead, so a typo never opens the planner's view.

@@ -13,6 +13,11 @@ Session state the app keeps:
 ``hazard_file``, ``declared_file``, ``registry_file``, ``boundaries_file``, ``upload_dir``
     The session's uploads ({path, name, sha, ...} each) and their folder, removed with the
     session (:func:`simulator.app.loaders.upload_folder`).
+``saved``
+    The scenarios and policies kept for the Compare page ({scn, library, n} each).
+``kept/<widget key>``
+    A widget's value kept where leaving its page does not drop it (:func:`restore_widget`,
+    :func:`keep_widget`), e.g. the Compare page's selection.
 """
 
 from __future__ import annotations
@@ -61,6 +66,21 @@ def show_bad_file(name: str, exc: Exception) -> None:
         log.exception("reading %s failed", name)
     problem = str(exc).strip() or type(exc).__name__
     st.error(T("bad_file", name=name, problem=problem))
+
+
+def restore_widget(key: str, default: Any) -> None:
+    """Before the widget ``key`` is drawn: its value from the last run that drew it (kept by
+    :func:`keep_widget`), else ``default``. Streamlit drops a widget's value from the session
+    when a run does not draw it, i.e. as soon as the visitor opens another page."""
+    ss = st.session_state
+    if key not in ss:
+        ss[key] = ss.get(f"kept/{key}", default)
+
+
+def keep_widget(key: str) -> None:
+    """After the widget ``key`` is drawn: keep its value under ``kept/<key>``, a key that is
+    not a widget's and so survives leaving the page."""
+    st.session_state[f"kept/{key}"] = st.session_state.get(key)
 
 
 def registry_source(scn: Scenario, cfg: Settings) -> RegistrySource:
@@ -203,7 +223,7 @@ def quick_sidebar(base: Scenario) -> tuple[Scenario, list]:
         if not lo <= ss.get("threshold", before["threshold"]) <= hi:
             ss["threshold"] = before["threshold"]
         what = T(style.hazard_style(base.hazards[0].kind, units, tiers).what)
-        sb.slider(T("q_threshold_units", what=what, units=text.UNIT_TEXT.get(units, units)),
+        sb.slider(T("q_threshold_units", what=what, units=text.unit_text(units, lang())),
                   min_value=lo, max_value=hi, step=step, key="threshold", help=T("q_threshold_help"))
     if base.cost_sharing.rule in ("fixed", "key"):
         sb.slider(T("q_federal"), min_value=0, max_value=100, step=1, key="federal_share_pct",
@@ -289,12 +309,16 @@ def sidebar_top(cfg: Settings) -> None:
              format_func=text.LANGUAGES.get, key="lang", horizontal=True)
     if cfg.planner:
         sb.caption(T("role_planner"))
+    elif cfg.authority:
+        sb.caption(T("role_authority", k=cfg.min_cell))
     else:
         sb.caption(T("role_minister", k=cfg.min_cell))
 
 
 def rtl_css() -> None:
-    """Right-to-left text for Urdu where Streamlit allows it (maps and tables stay as they are)."""
+    """Right-to-left text for Urdu where Streamlit allows it (maps and tables stay as they are),
+    and the served Urdu font (:func:`simulator.app.style.urdu_font_css`) with the Urdu words of
+    Streamlit's own widgets, once per page run, whatever the page."""
     text = ("[data-testid='stMain'] h1, [data-testid='stMain'] h2, [data-testid='stMain'] h3,"
             "[data-testid='stSidebar'] h1, [data-testid='stSidebar'] h2, [data-testid='stSidebar'] h3,"
             "[data-testid='stMarkdownContainer'], [data-testid='stCaptionContainer'],"
@@ -303,9 +327,11 @@ def rtl_css() -> None:
         "<style>"
         f"{text} {{direction: rtl; text-align: right;}}"
         f"{text}, [data-testid='stMetricValue']"
-        " {font-family: 'Noto Nastaliq Urdu', 'Jameel Noori Nastaleeq',"
-        " 'Urdu Typesetting', 'Noto Naskh Arabic', 'Segoe UI', Tahoma, sans-serif;}"
+        f" {{font-family: '{style.URDU_FONT}', '{style.STREAMLIT_FONT}', sans-serif;}}"
         "[data-testid='stMarkdownContainer'] p, [data-testid='stCaptionContainer'] {line-height: 2.1;}"
         "[data-testid='stMain'] h1 {line-height: 1.9;}"
         "</style>"
     )
+    size_mb = int(st.get_option("server.maxUploadSize"))
+    size = f"{size_mb // 1024} جی بی" if size_mb >= 1024 and size_mb % 1024 == 0 else f"{size_mb} ایم بی"
+    st.html(style.urdu_font_css() + style.urdu_widget_css(T("w_upload_browse"), T("w_upload_limit", size=size)))

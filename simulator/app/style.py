@@ -1,13 +1,16 @@
 """Hazard rasters on the map: colour ramps by kind and units, legends, and the PNG image
-that stands for a raster in the browser. Nothing here imports Streamlit."""
+that stands for a raster in the browser; the Urdu font the browser is served
+(:func:`urdu_font_css`). Nothing here imports Streamlit."""
 
 from __future__ import annotations
 
 import base64
 import io
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -165,7 +168,7 @@ def legend_html(style: HazardStyle, lang: str, title: str) -> str:
     )
     marks = "".join(
         f'<span style="position:absolute;left:{100 * abs(v - lo) / abs(span):.0f}%;'
-        f'transform:translateX(-50%);white-space:nowrap">{fmt_value(round(v, 2), style.units)}'
+        f'transform:translateX(-50%);white-space:nowrap">{fmt_value(round(v, 2), style.units, lang)}'
         + (f"<br><b>{text(lang, tier)}</b>" if tier else "") + "</span>"
         for v, _, tier in items
     )
@@ -269,3 +272,117 @@ def visible_bounds(rgba: np.ndarray, bounds: tuple[float, float, float, float]) 
         return float(np.degrees(2 * np.arctan(np.exp(my)) - np.pi / 2))
 
     return float(x0), lat_of(r[-1] + 1), float(x1), lat_of(r[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# The Urdu font: Noto Naskh Arabic (data/fonts/, SIL OFL), subset and inlined as CSS
+# ---------------------------------------------------------------------------------------------
+
+#: The family name the app serves the font under (also for deck.gl text and Vega charts).
+URDU_FONT = "Noto Naskh Arabic"
+#: Streamlit's own body font (its theme's ``sansSerif``): the served font is added to it for
+#: Arabic-script characters only, so every element drawn in it (tables on canvas, charts,
+#: widgets) finds Urdu glyphs without a per-element rule.
+STREAMLIT_FONT = "Source Sans"
+#: Urdu's letters and marks: the Arabic block up to U+0670, the Urdu additions, Urdu's full
+#: stop, the Extended Arabic-Indic digits, the joiners and the bidi isolates.
+URDU_CODEPOINTS = (
+    tuple(range(0x0600, 0x0671))
+    + (0x0679, 0x067E, 0x0686, 0x0688, 0x0691, 0x0698, 0x06A9, 0x06AF, 0x06BA, 0x06BE,
+       0x06C0, 0x06C1, 0x06C2, 0x06C3, 0x06CC, 0x06D2, 0x06D3, 0x06D4)
+    + tuple(range(0x06F0, 0x06FA))
+    + (0x200C, 0x200D, 0x200E, 0x200F, 0x2066, 0x2067, 0x2068, 0x2069)
+)
+#: Where the served faces apply (CSS ``unicode-range``): Arabic script and its presentation
+#: forms (deck.gl's map labels are drawn pre-shaped, in presentation forms).
+URDU_UNICODE_RANGE = "U+0600-06FF, U+200C-200F, U+2066-2069, U+FB50-FDFF, U+FE70-FEFF"
+
+
+def _font_dir():
+    from hazards.tables import data_dir
+
+    return data_dir() / "fonts"
+
+
+def _presentation_forms(font_cmap: dict[int, str]) -> list[int]:
+    """The Arabic presentation forms (U+FB50-FEFF) of Urdu's letters that the font maps, and
+    the lam-alef ligatures: what a pre-shaped label (deck.gl draws no Arabic shaping) uses."""
+    bases = {unicodedata.name(chr(c), "") for c in URDU_CODEPOINTS} - {""}
+    out = []
+    for c in font_cmap:
+        if 0xFB50 <= c <= 0xFEFF:
+            name = unicodedata.name(chr(c), "")
+            if "LIGATURE LAM WITH ALEF" in name or any(name.startswith(b + " ") for b in bases):
+                out.append(c)
+    return sorted(out)
+
+
+@lru_cache(maxsize=2)
+def urdu_font_woff(weight: str = "Regular") -> bytes:
+    """Noto Naskh Arabic ``weight`` (``Regular`` or ``Bold``) subset to Urdu's characters,
+    with every OpenType layout feature kept (the joining forms, ligatures, mark placement)
+    and hinting dropped, as WOFF: about 27 kB instead of the file's 176 kB."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(_font_dir() / f"NotoNaskhArabic-{weight}.ttf")
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.hinting = False
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[*URDU_CODEPOINTS, *_presentation_forms(font.getBestCmap())])
+    subsetter.subset(font)
+    font.flavor = "woff"
+    buf = io.BytesIO()
+    font.save(buf)
+    return buf.getvalue()
+
+
+@lru_cache(maxsize=1)
+def urdu_font_css() -> str:
+    """A ``<style>`` that serves the Urdu font to the browser and uses it in the Urdu view.
+
+    The subset faces (:func:`urdu_font_woff`) are inlined as ``data:`` URLs (the app has no
+    static folder), declared twice: as ``Noto Naskh Arabic`` (named by the rules below, by
+    deck.gl's text and by the browser test) and as Streamlit's ``Source Sans`` restricted to
+    Arabic script, so tables on canvas, charts and widgets that ask for Streamlit's font get
+    Urdu glyphs too. Built once per process (about 75 kB).
+    """
+    faces = []
+    for weight, css_weight in (("Regular", 400), ("Bold", 700)):
+        url = "data:font/woff;base64," + base64.b64encode(urdu_font_woff(weight)).decode("ascii")
+        for family in (URDU_FONT, STREAMLIT_FONT):
+            faces.append(
+                f"@font-face {{font-family: '{family}'; font-style: normal; font-weight: {css_weight};"
+                f" font-display: swap; src: url({url}) format('woff'); unicode-range: {URDU_UNICODE_RANGE};}}"
+            )
+    family = f"'{STREAMLIT_FONT}', '{URDU_FONT}', sans-serif"
+    rules = (
+        # Everything in the page that is text; Streamlit's icons keep their own font.
+        f"[data-testid='stApp'] :is(h1, h2, h3, h4, h5, h6, p, li, label, span, div, td, th,"
+        f" input, textarea, button, summary, a):not([data-testid='stIconMaterial'])"
+        f" {{font-family: {family};}}"
+        # The grid's cells (canvas) and Vega's text ask for these variables.
+        f"[data-testid='stApp'] {{--gdg-font-family: {family};}}"
+        "[data-testid='stMarkdownContainer'] p, [data-testid='stCaptionContainer'] {line-height: 2;}"
+    )
+    return "<style>" + "".join(faces) + rules + "</style>"
+
+
+def urdu_widget_css(upload: str, limit: str) -> str:
+    """A ``<style>`` putting Urdu on the file uploader's English: its button ("Upload") reads
+    ``upload`` and its note ("1GB per file • CSV") reads ``limit``. Streamlit has no option
+    for these texts, so the English is hidden (``visibility: hidden``, which also keeps it
+    out of the page's text) and the Urdu drawn in its place (``::after``)."""
+    def content(s: str) -> str:
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    button = "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p"
+    note = "[data-testid='stFileUploaderDropzoneInstructions'] span"
+    return (
+        "<style>"
+        f"{button}, {note} {{visibility: hidden; font-size: 0; line-height: 0;}}"
+        f"{button}::after {{content: {content(upload)}; visibility: visible; font-size: 1rem; line-height: 1.6;}}"
+        f"{note}::after {{content: {content(limit)}; visibility: visible; font-size: 0.875rem; line-height: 1.6;}}"
+        "</style>"
+    )

@@ -1,6 +1,6 @@
 """Parts several pages show: the map with its legends, the headline figures, the scenario
-heading (the plan's title, "edited" when the policy differs from the library file's) and the
-registry report."""
+heading (the plan's title, "edited" when the policy differs from the library file's), the
+registry report (the served Urdu font is :func:`simulator.app.state.rtl_css`'s)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def build_deck(cur: Current, *, hazard: bool = True, households: bool = True, di
                 url, img_bounds, seen = loaders.cached_hazard_image(loaders.hazard_key(spec, cur.scn.seed), ramp, source)
                 layers.append(deck.bitmap_layer(url, img_bounds, f"hazard-{spec.label}"))
                 boxes.append(seen)
-            title = T(ramp.what) if len(cur.scn.hazards) == 1 else f"{spec.label}: {T(ramp.what)}"
+            title = (T(ramp.what) if len(cur.scn.hazards) == 1
+                     else f"{text.hazard_name(lg, spec)}: {T(ramp.what)}")
             legends.append(style.legend_html(ramp, lg, title[:1].upper() + title[1:]))
         elif hazard:
             layers.append(deck.declared_layer(source, figures, lg, light))
@@ -74,12 +75,14 @@ def build_deck(cur: Current, *, hazard: bool = True, households: bool = True, di
         if len(unshaped):
             layers.append(deck.symbol_layer(unshaped, lg))
     top = sorted(affected.to_dict(orient="records"), key=lambda r: -(r["affected_households"] or 0))
-    layers.append(deck.label_layer(pd.DataFrame(top[:MAX_LABELS], columns=affected.columns)))
-    extent = deck.union_bounds(*boxes) or data.PAKISTAN_BBOX
+    extent = deck.affected_bounds(figures) or deck.union_bounds(*boxes) or data.PAKISTAN_BBOX
+    view = deck.view_for(extent, height_px=height)
+    layers.append(deck.label_layer(pd.DataFrame(top[:MAX_LABELS], columns=affected.columns), zoom=view.zoom, lang=lg))
     tip_style = {"fontSize": "13px", "whiteSpace": "pre", "color": "white"}
     if lg in text.RTL:
         tip_style["direction"] = "rtl"
-    spec = deck.compact_deck(layers=layers, initial_view_state=deck.view_for(extent, height_px=height),
+        tip_style["fontFamily"] = f"'{style.STREAMLIT_FONT}', '{style.URDU_FONT}', sans-serif"
+    spec = deck.compact_deck(layers=layers, initial_view_state=view,
                            map_style=None, tooltip={"text": "{tip}", "style": tip_style})
     return spec, legends, palette, bounds
 
@@ -110,20 +113,22 @@ def show_map(cur: Current, *, height: int = MAP_HEIGHT_PX, toggles: bool = False
         show["hazard"] = cols[0].toggle(T("layer_hazard"), value=True, key="show_hazard")
         show["households"] = cols[1].toggle(T("layer_households"), value=True, key="show_households")
         show["districts"] = cols[2].toggle(T("layer_districts"), value=True, key="show_districts")
-    deck, legends, palette, bounds = build_deck(cur, height=height, **show)
-    st.pydeck_chart(deck, height=height, key=key, alt=T("map_alt"))
+    spec, legends, palette, bounds = build_deck(cur, height=height, **show)
+    st.pydeck_chart(spec, height=height, key=key, alt=T("map_alt"))
     left, right = st.columns(2)
     with left:
         for html in legends:
             st.html(html)
     with right:
-        st.html(count_legend(palette))
-        st.caption(T("map_districts_choropleth") if bounds else T("map_districts_symbols"))
+        st.html(deck.map_legend_html(lang(), palette=palette, hexagons=show["households"] and len(cur.hexes) > 0,
+                                     circles=show["districts"] and not bounds,
+                                     choropleth=show["districts"] and bool(bounds),
+                                     min_cell=None if cur.cfg.planner else cur.k))
     note = T("map_note")
     if not cur.cfg.planner:
         note += " " + T("map_note_minister", k=cur.k)
     st.caption(note)
-    st.caption(data.BOUNDARY_ATTRIBUTION)  # ODbL: wherever the shipped outlines are drawn
+    st.caption(text.boundary_attribution(lang()))  # ODbL: wherever the shipped outlines are drawn
 
 
 HEADLINES = (
@@ -141,39 +146,58 @@ def show_metrics(totals: dict, baseline: dict | None) -> None:
     rows = [st.columns(3), st.columns(3)]
     for i, (label, key, money) in enumerate(HEADLINES):
         value = totals[key]
-        delta = text.fmt_delta(value - baseline[key], money) if baseline else None
+        lg = lang()
+        delta = text.fmt_delta(value - baseline[key], money, lg) if baseline else None
         cell = rows[i // 3][i % 3]
-        cell.metric(T(label), text.fmt_pkr_short(value, lang()) if money else text.fmt_count(value),
+        cell.metric(T(label), text.fmt_pkr_short(value, lg) if money else text.fmt_count_short(value, lg),
                     delta=delta, delta_color="off", border=True,
-                    help=text.fmt_pkr(value) if money else None)
+                    help=text.fmt_pkr(value, lg) if money else None)
         if money:
-            cell.caption(text.fmt_pkr(value))
+            cell.caption(text.fmt_pkr(value, lg))
+        elif lg in text.RTL and value is not None and value >= 100_000:
+            cell.caption(text.fmt_count(value))  # the exact count under the lakh/crore figure
 
 
 def scenario_heading(cur: Current) -> None:
     """The plan's title (with "edited: ..." when the policy is not the library file's), where
     the scenario comes from, the registry and any what-if."""
-    st.subheader(cur.title)
-    if cur.scn.modelled_on:
-        st.caption(T("modelled_on", what=cur.scn.modelled_on.removesuffix(" (not a reproduction)")))
-    st.caption(T("registry_line", source=cur.plan["registry"].get("source", "?"),
+    lg = lang()
+    record = cur.plan.get("policy") or {}
+    st.subheader(heading_title(cur, lg))
+    modelled = (cur.scn.modelled_on_ur if lg in text.RTL else None) or cur.scn.modelled_on
+    if modelled:
+        st.caption(T("modelled_on", what=modelled.removesuffix(" (not a reproduction)")))
+    st.caption(T("registry_line",
+                 source=text.registry_source_text(lg, cur.plan["registry"].get("source", "?")),
                  rows=f"{cur.plan['registry'].get('rows_valid', 0):,}",
                  households=f"{cur.plan['totals']['households']:,}"))
-    record = cur.plan.get("policy") or {}
     if record.get("edited"):
-        st.caption(T("policy_edited", library=record.get("library_title") or record.get("library") or "?",
-                     changes="; ".join(c["text"] for c in record.get("changes", []))))
+        library = cur.library if cur.library is not None else None
+        st.caption(T("policy_edited",
+                     library=(text.scenario_title(lg, library) if library is not None else None)
+                     or record.get("library_title") or record.get("library") or "?",
+                     changes=text.changes_text(lg, record.get("changes", []), cur.scn)))
     if cur.changes:
         st.info(T("whatif_active", changes="; ".join(
             f"{T(key)} {new} ({T('was')} {old})" for key, new, old in cur.changes)))
+
+
+def heading_title(cur: Current, lg: str) -> str:
+    """The plan's title: in Urdu the scenario's ``title_ur`` (with "edited" in Urdu when the
+    policy is), else the plan's own title (which says "edited: ..." in English)."""
+    if lg in text.RTL and cur.scn.title_ur:
+        edited = (cur.plan.get("policy") or {}).get("edited")
+        return cur.scn.title_ur + (" " + T("title_edited") if edited else "")
+    return cur.title
 
 
 def summary_sentence(totals: dict) -> str:
     lg = lang()
     if not totals["affected_households"]:
         return T("summary_none")
-    return T("summary", affected=text.fmt_count(totals["affected_households"]),
-             people=text.fmt_count(totals["affected_people"]), paid=text.fmt_count(totals["paid_households"]),
+    return T("summary", affected=text.fmt_count_short(totals["affected_households"], lg),
+             people=text.fmt_count_short(totals["affected_people"], lg),
+             paid=text.fmt_count_short(totals["paid_households"], lg),
              amount=text.fmt_pkr_short(totals["amount_pkr"], lg),
              federal=text.fmt_pkr_short(totals["federal_pkr"], lg),
              provincial=text.fmt_pkr_short(totals["provincial_pkr"], lg))
@@ -191,7 +215,8 @@ def ensemble_lines(plan: dict, lg: str) -> list[str]:
         r = e["national"][metric]
         if None in r.values():
             continue
-        fmt = (lambda v: text.fmt_pkr_short(v, lg)) if metric.endswith("_pkr") else text.fmt_count
+        fmt = ((lambda v: text.fmt_pkr_short(v, lg)) if metric.endswith("_pkr")
+               else (lambda v: text.fmt_count_short(v, lg)))
         lines.append(T("ens_line", what=T(label), lo=fmt(r["p10"]), hi=fmt(r["p90"]), mid=fmt(r["p50"])))
     return lines
 

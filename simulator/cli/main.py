@@ -344,6 +344,11 @@ def export_cmd(
     min_cell: int = typer.Option(
         10, help="pdf/geojson are published: hide district and tehsil cells under this many households (0: none)."
     ),
+    lang: str = typer.Option(
+        "en", "--lang", help="pdf only: the brief's language, en or ur. ur writes the headline pages in Urdu "
+        "(right to left, lakh and crore, Urdu place names; the map and its ODbL attribution as in English) "
+        "to --out, e.g. --out brief.ur.pdf beside brief.pdf.",
+    ),
 ) -> None:
     """Export a run folder as xlsx, pdf, gpkg, geojson, csv, parquet or json.
 
@@ -353,6 +358,8 @@ def export_cmd(
     Examples:
 
       madad export runs/demo --format pdf --out brief.pdf
+
+      madad export runs/demo --format pdf --lang ur --out brief.ur.pdf
 
       madad export runs/demo --format gpkg --out districts.gpkg --boundaries pak_districts.gpkg
 
@@ -371,7 +378,8 @@ def export_cmd(
         )
         with _status(f"exporting {run_dir} as {name}..."):
             path = export_mod.export(
-                run_dir, name, out, boundaries=bounds, all_households=all_households, min_cell=min_cell
+                run_dir, name, out, boundaries=bounds, all_households=all_households, min_cell=min_cell,
+                lang=lang.lower(),
             )
     except MadadError as exc:
         fail(exc)

@@ -33,6 +33,7 @@ __all__ = [
     "format_summary",
     "format_table",
     "load_runs",
+    "pooling_notes",
     "write_compare_xlsx",
 ]
 
@@ -273,6 +274,14 @@ def _footnotes(plans: Sequence[dict], keys: Sequence[str]) -> list[str]:
             "its own ceiling while the ceilings still hold."
         )
     return notes
+
+
+def pooling_notes(plans: Sequence[dict], names: Sequence[str]) -> list[str]:
+    """The notes :func:`format_summary` prints under a comparison, for plans held in memory
+    (the app's Compare page): one per NFC-key pooling (``cost_sharing.rule: key``), saying
+    which province funds which and that ceilings apply to each province's contribution, not to
+    the PKR spent in it. ``names``: what each plan is called in the notes."""
+    return _footnotes(plans, names)
 
 
 def format_summary(frame: pd.DataFrame, runs: Sequence[Any], width: int = 80) -> str:

@@ -32,7 +32,7 @@ from hazards.errors import ExportError
 from simulator.plans.agencies import agencies
 from simulator.publish.figures import _display_raster, map_figure
 from simulator.publish.geo import boundaries_frame, district_layer, write_geo
-from simulator.publish.pdf import MAX_PAGES, write_pdf
+from simulator.publish.pdf import LANGS, MAX_PAGES, write_pdf
 from simulator.publish.runs import Run, load_run, write_households, write_json
 from simulator.publish.tables import (
     COUNT_FORMAT,
@@ -89,8 +89,9 @@ def protected(run: Run, min_cell: int | None) -> Run:
                hazards=run._hazards, created=run.created)
 
 
-def _export_pdf(run: Run, out: Path, *, boundaries: Any = None, min_cell: int | None = None, **_: Any) -> Path:
-    return write_pdf(protected(run, min_cell), out, boundaries=boundaries)
+def _export_pdf(run: Run, out: Path, *, boundaries: Any = None, min_cell: int | None = None, lang: str = "en",
+                **_: Any) -> Path:
+    return write_pdf(protected(run, min_cell), out, boundaries=boundaries, lang=lang)
 
 
 def _export_gpkg(run: Run, out: Path, *, boundaries: Any = None, **_: Any) -> Path:
@@ -134,6 +135,7 @@ def export(
     boundaries: Any = None,
     all_households: bool = False,
     min_cell: int | None = 10,
+    lang: str = "en",
 ) -> Path:
     """Export a run in one format.
 
@@ -157,6 +159,9 @@ def export(
         :mod:`simulator.publish.disclosure.cellkey`), then district and tehsil cells under this
         many households are suppressed (with complementary cells, so none can be recovered from
         the totals). None or 0 publishes every cell exactly.
+    lang : {"en", "ur"}, default "en"
+        ``pdf`` only: the brief's language; ``ur`` writes its headline pages in Urdu
+        (:mod:`simulator.publish.pdf_ur`). Another format with ``ur`` is an error.
 
     Returns
     -------
@@ -173,6 +178,10 @@ def export(
     name = str(fmt).lower().lstrip(".")
     if name not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}.")
+    if lang not in LANGS:
+        raise ExportError(f"unknown brief language {lang!r}; use one of: {', '.join(LANGS)}.")
+    if lang != "en" and name != "pdf":
+        raise ExportError(f"language {lang!r}: only the pdf brief has one; export {name} in en (the default).")
     run = load_run(run_dir_or_result)
     out = Path(out)
     if out.is_dir():
@@ -184,7 +193,7 @@ def export(
     # written aside, scanned for raw CNICs, then swapped in: a reader never sees half a file
     tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
     try:
-        writer(run, tmp, boundaries=bounds, all_households=all_households, min_cell=min_cell)
+        writer(run, tmp, boundaries=bounds, all_households=all_households, min_cell=min_cell, lang=lang)
         if name in SCANNED:
             cnic.scan_file(tmp)
         os.replace(tmp, out)

@@ -22,7 +22,7 @@ from simulator.publish.tables import district_table
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
-__all__ = ["FEDERAL_COLOUR", "PROVINCIAL_COLOUR", "map_axes", "map_figure"]
+__all__ = ["FEDERAL_COLOUR", "PROVINCIAL_COLOUR", "declutter", "map_axes", "map_figure"]
 
 log = logging.getLogger("madad.publish")
 
@@ -215,17 +215,86 @@ def _draw_boundaries(fig, ax, run, bounds, key: str) -> None:
     cb2.ax.tick_params(labelsize=6.5)
 
 
-def _label_districts(ax, hit: pd.DataFrame, key: str, scale: float, extent: _Extent, circles: bool) -> None:
-    """Names of up to six of the eight largest districts inside the window, not overlapping."""
-    placed: list[tuple[float, float]] = []
-    for rec in hit.nlargest(8, key).itertuples():
-        near = any(abs(rec.lat - y) < 0.035 * extent.h and abs(rec.lon - x) < 0.3 * extent.w for x, y in placed)
-        if extent.contains(rec.lon, rec.lat) and not near and len(placed) < 6:
-            placed.append((rec.lon, rec.lat))
-            radius = math.sqrt(getattr(rec, key) * scale + 6) / 2 if circles else 0
-            ax.annotate(rec.district, (rec.lon, rec.lat), xytext=(radius + 2, 0), textcoords="offset points",
-                        fontsize=6.5, color="#111111", va="center", zorder=5,
-                        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.7})
+#: Most labels :func:`declutter` weighs at once (its overlap table grows as the square).
+MAX_DECLUTTER = 400
+
+
+def declutter(boxes: np.ndarray, priority: np.ndarray, *, margin: float = 0.0) -> np.ndarray:
+    """Which labels to keep, and where: greedily by priority, each in the first of its candidate
+    places that overlaps no label already kept.
+
+    Parameters
+    ----------
+    boxes : array-like, shape (n, k, 4) or (n, 4)
+        Candidate boxes of each label, ``[x0, y0, x1, y1]`` in any units (screen pixels,
+        points), in order of preference (right of its symbol, then left...).
+    priority : array-like, shape (n,)
+        Larger is placed first (affected households...); ties keep the given order.
+    margin : float, default 0
+        Space kept clear between two labels [the boxes' units].
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n,)
+        The index of the chosen candidate of each label, -1 where it is dropped. Only the
+        :data:`MAX_DECLUTTER` labels of highest priority are weighed; the rest are dropped.
+    """
+    b = np.asarray(boxes, dtype=float)
+    if b.ndim == 2:
+        b = b[:, None, :]
+    n, k = b.shape[:2]
+    chosen = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return chosen
+    order = np.argsort(-np.asarray(priority, dtype=float), kind="stable")[:MAX_DECLUTTER]
+    flat = b[order].reshape(-1, 4)  # candidate j of the i-th label in order: row i * k + j
+    x0, y0 = np.minimum(flat[:, 0], flat[:, 2]), np.minimum(flat[:, 1], flat[:, 3])
+    x1, y1 = np.maximum(flat[:, 0], flat[:, 2]), np.maximum(flat[:, 1], flat[:, 3])
+    overlap = ((x0[:, None] < x1[None, :] + margin) & (x0[None, :] < x1[:, None] + margin)
+               & (y0[:, None] < y1[None, :] + margin) & (y0[None, :] < y1[:, None] + margin))
+    taken = np.zeros(len(flat), dtype=bool)  # the candidate boxes of the labels kept so far
+    for i in range(len(order)):
+        clear = ~(overlap[i * k:(i + 1) * k] & taken).any(axis=1)
+        if clear.any():
+            j = int(np.argmax(clear))
+            chosen[order[i]] = j
+            taken[i * k + j] = True
+    return chosen
+
+
+#: District names on the brief's map: the most of them kept, among how many of the largest,
+#: their size [pt] and the estimated width of a character [em].
+PDF_LABELS, PDF_LABEL_CANDIDATES, PDF_LABEL_PT, LABEL_CHAR_EM = 8, 14, 6.5, 0.56
+
+
+def _label_districts(ax, hit: pd.DataFrame, key: str, scale: float, extent: _Extent, circles: bool,
+                     size: tuple[float, float] = (7.0, 5.2)) -> None:
+    """Names of up to :data:`PDF_LABELS` of the largest districts inside the window, beside
+    their circle (right, else left), none overlapping another (:func:`declutter`)."""
+    top = hit.nlargest(PDF_LABEL_CANDIDATES, key)
+    top = top[[extent.contains(x, y) for x, y in zip(top.lon, top.lat, strict=True)]]
+    if not len(top):
+        return
+    # the map axes in points (their box keeps the window's aspect: see _Extent)
+    wide, high = 0.68 * size[0] * 72, 0.89 * size[1] * 72
+    x = (top.lon.to_numpy() - extent.x0) / extent.w * wide
+    y = (top.lat.to_numpy() - extent.y0) / extent.h * high
+    radius = np.sqrt(top[key].to_numpy() * scale + 6) / 2 if circles else np.zeros(len(top))
+    width = np.array([len(str(name)) for name in top.district]) * PDF_LABEL_PT * LABEL_CHAR_EM + 2
+    half = PDF_LABEL_PT * 0.7
+    gap = radius + 2
+    right = np.stack([x + gap, y - half, x + gap + width, y + half], axis=-1)
+    left = np.stack([x - gap - width, y - half, x - gap, y + half], axis=-1)
+    chosen = declutter(np.stack([right, left], axis=1), top[key].to_numpy(), margin=1.0)
+    kept = np.flatnonzero(chosen >= 0)
+    kept = kept[np.argsort(-top[key].to_numpy()[kept], kind="stable")][:PDF_LABELS]
+    for i in kept:
+        rec = top.iloc[i]
+        side = 1 if chosen[i] == 0 else -1
+        ax.annotate(rec.district, (rec.lon, rec.lat), xytext=(side * gap[i], 0), textcoords="offset points",
+                    fontsize=PDF_LABEL_PT, color="#111111", va="center", ha="left" if side > 0 else "right",
+                    zorder=5, bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
+                                    "alpha": 0.7})
 
 
 def _frame_axes(ax, extent: _Extent) -> None:
@@ -353,7 +422,7 @@ def map_axes(run: Any, *, boundaries: Any = None, size: tuple[float, float] = (7
     if circles:
         ax.scatter(hit.lon, hit.lat, s=hit[key] * scale + 6, facecolor=PROVINCIAL_COLOUR,
                    edgecolor="#5a3a00", alpha=0.6, linewidths=0.6, zorder=4)
-    _label_districts(ax, hit, key, scale, extent, circles=bounds is None)
+    _label_districts(ax, hit, key, scale, extent, circles=bounds is None, size=size)
     _frame_axes(ax, extent)
     _hazard_colorbar(fig, cax, image, layer)
     if circles:

@@ -25,7 +25,11 @@ from simulator.publish.xlsx import approval_line, signature_rows
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_PAGES", "write_pdf"]
+__all__ = ["LANGS", "MAX_PAGES", "write_pdf"]
+
+#: Languages of the brief: English (the whole brief) and Urdu (its headline pages, right to
+#: left; :mod:`simulator.publish.pdf_ur`).
+LANGS = ("en", "ur")
 
 #: Most pages the brief for ministers may have.
 MAX_PAGES = 4
@@ -587,6 +591,7 @@ def write_pdf(
     path: str | Path,
     *,
     boundaries: Any = None,
+    lang: str = "en",
 ) -> Path:
     """Write the brief for ministers: two to four A4 pages.
 
@@ -607,12 +612,28 @@ def write_pdf(
         Output ``.pdf``.
     boundaries : geopandas.GeoDataFrame, str or Path, optional
         District polygons for the map (see :func:`map_figure`).
+    lang : {"en", "ur"}, default "en"
+        ``ur``: the headline pages in Urdu, right to left, with the same figures and map
+        (:func:`simulator.publish.pdf_ur.write_pdf_ur`).
 
     Returns
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    ExportError
+        ``lang`` is not one of :data:`LANGS`, or the Urdu font or HarfBuzz is missing.
     """
+    if lang != "en":
+        if lang not in LANGS:
+            from hazards.errors import ExportError
+
+            raise ExportError(f"unknown brief language {lang!r}; use one of: {', '.join(LANGS)}.")
+        from simulator.publish.pdf_ur import write_pdf_ur
+
+        return write_pdf_ur(run, path, boundaries=boundaries)
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate

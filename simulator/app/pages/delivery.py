@@ -42,13 +42,20 @@ def count(v) -> str:
 
 
 def province_name(code) -> str:
-    return data.PROVINCES.get(code, code or "–")
+    if not code:
+        return "–"
+    return text.province_name(lang(), code, data.PROVINCES.get(code, code))
 
 
 @st.cache_data(show_spinner=False)
-def district_names() -> dict[str, str]:
+def _district_names(lg: str) -> dict[str, str]:
     table = data.districts()
-    return dict(zip(table.district_id, table.district, strict=True))
+    return {d: text.district_name(lg, d, n) for d, n in zip(table.district_id, table.district, strict=True)}
+
+
+def district_names() -> dict[str, str]:
+    """District id -> name in the page's language."""
+    return _district_names(lang())
 
 
 def kind_text(kind) -> str:
@@ -159,8 +166,8 @@ def one_window_table(section: dict) -> pd.DataFrame:
         T("col_federal_payments"): count(o.get("federal_payments")),
         T("col_provincial_payments"): count(o.get("provincial_payments")),
         T("col_joint_payments"): count(o.get("joint_payments")),
-        T("f_federal_pkr"): text.fmt_pkr(o.get("federal_pkr")),
-        T("f_provincial_pkr"): text.fmt_pkr(o.get("provincial_pkr")),
+        T("f_federal_pkr"): text.fmt_pkr(o.get("federal_pkr"), lang()),
+        T("f_provincial_pkr"): text.fmt_pkr(o.get("provincial_pkr"), lang()),
         T("col_registrations"): count(o.get("registrations")),
         T("col_complaints"): count(o.get("complaints")),
     } for o in rows])
@@ -326,7 +333,7 @@ def render(cur: Current) -> None:
     if planner:
         note += " " + T("dv_map_note_planner")
     st.caption(note)
-    st.caption(data.BOUNDARY_ATTRIBUTION)  # ODbL: wherever the shipped outlines are drawn
+    st.caption(text.boundary_attribution(lang()))  # ODbL: wherever the shipped outlines are drawn
 
     names = ["dv_tab_provinces", "dv_tab_campsites"]
     if planner:

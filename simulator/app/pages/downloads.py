@@ -30,6 +30,7 @@ log = logging.getLogger("madad.app")
 DOWNLOADS = (
     ("xlsx", "dl_xlsx", "plan.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     ("pdf", "dl_pdf", "brief.pdf", "application/pdf"),
+    ("pdf_ur", "dl_pdf_ur", "brief.ur.pdf", "application/pdf"),
     ("gpkg", "dl_gpkg", "districts.gpkg", "application/geopackage+sqlite3"),
     ("geojson", "dl_geojson", "districts.geojson", "application/geo+json"),
     ("json", "dl_json", "plan.json", "application/json"),

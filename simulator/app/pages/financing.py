@@ -73,7 +73,10 @@ def with_interval(pkr, ci) -> str:
     shown = money(pkr)
     if not ci or ci[0] is None:
         return shown
-    size = 1e9 if abs(pkr) >= 1e9 else 1e6 if abs(pkr) >= 1e6 else 1.0
+    if lang() in text.RTL:  # arab, crore, lakh: the units of money() in Urdu
+        size = next((s for s in (1e9, 1e7, 1e5) if abs(pkr) >= s), 1.0)
+    else:
+        size = 1e9 if abs(pkr) >= 1e9 else 1e6 if abs(pkr) >= 1e6 else 1.0
 
     def part(v) -> str:
         return text._three_figures(v / size) if size > 1 else f"{int(v):,}"
@@ -190,7 +193,7 @@ def show_headline(section: dict) -> None:
         cards.append((T("fin_m_rare", t=period_text(period)), e["loss_pkr"]))
     cells = [c for _ in range((len(cards) + 1) // 2) for c in st.columns(2)]  # rows of two: the words fit
     for col, (label, value) in zip(cells, cards, strict=False):
-        col.metric(label, money(value), border=True, help=text.fmt_pkr(value))
+        col.metric(label, money(value), border=True, help=text.fmt_pkr(value, lang()))
 
 
 # --- tables ---------------------------------------------------------------------------------------
@@ -271,7 +274,7 @@ def triggers_table(section: dict) -> pd.DataFrame:
     rows = []
     for tr in section.get("triggers") or []:
         units = tr.get("index_units") or ""
-        units = "" if units in ("", "1") else " " + text.UNIT_TEXT.get(units, units)
+        units = "" if units in ("", "1") else " " + text.unit_text(units, lang())
         row = {T("fin_col_trigger"): tr["name"], T("fin_col_index"): index_text(tr),
                T("fin_col_threshold"): f"{tr['direction']} {tr['threshold']:g}{units}",
                T("fin_col_payout"): money(tr["payout_pkr"])}

@@ -3,6 +3,8 @@ assumptions); a minister sees the suppressed tables."""
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
@@ -25,6 +27,14 @@ def render(cur: Current) -> None:
     # A minister sees the published plan (perturbed and suppressed) everywhere, national
     # figures included; a planner the exact plan.
     plan, baseline = published(cur)
+    lg = lang()
+
+    def province(p: dict) -> str:
+        return text.province_name(lg, p.get("province_code"), p.get("province"))
+
+    def pkr(v) -> str:
+        return text.fmt_pkr(v, lg)
+
     show_metrics(plan["totals"], baseline)
     if not cur.cfg.planner:
         st.caption(T("published_note"))
@@ -57,7 +67,7 @@ def render(cur: Current) -> None:
         c[1].metric(T("m_provincial"), text.fmt_pkr_short(t["provincial_pkr"], lang()))
         c[2].metric(T("cost_rule"), T("rule_" + cur.scn.cost_sharing.rule))
         split = pd.DataFrame(
-            [{T("col_province"): p["province"], T("m_federal"): p["federal_pkr"] / 1e6,
+            [{T("col_province"): province(p), T("m_federal"): p["federal_pkr"] / 1e6,
               T("m_provincial"): p["provincial_pkr"] / 1e6}
              for p in plan["provinces"] if p["amount_pkr"] and None not in (p["federal_pkr"], p["provincial_pkr"])])
         if len(split):
@@ -67,17 +77,17 @@ def render(cur: Current) -> None:
         pooled = [x for x in contributions if x["benefiting_province"] != x["paying_province"]]
         if pooled:
             st.caption(T("pooled_note"))
-            st.dataframe(pd.DataFrame([{T("col_paying"): x["paying_province"],
-                                        T("col_benefiting"): x["benefiting_province"],
-                                        T("f_amount_pkr"): text.fmt_pkr(x["amount_pkr"])} for x in pooled]),
+            st.dataframe(pd.DataFrame([{T("col_paying"): text.province_name(lg, x["paying_province"]),
+                                        T("col_benefiting"): text.province_name(lg, x["benefiting_province"]),
+                                        T("f_amount_pkr"): pkr(x["amount_pkr"])} for x in pooled]),
                          hide_index=True)
         st.subheader(T("dedup_title"))
         d = plan["dedup"]
         c = st.columns(2)
         c[0].metric(T("dedup_overlap"), text.fmt_count(d["overlap_households"]))
-        c[1].metric(T("dedup_savings"), text.fmt_pkr(d["savings_pkr"]),
+        c[1].metric(T("dedup_savings"), pkr(d["savings_pkr"]),
                     help=text.fmt_pkr_short(d["savings_pkr"], lang()))
-        savings = pd.DataFrame([{T("col_province"): p["province"], T("dedup_savings"): p["dedup_savings_pkr"] / 1e6}
+        savings = pd.DataFrame([{T("col_province"): province(p), T("dedup_savings"): p["dedup_savings_pkr"] / 1e6}
                                 for p in plan["provinces"] if p["dedup_savings_pkr"]])
         if len(savings):
             st.bar_chart(savings, x=T("col_province"), y=T("dedup_savings"), y_label=T("pkr_million_axis"),
@@ -86,9 +96,9 @@ def render(cur: Current) -> None:
             st.caption(T("dedup_none"))
         st.subheader(T("instalments_title"))
         inst = pd.DataFrame([{T("col_instalment"): i["instalment"], T("col_day"): i["day"],
-                              T("col_share"): f"{i['share']:.1%}", T("f_amount_pkr"): text.fmt_pkr(i["amount_pkr"]),
-                              T("m_federal"): text.fmt_pkr(i["federal_pkr"]),
-                              T("m_provincial"): text.fmt_pkr(i["provincial_pkr"])}
+                              T("col_share"): f"{i['share']:.1%}", T("f_amount_pkr"): pkr(i["amount_pkr"]),
+                              T("m_federal"): pkr(i["federal_pkr"]),
+                              T("m_provincial"): pkr(i["provincial_pkr"])}
                              for i in plan["instalments"]])
         st.dataframe(inst, hide_index=True)
         timeline = pd.DataFrame({T("col_day"): [i["day"] for i in plan["instalments"]],
@@ -97,21 +107,21 @@ def render(cur: Current) -> None:
     with tabs[2]:
         b = plan["budget"]
         c = st.columns(2)
-        c[0].metric(T("budget_shortfall"), text.fmt_pkr(b["shortfall_pkr"]),
+        c[0].metric(T("budget_shortfall"), pkr(b["shortfall_pkr"]),
                     help=text.fmt_pkr_short(b["shortfall_pkr"], lang()))
         c[1].metric(T("budget_left_out"), text.fmt_count(b["over_budget_households"]))
         rows = []
         if b["federal_ceiling_pkr"] is not None:
-            rows.append({T("col_who"): T("federal"), T("col_ceiling"): text.fmt_pkr(b["federal_ceiling_pkr"]),
-                         T("col_spent"): text.fmt_pkr(plan["totals"]["federal_pkr"])})
+            rows.append({T("col_who"): T("federal"), T("col_ceiling"): pkr(b["federal_ceiling_pkr"]),
+                         T("col_spent"): pkr(plan["totals"]["federal_pkr"])})
         by_code = {p["province_code"]: p for p in plan["provinces"]}
         for code, ceiling in b["provincial_ceilings_pkr"].items():
             spent = by_code.get(code, {}).get("provincial_pkr", 0)
-            rows.append({T("col_who"): data.PROVINCES.get(code, code), T("col_ceiling"): text.fmt_pkr(ceiling),
-                         T("col_spent"): text.fmt_pkr(spent)})
+            rows.append({T("col_who"): text.province_name(lg, code, data.PROVINCES.get(code, code)),
+                         T("col_ceiling"): pkr(ceiling), T("col_spent"): pkr(spent)})
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True)
-            short = pd.DataFrame([{T("col_province"): p["province"],
+            short = pd.DataFrame([{T("col_province"): province(p),
                                    T("budget_shortfall"): p["budget_shortfall_pkr"] / 1e6}
                                   for p in plan["provinces"] if p["budget_shortfall_pkr"]])
             if len(short):
@@ -124,7 +134,8 @@ def render(cur: Current) -> None:
         return f"< {cur.k}" if not cur.cfg.planner and 0 < v < cur.k else text.fmt_count(v)
 
     with tabs[3]:
-        progs = pd.DataFrame([{T("col_programme"): p["name"], T("col_owner"): T(p["owner"]),
+        names_ur = text.programme_names_ur(cur.scn) if lg in text.RTL else {}
+        progs = pd.DataFrame([{T("col_programme"): names_ur.get(p["name"], p["name"]), T("col_owner"): T(p["owner"]),
                                T("col_expansion"): T("exp_" + p["expansion"]),
                                T("col_entitled"): count(p["entitled_households"])}
                               for p in plan["programmes"]])
@@ -140,7 +151,12 @@ def render(cur: Current) -> None:
                                for k, v in plan["status_counts"].items()])
         st.dataframe(status, hide_index=True)
     with tabs[5]:
-        st.markdown("\n".join(f"- {a}".replace("$", r"\$") for a in cur.plan["assumptions"]))
+        if lg in text.RTL:  # the plan's record, kept in English and marked so (lang="en")
+            st.caption(T("assumptions_english"))
+            st.html('<ul lang="en" dir="ltr">' + "".join(f"<li>{html.escape(a)}</li>"
+                                                       for a in cur.plan["assumptions"]) + "</ul>")
+        else:
+            st.markdown("\n".join(f"- {a}".replace("$", r"\$") for a in cur.plan["assumptions"]))
 
 
 if __name__ == "__main__":  # st.navigation runs this file as the page

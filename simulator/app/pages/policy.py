@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from hazards import tables as data
-from simulator.app import builder
-from simulator.app.state import T
+from simulator.app import builder, text
+from simulator.app.state import T, lang
 from simulator.scenario import Scenario
 
 
@@ -26,10 +26,15 @@ def policy_editor(template: Scenario, tid: str) -> dict:
     for i in range(ss[n_key]):
         base = programmes[i] if i < len(programmes) else builder.default_programme() | {"name": f"Programme {i + 1}"}
         p = f"pol/{tid}/{i}"
-        with st.expander(T("programme_n", n=i + 1, name=base["name"]), expanded=i == 0):
+        with st.expander(T("programme_n", n=i + 1, name=text.programme_name(lang(), base)), expanded=i == 0):
             keep = st.checkbox(T("p_include"), value=True, key=f"{p}/keep")
             c = st.columns(3)
-            name = c[0].text_input(T("p_name"), value=base["name"], key=f"{p}/name")
+            if lang() in text.RTL:  # the Urdu view edits the Urdu name; the English one stays
+                name_ur = c[0].text_input(T("p_name"), value=text.programme_name(lang(), base), key=f"{p}/name_ur")
+                name = base["name"]
+            else:
+                name = c[0].text_input(T("p_name"), value=base["name"], key=f"{p}/name")
+                name_ur = base.get("name_ur")
             owner = c[1].selectbox(T("p_owner"), ["federal", "provincial"],
                                    index=["federal", "provincial"].index(base["owner"]),
                                    format_func=T, key=f"{p}/owner")
@@ -51,10 +56,12 @@ def policy_editor(template: Scenario, tid: str) -> dict:
                               disabled=not use_pmt)
             enrol = c[1].multiselect(T("p_beneficiaries"), ["kafaalat", "prov_uct", "prov_cct"],
                                      default=base.get("beneficiaries_of") or [], key=f"{p}/benef",
-                                     format_func=lambda e: T("enr_" + e), disabled=expansion == "all_affected")
+                                     format_func=lambda e: T("enr_" + e), disabled=expansion == "all_affected",
+                                     placeholder=T("w_choose"))
             provinces = c[2].multiselect(T("p_provinces"), list(data.PROVINCES),
-                                         default=base.get("provinces") or [], format_func=data.PROVINCES.get,
-                                         key=f"{p}/prov", help=T("p_provinces_help"))
+                                         default=base.get("provinces") or [],
+                                         format_func=lambda code: text.province_name(lang(), code),
+                                         key=f"{p}/prov", help=T("p_provinces_help"), placeholder=T("w_choose"))
             min_tier = st.selectbox(T("p_min_tier"), ["affected", "severely_affected", "displaced"],
                                     index=["affected", "severely_affected", "displaced"].index(base.get("min_tier", "affected")),
                                     format_func=lambda s: T({"affected": "tier_affected", "severely_affected": "tier_severe",
@@ -64,6 +71,11 @@ def policy_editor(template: Scenario, tid: str) -> dict:
         by_tier = {t: int(a) for t, a in zip(("affected", "severely_affected", "displaced"), amounts, strict=True)
                    if a is not None}
         prog = dict(base)
+        if name != base["name"]:
+            name_ur = None  # renamed in English: the file's Urdu name is no longer its name
+        elif name_ur == base["name"] and not base.get("name_ur"):
+            name_ur = None  # the English name shown in the Urdu view for want of an Urdu one
+        prog["name_ur"] = name_ur or None
         prog.update(name=name, owner=owner, expansion=expansion, pmt_max=float(pmt) if use_pmt else None,
                     beneficiaries_of=[] if expansion == "all_affected" else enrol, provinces=provinces or None, min_tier=min_tier,
                     transfer={**base["transfer"], "by_tier_pkr": by_tier or {"affected": 0}})
@@ -98,7 +110,7 @@ def policy_editor(template: Scenario, tid: str) -> dict:
                             placeholder=T("no_ceiling"), key=f"pol/{tid}/b_fed")
     prov_ceilings = {}
     for col, code in zip(c[1:], data.PROVINCES, strict=False):
-        v = col.number_input(data.PROVINCES[code], min_value=0, step=10_000_000,
+        v = col.number_input(text.province_name(lang(), code), min_value=0, step=10_000_000,
                              value=b.get("provincial_pkr", {}).get(code), placeholder=T("no_ceiling"),
                              key=f"pol/{tid}/b_{code}")
         if v is not None:

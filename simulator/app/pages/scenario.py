@@ -24,6 +24,7 @@ from simulator.app.state import (
     Current,
     T,
     current,
+    lang,
     registry_source,
     show_bad_file,
     use_scenario,
@@ -44,7 +45,7 @@ def render(cur: Current) -> None:
     from (so a changed policy is "edited"); a scenario built here has no library."""
     st.title(T("page_scenario"))
     ss = st.session_state
-    st.caption(T("now_showing", title=cur.base.title))
+    st.caption(T("now_showing", title=text.scenario_title(lang(), cur.base)))
     st.header(T("s_hazard"))
     sources = ["library", "build", "upload", "declared"]
     src = st.radio(T("s_source"), sources, format_func=lambda s: T("src_" + s), key="src", horizontal=True)
@@ -56,10 +57,11 @@ def render(cur: Current) -> None:
     if src == "library":
         names = list(lib)
         default = names.index(cur.base.name) if cur.base.name in names else names.index(loaders.DEMO_NAME)
-        pick = st.selectbox(T("s_pick"), names, index=default, format_func=lambda n: lib[n]["title"],
-                            key="lib_pick")
+        lg = lang()
+        pick = st.selectbox(T("s_pick"), names, index=default,
+                            format_func=lambda n: text.scenario_title(lg, lib[n]["raw"]), key="lib_pick")
         template = loaders.library_scenario(pick)
-        st.caption(template.description)
+        st.caption(text.scenario_description(lg, template))
         run_top = st.button(T("run"), type="primary", key="run_scenario_top", help=T("run_top_help"))
         top_messages = st.container()
         tid = "lib:" + pick
@@ -118,7 +120,7 @@ def render(cur: Current) -> None:
         return
     use_scenario(scn, library)
     loaders.tidy_uploads()  # a file the previous scenario ran on and nothing uses now
-    ss["flash"] = scn.title  # said on the Summary page (app.py)
+    ss["flash"] = text.scenario_title(lang(), scn)  # said on the Summary page (app.py)
     st.switch_page(PAGE_OBJECTS["overview"])
 
 
@@ -136,7 +138,7 @@ def hazard_builder() -> list[dict]:
         with col:
             if p.kind == "multiselect":
                 values[p.name] = st.multiselect(T(p.label), list(p.options), default=list(p.default), key=key,
-                                                format_func=lambda r: T("river_" + r))
+                                                format_func=lambda r: T("river_" + r), placeholder=T("w_choose"))
             elif p.kind == "select":
                 values[p.name] = st.select_slider(T(p.label), options=list(p.options), value=p.default, key=key,
                                                   format_func=lambda v: T("return_period_value", n=f"{v:g}"))
@@ -169,7 +171,7 @@ def severity_inputs(kind: str, units: str, impacts: list[str], tiers, impact_def
                             key=f"{prefix}_impact")
         return builder.severity_raw("impact", None, name)
     defaults = list(tiers or (1.0, None, None))
-    unit = text.UNIT_TEXT.get(units, units)
+    unit = text.unit_text(units, lang())
     cols = st.columns(3)
     values = []
     for i, (col, label) in enumerate(zip(cols, ("tier_affected", "tier_severe", "tier_displaced"), strict=True)):
@@ -242,8 +244,12 @@ def declared_builder() -> list[dict] | None:
                    horizontal=True)
     table = data.districts()
     if how == "pick":
-        names = dict(zip(table.district_id, table.district + " (" + table.province + ")", strict=True))
-        picked = st.multiselect(T("d_districts"), list(names), format_func=names.get, key="d_districts")
+        lg = lang()
+        names = {d: f"{text.district_name(lg, d, n)} ({text.province_name(lg, c, p)})"
+                 for d, n, c, p in zip(table.district_id, table.district, table.province_code, table.province,
+                                       strict=True)}
+        picked = st.multiselect(T("d_districts"), list(names), format_func=names.get, key="d_districts",
+                                placeholder=T("w_choose"))
         severity = st.selectbox(T("d_severity"), ["affected", "severely_affected", "displaced"],
                                 format_func=lambda s: T({"affected": "tier_affected",
                                                           "severely_affected": "tier_severe",
