@@ -180,6 +180,9 @@ def test_non_utf8_scenario_names_the_line_and_the_fix(tmp_path):
     text = (ROOT / "scenarios" / "indus-flood-demo.yaml").read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     lines[3] = "title: Lower Indus flood (Sukkur \u2013 Thatta), caf\u00e9 demo\n"
+    # an editor saving in Windows-1252 could not keep the Urdu fields: a file without them
+    lines = [line for line in lines if not line.lstrip().startswith(("title_ur:", "modelled_on_ur:",
+                                                                     "description_ur:", "name_ur:"))]
     path = tmp_path / "latin1.yaml"
     path.write_bytes("".join(lines).encode("cp1252"))
     with pytest.raises(ScenarioError, match=r"latin1\.yaml: line 4: byte 0x96 is not UTF-8.*iconv"):
