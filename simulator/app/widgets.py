@@ -4,7 +4,6 @@ registry report (the served Urdu font is :func:`simulator.app.state.rtl_css`'s).
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 import xarray as xr
@@ -34,57 +33,79 @@ def style_of(spec, layer: xr.DataArray) -> style.HazardStyle:
 
 
 def build_deck(cur: Current, *, hazard: bool = True, households: bool = True, districts: bool = True,
-               height: int = MAP_HEIGHT_PX):
-    """The pydeck map and the legends (HTML) that explain it."""
+               solid: bool = False, height: int = MAP_HEIGHT_PX, width: int = 900, names: int = MAX_LABELS):
+    """The map of the current plan, as the Summary, Map and Response pages draw it.
+
+    Layers, bottom up: Pakistan's outlines, district shading (a user's boundaries), the
+    hazards, rivers, affected households' hexagons (see-through unless ``solid``, so that the
+    hazard shows), district circles, and up to ``names`` district names, the most affected
+    first, decluttered beside their circles (:func:`simulator.app.deck.label_layer`). The view
+    opens on the affected provinces (:func:`simulator.app.deck.affected_bounds`), else on the
+    hazard, else on Pakistan, fitted to ``width`` x ``height`` pixels.
+
+    Returns (the pydeck map, the hazards' legends (HTML), the count palette, the symbols'
+    legend (HTML): what each hexagon, circle and shade counts).
+    """
     lg = lang()
     bounds = cur.bounds
     light = bounds[1] if bounds else None
     figures = deck.district_figures(cur.shown)
-    layers, legends, boxes = [], [], []
+    hazards, legends, seen = [], [], []
     styles = []
     for spec, source in zip(cur.scn.hazards, cur.layers, strict=True):
         if isinstance(source, xr.DataArray):
             ramp = style_of(spec, source)
             styles.append(ramp)
             if hazard:
-                url, img_bounds, seen = loaders.cached_hazard_image(loaders.hazard_key(spec, cur.scn.seed), ramp, source)
-                layers.append(deck.bitmap_layer(url, img_bounds, f"hazard-{spec.label}"))
-                boxes.append(seen)
+                url, img_bounds, visible = loaders.cached_hazard_image(loaders.hazard_key(spec, cur.scn.seed),
+                                                                       ramp, source)
+                hazards.append(deck.bitmap_layer(url, img_bounds, f"hazard-{spec.label}"))
+                seen.append(visible)
             title = (T(ramp.what) if len(cur.scn.hazards) == 1
                      else f"{text.hazard_name(lg, spec)}: {T(ramp.what)}")
             legends.append(style.legend_html(ramp, lg, title[:1].upper() + title[1:]))
         elif hazard:
-            layers.append(deck.declared_layer(source, figures, lg, light))
+            hazards.append(deck.declared_layer(source, figures, lg, light))
             declared = figures[figures.district_id.isin(source.district_id)]
             if len(declared):
-                boxes.append((declared.lon.min() - 0.3, declared.lat.min() - 0.3,
-                              declared.lon.max() + 0.3, declared.lat.max() + 0.3))
+                seen.append((declared.lon.min() - 0.3, declared.lat.min() - 0.3,
+                             declared.lon.max() + 0.3, declared.lat.max() + 0.3))
             legends.append(declared_legend())
     palette = styles[0].count_palette if styles else style.COUNT_PALETTES["warm"]
+    layers = list(loaders.outline_layers(light))  # beneath everything: Pakistan without a tile server
     if districts and light is not None:
-        layers.insert(0, deck.choropleth_layer(light, figures, lg))
-    layers[:0] = loaders.outline_layers(light)  # beneath everything: Pakistan without a tile server
+        layers.append(deck.choropleth_layer(light, figures, lg))
+    layers += hazards
     layers.append(deck.river_layer())
     hexes = cur.hexes
-    if households and len(hexes):
-        layers.append(deck.hex_layer(hexes, lg, palette))
-        boxes.append((hexes.lon.min(), hexes.lat.min(), hexes.lon.max(), hexes.lat.max()))
+    drawn_hexes = households and len(hexes) > 0
+    if drawn_hexes:
+        layers.append(deck.hex_layer(hexes, lg, palette, solid=solid))
     affected = figures[[(v is None) or v > 0 for v in figures["affected_households"]]]
-    if districts:
-        unshaped = affected if light is None else affected[~affected.district_id.isin(light.district_id)]
-        if len(unshaped):
-            layers.append(deck.symbol_layer(unshaped, lg))
-    top = sorted(affected.to_dict(orient="records"), key=lambda r: -(r["affected_households"] or 0))
-    extent = deck.affected_bounds(figures) or deck.union_bounds(*boxes) or data.PAKISTAN_BBOX
-    view = deck.view_for(extent, height_px=height)
-    layers.append(deck.label_layer(pd.DataFrame(top[:MAX_LABELS], columns=affected.columns), zoom=view.zoom, lang=lg))
+    unshaped = affected if light is None else affected[~affected.district_id.isin(light.district_id)]
+    circles = districts and len(unshaped) > 0
+    if circles:
+        layers.append(deck.symbol_layer(unshaped, lg))
+    extent = (deck.affected_bounds(figures) or deck.union_bounds(*seen)
+              or (None if hexes.empty else (hexes.lon.min(), hexes.lat.min(), hexes.lon.max(), hexes.lat.max()))
+              or data.PAKISTAN_BBOX)
+    view = deck.view_for(extent, width_px=width, height_px=height)
+    named = affected.assign(_n=[v or 0 for v in affected["affected_households"]])
+    named = named.sort_values("_n", ascending=False, kind="stable").head(names)
+    radius = pd.Series(deck.symbol_radii(unshaped), index=unshaped.district_id.to_numpy()) if circles else None
+    radii = 0.0 if radius is None else named.district_id.map(radius).fillna(0.0).to_numpy()
+    layers.append(deck.label_layer(pd.DataFrame(named, columns=affected.columns), zoom=view.zoom,
+                                   radius_m=radii, lang=lg))
     tip_style = {"fontSize": "13px", "whiteSpace": "pre", "color": "white"}
     if lg in text.RTL:
         tip_style["direction"] = "rtl"
         tip_style["fontFamily"] = f"'{style.STREAMLIT_FONT}', '{style.URDU_FONT}', sans-serif"
-    spec = deck.compact_deck(layers=layers, initial_view_state=view,
-                           map_style=None, tooltip={"text": "{tip}", "style": tip_style})
-    return spec, legends, palette, bounds
+    spec = deck.compact_deck(layers=layers, initial_view_state=view, map_style=None,
+                             tooltip={"text": "{tip}", "style": tip_style})
+    symbols = deck.map_legend_html(lg, palette=palette, hexagons=drawn_hexes, solid=solid, circles=circles,
+                                   choropleth=districts and light is not None, labels=len(affected) > 0,
+                                   min_cell=None if cur.cfg.planner else cur.k)
+    return spec, legends, palette, symbols
 
 
 def declared_legend() -> str:
@@ -97,14 +118,6 @@ def declared_legend() -> str:
     return f'<div style="font-size:0.85rem"><b>{T("declared_title")}</b><br>{chips}</div>'
 
 
-def count_legend(palette: np.ndarray) -> str:
-    grad = ", ".join(f"rgb{tuple(int(c) for c in rgb)}" for rgb in palette)
-    return (f'<div style="font-size:0.8rem;max-width:520px"><b>{T("legend_households")}</b>'
-            f'<div dir="ltr" style="height:10px;border-radius:3px;background:linear-gradient(to right, {grad})"></div>'
-            f'<div dir="ltr" style="display:flex;justify-content:space-between"><span>{T("legend_few")}</span>'
-            f'<span>{T("legend_many")}</span></div></div>')
-
-
 def show_map(cur: Current, *, height: int = MAP_HEIGHT_PX, toggles: bool = False, key: str = "map") -> None:
     """The map, its legends and what it shows."""
     show = {"hazard": True, "households": True, "districts": True}
@@ -113,17 +126,14 @@ def show_map(cur: Current, *, height: int = MAP_HEIGHT_PX, toggles: bool = False
         show["hazard"] = cols[0].toggle(T("layer_hazard"), value=True, key="show_hazard")
         show["households"] = cols[1].toggle(T("layer_households"), value=True, key="show_households")
         show["districts"] = cols[2].toggle(T("layer_districts"), value=True, key="show_districts")
-    spec, legends, palette, bounds = build_deck(cur, height=height, **show)
+    spec, legends, _, symbols = build_deck(cur, height=height, **show)
     st.pydeck_chart(spec, height=height, key=key, alt=T("map_alt"))
     left, right = st.columns(2)
     with left:
         for html in legends:
             st.html(html)
     with right:
-        st.html(deck.map_legend_html(lang(), palette=palette, hexagons=show["households"] and len(cur.hexes) > 0,
-                                     circles=show["districts"] and not bounds,
-                                     choropleth=show["districts"] and bool(bounds),
-                                     min_cell=None if cur.cfg.planner else cur.k))
+        st.html(symbols)
     note = T("map_note")
     if not cur.cfg.planner:
         note += " " + T("map_note_minister", k=cur.k)

@@ -30,7 +30,7 @@ import streamlit as st
 from simulator.app import loaders, text
 from simulator.app.pages import published
 from simulator.app.state import Current, T, current, lang
-from simulator.app.widgets import build_deck, count_legend, scenario_heading, table_height
+from simulator.app.widgets import build_deck, scenario_heading, table_height
 from simulator.plans import response
 
 MAP_HEIGHT_PX = 560
@@ -119,16 +119,15 @@ def show_map(cur: Current, plan: dict) -> None:
     st.subheader(T("au_map_title"))
     hexes = st.toggle(T("layer_households"), value=False, key="au_show_households", help=T("au_hexes_help"))
     view = dataclasses.replace(cur, shown=plan)  # the districts' figures this page shows
-    spec, legends, palette, _ = build_deck(view, hazard=True, households=hexes, districts=True,
+    spec, legends, _, symbols = build_deck(view, hazard=True, households=hexes, districts=True,
                                            height=MAP_HEIGHT_PX)
     st.pydeck_chart(spec, height=MAP_HEIGHT_PX, key="authority_map", alt=T("au_map_alt"))
     left, right = st.columns(2)
     with left:
         for html in legends:
             st.html(html)
-    if hexes:
-        with right:
-            st.html(count_legend(palette))
+    with right:
+        st.html(symbols)
     st.caption(T("au_map_note"))
 
 

@@ -9,14 +9,13 @@ states what each symbol counts.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 import xarray as xr
 
 from hazards import tables as data
-from simulator.app import deck, loaders, style, text
+from simulator.app import text
 from simulator.app.state import Current, T, current, lang
-from simulator.app.widgets import declared_legend, scenario_heading, style_of
+from simulator.app.widgets import build_deck, scenario_heading
 
 MAP_HEIGHT_PX = 680
 #: Width [pixels] the view is fitted to (the page's map is about this wide on a laptop).
@@ -27,61 +26,10 @@ MAX_NAMES = 60
 
 def build_map(cur: Current, *, hazard: bool = True, households: bool = True, solid: bool = False,
               districts: bool = True, height: int = MAP_HEIGHT_PX):
-    """(the pydeck map, the hazards' legends (HTML), the symbols' legend (HTML))."""
-    lg = lang()
-    bounds = cur.bounds
-    light = bounds[1] if bounds else None
-    figures = deck.district_figures(cur.shown)
-    hazards, legends, seen = [], [], []
-    styles = []
-    for spec, source in zip(cur.scn.hazards, cur.layers, strict=True):
-        if isinstance(source, xr.DataArray):
-            ramp = style_of(spec, source)
-            styles.append(ramp)
-            if hazard:
-                url, img_bounds, visible = loaders.cached_hazard_image(loaders.hazard_key(spec, cur.scn.seed),
-                                                                       ramp, source)
-                hazards.append(deck.bitmap_layer(url, img_bounds, f"hazard-{spec.label}"))
-                seen.append(visible)
-            title = T(ramp.what) if len(cur.scn.hazards) == 1 else f"{spec.label}: {T(ramp.what)}"
-            legends.append(style.legend_html(ramp, lg, title[:1].upper() + title[1:]))
-        elif hazard:
-            hazards.append(deck.declared_layer(source, figures, lg, light))
-            legends.append(declared_legend())
-    palette = styles[0].count_palette if styles else style.COUNT_PALETTES["warm"]
-    layers = list(loaders.outline_layers(light))  # beneath everything: Pakistan without a tile server
-    if districts and light is not None:
-        layers.append(deck.choropleth_layer(light, figures, lg))
-    layers += hazards
-    layers.append(deck.river_layer())
-    hexes = cur.hexes
-    drawn_hexes = households and len(hexes) > 0
-    if drawn_hexes:
-        layers.append(deck.hex_layer(hexes, lg, palette, solid=solid))
-
-    affected = figures[[(v is None) or v > 0 for v in figures["affected_households"]]]
-    unshaped = affected if light is None else affected[~affected.district_id.isin(light.district_id)]
-    circles = districts and len(unshaped) > 0
-    if circles:
-        layers.append(deck.symbol_layer(unshaped, lg))
-    extent = (deck.affected_bounds(figures) or deck.union_bounds(*seen)
-              or (None if hexes.empty else (hexes.lon.min(), hexes.lat.min(), hexes.lon.max(), hexes.lat.max()))
-              or data.PAKISTAN_BBOX)
-    view = deck.view_for(extent, width_px=MAP_WIDTH_PX, height_px=height)
-    named = affected.assign(_n=[v or 0 for v in affected["affected_households"]])
-    named = named.sort_values("_n", ascending=False, kind="stable").head(MAX_NAMES)
-    radius = pd.Series(deck.symbol_radii(unshaped), index=unshaped.district_id.to_numpy()) if circles else None
-    radii = 0.0 if radius is None else named.district_id.map(radius).fillna(0.0).to_numpy()
-    layers.append(deck.label_layer(pd.DataFrame(named, columns=affected.columns), zoom=view.zoom,
-                                   radius_m=radii, lang=lg))
-    tip_style = {"fontSize": "13px", "whiteSpace": "pre", "color": "white"}
-    if lg in text.RTL:
-        tip_style["direction"] = "rtl"
-    spec = deck.compact_deck(layers=layers, initial_view_state=view, map_style=None,
-                             tooltip={"text": "{tip}", "style": tip_style})
-    symbols = deck.map_legend_html(lg, palette=palette, hexagons=drawn_hexes, solid=solid, circles=circles,
-                                   choropleth=districts and light is not None, labels=len(affected) > 0,
-                                   min_cell=None if cur.cfg.planner else cur.k)
+    """(the pydeck map, the hazards' legends (HTML), the symbols' legend (HTML)): the shared
+    map (:func:`simulator.app.widgets.build_deck`), taller and with more names."""
+    spec, legends, _, symbols = build_deck(cur, hazard=hazard, households=households, solid=solid,
+                                           districts=districts, height=height, width=MAP_WIDTH_PX, names=MAX_NAMES)
     return spec, legends, symbols
 
 
