@@ -127,6 +127,24 @@ PAGE_STATE = """(() => {
 })()"""
 
 
+def start_streamlit(env: dict, port: int, log, what: str = "the Streamlit server"):
+    """(server process, base URL): ``streamlit run app.py`` on ``127.0.0.1:port`` with ``env``,
+    its output to ``log``, once its health check answers (stopped again if it never does)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok", 60, what)
+    except BaseException:
+        stop(server)
+        raise
+    return server, base
+
+
 @pytest.fixture
 def chromium():
     path = chromium_path()
@@ -149,15 +167,7 @@ def app_in_chromium(chromium: str, tmp_path, devtools=None):
     server = browser = None
     log = (tmp_path / "streamlit.log").open("wb")
     try:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok",
-                 60, "the Streamlit server")
+        server, base = start_streamlit(env, port, log)
         browser = subprocess.Popen(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}",
              f"--remote-debugging-port={debug_port}", "--window-size=1400,1100", "about:blank"],

@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 
@@ -33,10 +32,10 @@ from test_browser import (
     CHROMIUM_FLAGS,
     HOUSEHOLDS,
     PAGE_STATE,
-    ROOT,
     DevTools,
     chromium_path,
     free_port,
+    start_streamlit,
     stop,
     wait_for,
 )
@@ -112,15 +111,7 @@ def served(role: str, folder, log_path):
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         try:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-                 "--server.port", str(port), "--server.address", "127.0.0.1",
-                 "--server.fileWatcherType", "none"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-            base = f"http://127.0.0.1:{port}"
-            wait_for(lambda: urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok",
-                     60, f"the {role}'s Streamlit server")
+            server, base = start_streamlit(env, port, log, f"the {role}'s Streamlit server")
             yield base
         finally:
             stop(server)

@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -39,6 +38,7 @@ from test_browser import (
     DevTools,
     chromium_path,
     free_port,
+    start_streamlit,
     stop,
     wait_for,
 )
@@ -144,14 +144,7 @@ def planner_app(chromium: str, tmp_path):
     server = browser = None
     log = (tmp_path / "streamlit.log").open("wb")
     try:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok",
-                 60, "the Streamlit server")
+        server, base = start_streamlit(env, port, log, "the Streamlit server")
         browser = subprocess.Popen(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}",
              f"--remote-debugging-port={debug_port}", "--window-size=1400,1100", "about:blank"],
