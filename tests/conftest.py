@@ -53,6 +53,22 @@ def pytest_xdist_make_scheduler(config, log):
     return Scheduling(config, log)
 
 
+@pytest.fixture(scope="session")
+def role_browser(tmp_path_factory):
+    """(DevTools of the visiting tab, DevTools of a second tab, role -> base URL): the app
+    served as each role and one Chromium (:func:`test_browser.role_servers`), shared by the
+    browser tests of the roles and of Urdu (one unit of :data:`SHARED_UNITS`, so one worker's
+    session), stopped at the session's end; skipped without Chromium."""
+    from test_browser import chromium_path, role_servers
+
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium is not installed (`apt-get install -y chromium`; `make test` installs it)")
+    pytest.importorskip("websockets", reason="websockets (a Streamlit dependency) drives Chromium")
+    with role_servers(path, tmp_path_factory.mktemp("roles")) as opened:
+        yield opened
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """An empty database of each kind: a SQLite file, and a new database on the PostgreSQL

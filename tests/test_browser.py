@@ -127,6 +127,64 @@ PAGE_STATE = """(() => {
 })()"""
 
 
+#: The first deck.gl canvas, scrolled into view, and its box on the screen [CSS pixels].
+CANVAS_BOX = """(() => {
+  const c = document.querySelector('[data-testid="stDeckGlJsonChart"] canvas');
+  if (!c) return null;
+  c.scrollIntoView({block: 'center'});
+  const r = c.getBoundingClientRect();
+  return {x: r.x, y: r.y, width: r.width, height: r.height};
+})()"""
+
+#: What :func:`settled` reads of the page: its heading, whether a run is shown as going on
+#: (the status widget, a spinner, a progress bar in the page, elements left from the previous
+#: run, which Streamlit marks ``data-stale``), an exception box, a drawn deck.gl canvas and the
+#: body's text.
+SETTLE_STATE = """(() => ({
+  running: !!document.querySelector('[data-testid="stStatusWidget"]'),
+  spinner: !!document.querySelector('[data-testid="stSpinner"]'),
+  progress: !!document.querySelector('[data-testid="stMain"] [data-testid="stProgress"]'),
+  stale: !!document.querySelector('[data-testid="stMain"] [data-stale="true"]'),
+  exception: !!document.querySelector('[data-testid="stException"]'),
+  title: ((document.querySelector('[data-testid="stMain"] h1') || {}).innerText || '').trim(),
+  deck: [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"] canvas')].some(c => c.width > 0),
+  path: location.pathname,
+  text: document.body ? document.body.innerText : ''
+}))()"""
+
+
+def settled(tools: DevTools, title: str, timeout: float = 120, *, still: bool = False,
+            deck: bool = False) -> dict:
+    """The page's state (:data:`SETTLE_STATE`) once it shows ``title`` as its heading with no
+    spinner, no progress bar and no stale element, and its words stay the same for a second;
+    at once if it shows an exception. ``still``: also nothing running; ``deck``: also a drawn
+    map canvas.
+
+    Streamlit shows its "running" widget only some time after a run starts, and a cached
+    function's progress bar is replayed on every cache hit, so "not running" alone can be read
+    in the middle of a run. Digits may change meanwhile: while an ensemble's ranges are
+    computed a fragment reruns every second ("member k of n")."""
+    def words(state: dict) -> str:
+        return "".join(ch for ch in state["text"] if not ch.isdigit())
+
+    def ready(state: dict | None) -> bool:
+        return bool(state) and (state["exception"] or (
+            state["title"] == title and not (state["spinner"] or state["progress"] or state["stale"])
+            and not (still and state["running"]) and not (deck and not state["deck"])))
+
+    def check():
+        first = tools.evaluate(SETTLE_STATE)
+        if not ready(first):
+            return None
+        if first["exception"]:
+            return first
+        time.sleep(1.0)
+        again = tools.evaluate(SETTLE_STATE)
+        return again if ready(again) and words(again) == words(first) else None
+
+    return wait_for(check, timeout, f"the page titled {title!r}", interval=0.4)
+
+
 def start_streamlit(env: dict, port: int, log, what: str = "the Streamlit server"):
     """(server process, base URL): ``streamlit run app.py`` on ``127.0.0.1:port`` with ``env``,
     its output to ``log``, once its health check answers (stopped again if it never does)."""
@@ -143,6 +201,64 @@ def start_streamlit(env: dict, port: int, log, what: str = "the Streamlit server
         stop(server)
         raise
     return server, base
+
+
+#: The roles the app is started as (:data:`simulator.app.settings.ROLES`), each on a server of
+#: its own (the role is fixed at start-up).
+ROLES = ("minister", "planner", "authority")
+#: The window of the role servers' Chromium [CSS pixels].
+ROLE_WINDOW = (1100, 850)
+
+
+@contextlib.contextmanager
+def served_as(role: str, folder: Path):
+    """The app's base URL: ``streamlit run app.py`` as ``role`` on the small demo registry,
+    no boundary or config file, and an empty Committee workspace (a SQLite file in ``folder``:
+    the demo workspace takes a minute to seed); its output in ``folder/streamlit-<role>.log``;
+    stopped after."""
+    port = free_port()
+    env = dict(os.environ, MADAD_DEMO_HOUSEHOLDS=str(HOUSEHOLDS), MADAD_CONFIG="", MADAD_ROLE=role,
+               MADAD_DATABASE_URL=f"sqlite:///{folder / 'workspace.db'}",
+               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    for name in ("MADAD_BOUNDARIES", "MADAD_REGISTRY", "MADAD_MIN_CELL"):
+        env.pop(name, None)
+    server = None
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"streamlit-{role}.log").open("wb") as log:
+        try:
+            server, base = start_streamlit(env, port, log, f"the {role}'s Streamlit server")
+            yield base
+        finally:
+            stop(server)
+
+
+@contextlib.contextmanager
+def role_servers(chromium: str, folder: Path):
+    """(DevTools of the visiting tab, DevTools of a second tab, role -> base URL): one server
+    per role of :data:`ROLES`, started together, and one Chromium with two tabs (the second
+    opens a server's landing page so that it computes its plan while the first is busy);
+    all stopped after."""
+    port = free_port()
+    with contextlib.ExitStack() as stack:
+        proc = subprocess.Popen(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={folder / 'chromium'}", f"--remote-debugging-port={port}",
+             "--window-size={},{}".format(*ROLE_WINDOW), "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        stack.callback(stop, proc)
+        bases = {role: stack.enter_context(served_as(role, folder)) for role in ROLES}
+        endpoint = f"http://127.0.0.1:{port}/json"
+        tabs = wait_for(lambda: json.load(urllib.request.urlopen(endpoint, timeout=2)), 30,
+                        "Chromium's DevTools endpoint")
+        page = next(t for t in tabs if t.get("type") == "page")
+        spare = json.load(urllib.request.urlopen(urllib.request.Request(f"{endpoint}/new?about:blank", method="PUT"),
+                                                 timeout=10))
+        tools = stack.enter_context(DevTools(page["webSocketDebuggerUrl"]))
+        warm = stack.enter_context(DevTools(spare["webSocketDebuggerUrl"]))
+        tools.call("Target.activateTarget", targetId=page["id"])
+        tools.call("Emulation.setDeviceMetricsOverride", width=ROLE_WINDOW[0], height=ROLE_WINDOW[1],
+                   deviceScaleFactor=1, mobile=False)
+        yield tools, warm, bases
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import time
 import numpy as np
 import pytest
 from test_browser import (
+    CANVAS_BOX,
     PAGE_STATE,
     DevTools,
     chromium_path,
@@ -154,13 +155,6 @@ def blue_minus_red(image: np.ndarray, points: np.ndarray, view: dict) -> np.ndar
     return np.array(found)
 
 
-CANVAS_BOX = """(() => {
-  const c = document.querySelector('[data-testid="stDeckGlJsonChart"] canvas');
-  if (!c) return null;
-  c.scrollIntoView({block: 'center'});
-  const r = c.getBoundingClientRect();
-  return {x: r.x, y: r.y, width: r.width, height: r.height};
-})()"""
 
 
 def test_map_page_draws_outlines_and_credits_them(browser_exe, tmp_path):

@@ -1,10 +1,10 @@
 """The app in Urdu in a real browser: every page, no missing glyph, no stray English.
 
-One ``streamlit run app.py`` (the planner's role, which sees every page) and one Chromium,
-driven with the DevTools helpers of ``tests/test_browser.py`` (skips when Chromium is absent).
-The test screenshots the Summary in English, switches the sidebar's language to Urdu, then
-opens every page of :data:`simulator.app.pages.PAGES` from the sidebar's navigation (so a page
-added there is covered) and, on each:
+The planner's server (the role that sees every page) and the Chromium of the session's
+``role_browser`` fixture (``tests/conftest.py``; shared with ``tests/test_browser_roles.py``,
+skipped when Chromium is absent). The test screenshots the Summary in English, switches the
+sidebar's language to Urdu, then opens every page of :data:`simulator.app.pages.PAGES` and the
+Committee page from the sidebar's navigation (so a page added there is covered) and, on each:
 
 - takes a screenshot (kept in the test's tmp folder);
 - reads the page's visible text (``document.body.innerText``, less code spans and Streamlit's
@@ -20,28 +20,14 @@ added there is covered) and, on each:
 from __future__ import annotations
 
 import base64
-import contextlib
-import json
 import os
 import re
 import shutil
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from test_browser import (
-    CHROMIUM_FLAGS,
-    HOUSEHOLDS,
-    ROOT,
-    DevTools,
-    chromium_path,
-    free_port,
-    start_streamlit,
-    stop,
-    wait_for,
-)
+from test_browser import ROLE_WINDOW, ROOT, DevTools, settled
 
 from simulator.app import text
 from simulator.app.pages import PAGES
@@ -93,16 +79,6 @@ VISIBLE_TEXT = """(() => {
   return parts.join('\\n');
 })()"""
 
-STATE = """(() => ({
-  running: !!document.querySelector('[data-testid="stStatusWidget"]'),
-  spinner: !!document.querySelector('[data-testid="stSpinner"]'),
-  stale: !!document.querySelector('[data-testid="stMain"] [data-stale="true"]'),
-  exception: !!document.querySelector('[data-testid="stException"]'),
-  title: (document.querySelector('[data-testid="stMain"] h1') || {}).innerText || '',
-  deck: [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"] canvas')].some(c => c.width > 0),
-  path: location.pathname,
-}))()"""
-
 #: Marks the first element whose own text is Urdu (for CSS.getPlatformFontsForNode).
 MARK_URDU = """(() => {
   const walker = document.createTreeWalker(document.querySelector('[data-testid="stMain"]'),
@@ -130,63 +106,6 @@ def stray_latin(page_text: str) -> list[str]:
         if word not in ALLOWED and word.lower() not in ALLOWED:
             found.append(word)
     return sorted(set(found))
-
-
-@contextlib.contextmanager
-def planner_app(chromium: str, tmp_path):
-    """(DevTools of a page, base URL): the app as a planner on the small demo registry, and
-    Chromium on a blank page; both stopped after."""
-    port, debug_port = free_port(), free_port()
-    env = dict(os.environ, MADAD_DEMO_HOUSEHOLDS=str(HOUSEHOLDS), MADAD_CONFIG="", MADAD_ROLE="planner",
-               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    for name in ("MADAD_BOUNDARIES", "MADAD_REGISTRY", "MADAD_MIN_CELL", "MADAD_DATABASE_URL"):
-        env.pop(name, None)
-    server = browser = None
-    log = (tmp_path / "streamlit.log").open("wb")
-    try:
-        server, base = start_streamlit(env, port, log, "the Streamlit server")
-        browser = subprocess.Popen(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}",
-             f"--remote-debugging-port={debug_port}", "--window-size=1400,1100", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        tabs = wait_for(lambda: json.load(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json", timeout=2)),
-                        30, "Chromium's DevTools endpoint")
-        page = next(t for t in tabs if t.get("type") == "page")
-        with DevTools(page["webSocketDebuggerUrl"]) as tools:
-            tools.call("Emulation.setDeviceMetricsOverride", width=1400, height=1100, deviceScaleFactor=1,
-                       mobile=False)
-            yield tools, base
-    finally:
-        stop(browser)
-        stop(server)
-        log.close()
-
-
-def settled(tools: DevTools, title: str, timeout: float = 120, *, still: bool = False) -> dict:
-    """Wait until the page shows ``title`` as its heading, with no spinner and no element left
-    from the previous run (Streamlit marks those ``data-stale``), and its words stay the same
-    for a second. Digits may change: while the ensemble's ranges are computed a fragment
-    reruns every second ("member k of n"), so "running" alone would not settle until they are
-    done. ``still``: also wait for nothing running and the map drawn (for the README's
-    screenshots)."""
-    def words(t: str) -> str:
-        return re.sub(r"\d", "", t or "")
-
-    def check():
-        s = tools.evaluate(STATE)
-        if (not s or s["title"].strip() != title or s["spinner"] or s["stale"]
-                or (still and (s["running"] or not s["deck"]))):
-            return None
-        before = words(tools.evaluate(VISIBLE_TEXT))
-        time.sleep(1.0)
-        again = tools.evaluate(STATE)
-        if (again and again["title"].strip() == title and not again["spinner"] and not again["stale"]
-                and not (still and again["running"]) and words(tools.evaluate(VISIBLE_TEXT)) == before):
-            return again
-        return None
-
-    return wait_for(check, timeout, f"the page titled {title!r}", interval=0.4)
 
 
 def click_page(tools: DevTools, name: str) -> None:
@@ -225,23 +144,26 @@ def page_title(name: str, lang: str) -> str:
     return text.text(lang, "app_title" if name == "overview" else "page_" + name)
 
 
-def test_every_page_in_urdu(tmp_path):
-    chromium = chromium_path()
-    if chromium is None:
-        pytest.skip("Chromium is not installed (`apt-get install -y chromium`; `make test` installs it)")
-    pytest.importorskip("websockets", reason="websockets (a Streamlit dependency) drives Chromium")
+#: The window of the Urdu pages' screenshots (and the README's) [CSS pixels].
+WINDOW = (1400, 1100)
+
+
+def test_every_page_in_urdu(role_browser, tmp_path):
+    tools, _, bases = role_browser
     started = time.monotonic()
     problems: dict[str, list[str]] = {}
     shots: dict[str, Path] = {}
     seconds: dict[str, float] = {}
-    with planner_app(chromium, tmp_path) as (tools, base):
-        tools.call("DOM.enable")
-        tools.call("CSS.enable")
-        tools.call("Page.navigate", url=base + "/")
+    tools.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1], deviceScaleFactor=1,
+               mobile=False)
+    tools.call("DOM.enable")
+    tools.call("CSS.enable")
+    try:
+        tools.call("Page.navigate", url=bases["planner"] + "/")  # a new session, in English
         settled(tools, page_title("overview", "en"), timeout=180)
         seconds["start"] = time.monotonic() - started
         switch_language(tools, "اردو")
-        for name in PAGES:
+        for name in (*PAGES, "committee"):
             t0 = time.monotonic()
             if name != "overview":
                 click_page(tools, name)
@@ -270,15 +192,18 @@ def test_every_page_in_urdu(tmp_path):
                 problems[name] = found
         # The Summary for the README, in both languages: the map drawn and the ranges done.
         click_page(tools, "overview")
-        settled(tools, page_title("overview", "ur"), still=True)
+        settled(tools, page_title("overview", "ur"), still=True, deck=True)
         time.sleep(1.5)  # deck.gl's first frames
         shots["summary-ur"] = screenshot(tools, tmp_path / "summary-ur.png")
         switch_language(tools, "English")
-        settled(tools, page_title("overview", "en"), still=True)
+        settled(tools, page_title("overview", "en"), still=True, deck=True)
         time.sleep(1.5)
         shots["summary-en"] = screenshot(tools, tmp_path / "summary-en.png")
+    finally:
+        tools.call("Emulation.setDeviceMetricsOverride", width=ROLE_WINDOW[0], height=ROLE_WINDOW[1],
+                   deviceScaleFactor=1, mobile=False)
     elapsed = time.monotonic() - started
-    print(f"{elapsed:.0f} s in all; seconds per step:",  # shown with pytest -s
+    print(f"{elapsed:.0f} s in all; seconds per step:",  # noqa: T201 - shown with pytest -s
           ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()))
     if os.environ.get("MADAD_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(exist_ok=True)
