@@ -293,3 +293,31 @@ def test_no_terminal_no_bar(monkeypatch, capsys):
         on_progress(common.STEP_SCAN, 0, 10)
         on_progress(common.STEP_SCAN, 10, 10)
     assert capsys.readouterr() == ("", "")
+
+
+def test_app_progress_bar_updates_few_times(monkeypatch):
+    """The app's progress bar shows a new stage at once, and the figures of one stage at most
+    every PROGRESS_EVERY_S: a cache hit replays every update, on every page that reads it."""
+    from simulator.app import loaders
+
+    updates = []
+
+    class Slot:
+        def progress(self, value, text):
+            updates.append((value, text))
+
+        def empty(self):
+            updates.append(None)
+
+    clock = [1000.0]
+    monkeypatch.setattr(loaders.st, "empty", Slot)
+    monkeypatch.setattr(loaders.time, "monotonic", lambda: clock[0])
+    with loaders.progress_bar() as show:
+        for done in range(0, 20_001, 100):  # 201 calls in 0.2 s: the first figure and the end
+            show(done / 20_000, f"generating: {done:,} / 20,000")
+            clock[0] += 0.001
+        show(0.0, "evaluating: 0 / 5")  # a new stage: at once
+        clock[0] += 1.0
+        show(0.2, "evaluating: 1 / 5")  # later than PROGRESS_EVERY_S: shown
+    assert updates == [(0, "generating: 0 / 20,000"), (100, "generating: 20,000 / 20,000"),
+                       (0, "evaluating: 0 / 5"), (20, "evaluating: 1 / 5"), None]

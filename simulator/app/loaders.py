@@ -111,6 +111,10 @@ def _lang() -> str:
         return "en"
 
 
+#: Least time between two updates of a progress bar's figures [s].
+PROGRESS_EVERY_S = 0.25
+
+
 @contextmanager
 def progress_bar() -> Iterator[Callable[[float, str], None]]:
     """A progress bar on the page while the block runs, emptied when it ends.
@@ -122,16 +126,20 @@ def progress_bar() -> Iterator[Callable[[float, str], None]]:
     Yields
     ------
     callable
-        ``show(fraction, message)``: the share done (0 to 1) and a line of text; the page is
-        updated only when the whole percent or the text changes.
+        ``show(fraction, message)``: the share done (0 to 1) and a line of text. The page is
+        updated at most every :data:`PROGRESS_EVERY_S` while only the figures change (a new
+        stage's words, or the end, show at once): a cache hit replays every update, on each
+        page that reads the cached value.
     """
     slot = st.empty()
-    shown: list = [None]
+    shown: list = [None, "", -PROGRESS_EVERY_S]  # (percent, text), its words, when shown
 
     def show(fraction: float, message: str) -> None:
         now = (int(100 * min(max(fraction, 0.0), 1.0)), message)
-        if now != shown[0]:
-            shown[0] = now
+        words = re.sub(r"[\d,.]", "", message)
+        t = time.monotonic()
+        if now != shown[0] and (words != shown[1] or now[0] == 100 or t - shown[2] >= PROGRESS_EVERY_S):
+            shown[:] = [now, words, t]
             slot.progress(now[0], text=now[1])
 
     try:
