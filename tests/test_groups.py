@@ -225,6 +225,24 @@ def test_published_plan_protects_group_cells(ten):
                 assert g["national"][name][m] == sum(col)  # perturbed, still additive
 
 
+def test_an_area_hidden_in_the_plan_has_its_groups_hidden(ten):
+    """A group's count is a lower bound of its area's: a district or province with a hidden
+    cell in the plan's own tables shows none of its group cells either (hidden from the start,
+    "forced", and protected like small cells, so they cannot be taken back by subtraction)."""
+    from simulator.publish.disclosure import suppress_plan
+
+    for k in (5, 10, 20):
+        out = suppress_plan(ten, k=k)
+        for level, key in (("districts", "district_id"), ("provinces", "province_code")):
+            hidden = {row[key] for row in out[level] if any(v is None for v in row.values())}
+            for row in out["groups"][level]:
+                if row[key] in hidden:
+                    assert all(row[f] is None for f in plan.GROUP_FIGURES if ten["groups"]["national"]), \
+                        f"k={k}: {level} {row[key]} is hidden in the plan but its groups are shown"
+    report = suppress_plan(ten, k=10)["disclosure"]["groups"]  # Islamabad and Hyderabad hidden
+    assert report["forced"] > 0 and "forced" in {c["reason"] for c in report["cells"]}
+
+
 def test_no_affected_household(raster5):
     """Nothing affected: zero figures, no district rows, and the published plan still has them."""
     from simulator.publish.disclosure import protect_plan, suppress_plan

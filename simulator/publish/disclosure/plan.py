@@ -229,11 +229,17 @@ def suppress_plan(
         report["rules"].append("Unregistered estimates: national and provincial only; a province "
                                "with a figure under k is hidden.")
     if isinstance(plan.get("groups"), dict) and plan["groups"].get("provinces"):
-        report["groups"] = _suppress_groups(plan["groups"], k=int(k), min_width=min_width, upper=upper)
+        hidden_areas = {(level, str(plan[level][row].get("district_id" if level == "districts" else "province_code")))
+                        for level, row, _ in (sys.labels[c] for c in np.flatnonzero(out.hidden))
+                        if level in ("provinces", "districts")}
+        report["groups"] = _suppress_groups(plan["groups"], k=int(k), min_width=min_width, upper=upper,
+                                            hidden_areas=hidden_areas)
         report["rules"].append(
             "Household groups (female-headed, with a disabled member, with children under five): "
             "their province and district table is protected like the plan's (cells under k hidden, "
-            "with complements; national figures published); its report is under 'groups'.")
+            "with complements; national figures published), and a province or district with a "
+            "hidden cell in the plan's tables has its groups hidden too (a group's count bounds "
+            "the area's); its report is under 'groups'.")
     if plan.get("delivery"):
         _publish_delivery(plan["delivery"], plan.get("totals", {}))
         report["rules"].append(
@@ -245,16 +251,25 @@ def suppress_plan(
     return plan
 
 
-def _suppress_groups(block: dict, *, k: int, min_width: float, upper: bool) -> dict:
+def _suppress_groups(block: dict, *, k: int, min_width: float, upper: bool,
+                     hidden_areas: set[tuple[str, str]] = frozenset()) -> dict:
     """``plan["groups"]`` suppressed in place as a plan of its own: its national figures, its
     provinces and its districts (counts of weighted households, each column a count) go through
-    the same hierarchy and rules as :func:`suppress_plan`; hidden cells become None. Returns the
-    report (:func:`simulator.publish.disclosure.protection._report`)."""
+    the same hierarchy and rules as :func:`suppress_plan`; hidden cells become None.
+    ``hidden_areas``: ``("provinces", code)`` and ``("districts", id)`` with a hidden cell in
+    the plan's own tables, whose group cells are hidden from the start and protected as small
+    cells are (a group's count is a lower bound of its area's). Returns the report
+    (:func:`simulator.publish.disclosure.protection._report`)."""
     national = {f"{g}_{m}": int(v) for g, item in block["national"].items() for m, v in item.items()}
     own = {"totals": national, "provinces": block.get("provinces", []), "districts": block.get("districts", [])}
     columns, *_ = _plan_columns(own)
     sys, _ = _plan_system(own)
-    out = _protect(sys, k=k, min_width=min_width, upper=upper)
+    forced = np.zeros(len(sys.values), dtype=bool)
+    for c, (level, row, _) in enumerate(sys.labels):
+        if level in ("provinces", "districts"):
+            area = own[level][row].get("district_id" if level == "districts" else "province_code")
+            forced[c] = (level, str(area)) in hidden_areas
+    out = _protect(sys, k=k, min_width=min_width, upper=upper, forced=forced)
     for c in np.flatnonzero(out.hidden):
         level, row, col = sys.labels[c]
         if level in ("provinces", "districts"):

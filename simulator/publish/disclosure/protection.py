@@ -230,7 +230,12 @@ def _settle(state: _State, stuck: set[int], unprotected: list[int], sensitive: n
         state.hide_family(cand, "secondary")
 
 
-def _protect(sys: _System, *, k: int, min_width: float, upper: bool) -> _Outcome:
+def _protect(sys: _System, *, k: int, min_width: float, upper: bool,
+             forced: np.ndarray | None = None) -> _Outcome:
+    """Hide the small cells, then complements until every sensitive hidden cell's feasible
+    interval is wide enough. ``forced``: cells hidden from the start whatever their value
+    (reason ``"forced"``), and protected as small cells are (their interval must be wide):
+    a table linked to another, whose cells would give the other's hidden cells back."""
     if k < 1:
         raise DisclosureError(f"k must be a positive number of households, got {k}.")
     state = _State(sys)
@@ -242,9 +247,15 @@ def _protect(sys: _System, *, k: int, min_width: float, upper: bool) -> _Outcome
         state.hide_family(int(c), "primary")
     for c in np.flatnonzero(primary):
         state.reason[int(c)] = "primary"  # also when a linked family member hid it first
-    # Sensitive: the non-zero cells of a small count's family (its money and people reveal it).
-    # Complements (counts of k or more) may be pinned without disclosing anything by themselves.
-    sensitive = np.isin(state.family, state.family[primary]) & (state.values != 0)
+    linked = np.zeros(len(state.values), dtype=bool) if forced is None else (
+        np.asarray(forced, dtype=bool) & state.hideable & ~primary)
+    for c in np.flatnonzero(linked):
+        state.hide_family(int(c), "forced")
+        state.reason[int(c)] = "forced"
+    # Sensitive: the non-zero cells of a small count's family (its money and people reveal it),
+    # and of a forced cell's. Complements (counts of k or more) may be pinned without
+    # disclosing anything by themselves.
+    sensitive = np.isin(state.family, state.family[primary | linked]) & (state.values != 0)
     stuck: set[int] = set()
     unprotected: list[int] = []
     given_up: set[int] = set()
@@ -435,7 +446,7 @@ def _report(sys: _System, out: _Outcome, *, k: int, min_width: float, upper: boo
         for c in hidden
         if printed[c]
     ]
-    tally = {r: sum(1 for x in cells if x["reason"] == r) for r in ("primary", "secondary", "linked")}
+    tally = {r: sum(1 for x in cells if x["reason"] == r) for r in ("primary", "secondary", "linked", "forced")}
 
     def label(c: int) -> dict:
         block, row, col = sys.labels[c]
