@@ -168,3 +168,16 @@ def test_compare_in_urdu(env):
     table = _rows(at.dataframe[0].value)
     assert ur["cmp_k_transfer"] in table
     assert ur["cmp_a_total"] in _rows(at.dataframe[1].value)
+
+
+def test_programme_names_are_in_urdu_in_the_urdu_view(env):
+    """The policy rows name each option's programmes by their ``name_ur`` in Urdu."""
+    at = run_app()
+    at.radio(key="lang").set_value("ur").run()
+    goto(at, "compare")
+    at.multiselect(key=PICK).set_value(["current", "lib:indus-flood-2010-observed"]).run()
+    ok(at)
+    frame = at.dataframe[0].value
+    cells = {str(v) for v in frame.iloc[:, 1:3].to_numpy().ravel()}
+    assert {"بی آئی ایس پی سیلاب امداد", "وطن کارڈ"} <= cells
+    assert not {"BISP flood relief", "Watan card"} & cells

@@ -330,6 +330,15 @@ def rtl_css() -> None:
         f" {{font-family: '{style.URDU_FONT}', '{style.STREAMLIT_FONT}', sans-serif;}}"
         "[data-testid='stMarkdownContainer'] p, [data-testid='stCaptionContainer'] {line-height: 2.1;}"
         "[data-testid='stMain'] h1 {line-height: 1.9;}"
+        # lists: bullets and numbers on the right, indented from the right
+        "[data-testid='stMarkdownContainer'] :is(ul, ol) {padding-left: 0; padding-right: 1.5em;"
+        " margin-left: 0; margin-right: 0;}"
+        "[data-testid='stMarkdownContainer'] li {margin-left: 0; direction: rtl; text-align: right;}"
+        # columns read from the right: the first on the right
+        "[data-testid='stMain'] [data-testid='stHorizontalBlock'] {flex-direction: row-reverse;}"
+        # the sidebar on the right of the page, its navigation and widgets right to left
+        "[data-testid='stAppViewContainer'] {flex-direction: row-reverse;}"
+        "[data-testid='stSidebar'] {direction: rtl;}"
         "</style>"
     )
     size_mb = int(st.get_option("server.maxUploadSize"))

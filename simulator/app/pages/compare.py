@@ -252,11 +252,13 @@ def comparison_table(scns: Sequence[Scenario], the_plans: Sequence[dict], labels
     dropped = {T("c_programmes"), T("c_cost_rule")}  # the policy rows say more
     figures = figures[~figures.iloc[:, 0].isin(dropped)]
     rows = []
+    urdu_names = {k: v for s in scns for k, v in text.programme_names_ur(s).items()} if lang() == "ur" else {}
     for row in attribution.parameters(scns, every=every):
         p = row.parameter
         out = {figures.columns[0]: param_label(p, scns[0])}
         for label, value in zip(labels, row.values, strict=True):
-            out[label] = show_value(p.kind, value)
+            # a programme's name in the visitor's language (its name_ur), as elsewhere
+            out[label] = urdu_names.get(value, value) if p.kind == "name" else show_value(p.kind, value)
         for label, value in zip(labels[1:], row.values[1:], strict=True):
             out[T("cmp_change", label=label)] = value_change(p.kind, row.values[0], value)
         rows.append(out)
