@@ -215,3 +215,18 @@ def test_every_shaped_place_name_has_its_glyphs_in_the_served_font():
     for code, name in urdu.names_table().items():
         for ch in urdu.shape_for_canvas(name):
             assert ch in " ()" or ord(ch) in cmap, (code, name, ch)
+
+
+def test_site_names_in_urdu_are_made_from_their_parts():
+    """Delivery sites and campsites are named in Urdu from kind, place, number and
+    "illustrative", as their English names are made; a user's own site keeps its name."""
+    from simulator.app.text import site_name
+
+    office = {"name": "BISP tehsil office Rahim Yar Khan 2 (illustrative)", "kind": "bisp_tehsil_office",
+              "district_id": "pb_rahim_yar_khan", "province_code": "PB"}
+    assert site_name("en", office) == office["name"]
+    assert site_name("ur", office) == "بی آئی ایس پی کا تحصیل دفتر رحیم یار خان 2 (فرضی)"
+    assert site_name("ur", {"name": "Campsite SD 35 (2 campsites)", "kind": "campsite"}) == "کیمپ سندھ 35 (2 کیمپ)"
+    assert site_name("ur", {"campsite_id": "camp_KP_1"}) == "کیمپ خیبر پختونخوا 1"
+    assert site_name("ur", {"site_id": "camp_SD_r2_3", "name": "camp_SD_r2_3"}) == "کیمپ سندھ 3 (مرحلہ 2)"
+    assert site_name("ur", {"name": "Hall 4, Sukkur", "kind": "school"}) == "Hall 4, Sukkur"

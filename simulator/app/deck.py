@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.app.style import COUNT_PALETTES
-from simulator.app.text import fmt_count, fmt_pkr, text
+from simulator.app.text import fmt_count, fmt_pkr, site_name, text
 
 log = logging.getLogger(__name__)
 
@@ -730,7 +730,7 @@ def site_tip(row: Mapping[str, Any], lang: str, days: int | None = None) -> str:
     key = "sk_" + kind
     kind_text = text(lang, key) if key in _labels(lang) else kind.replace("_", " ")
     status = str(row.get("status") or "open")
-    lines = [str(row.get("name") or row.get("site_id")), kind_text]
+    lines = [site_name(lang, row), kind_text]
     if row.get("one_window_centre"):
         lines.append(text(lang, "dv_tip_one_window"))
     if status == "closed":

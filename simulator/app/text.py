@@ -189,6 +189,44 @@ def hazard_name(lang: str, spec: Any) -> str:
     return str(label)
 
 
+#: A campsite's name or id: ``camp_<province>_<k>`` (``_r<round>_<k>`` when re-sited), or the
+#: delivery plan's ``Campsite <province> <k> (<n> campsites)``.
+_CAMPSITE = re.compile(r"(?:camp_|Campsite )(?P<province>[A-Z]+)[_ ](?:r(?P<round>\d+)[_ ])?(?P<k>\d+)"
+                       r"(?: \((?P<n>\d+) campsites\))?")
+#: A site of the illustrative table: ``<kind's words> <place> <k> (illustrative)``.
+_NUMBERED = re.compile(r".*?(?: (?P<k>\d+))?(?P<illustrative> \(illustrative\))?")
+
+
+def site_name(lang: str, site: Mapping[str, Any]) -> str:
+    """A delivery site's or campsite's name in ``lang``. In Urdu, a campsite and a site of a
+    known kind (:data:`simulator.plans.sites` kinds, ``sk_<kind>`` labels) are named from their
+    parts, as the English names are made: the kind, the place (the province of a regional
+    office or campsite, else the district), the site's number and "illustrative" for the
+    illustrative table's; a site of a kind without a label keeps the name it was given (a
+    user's own table)."""
+    name = str(site.get("name") or site.get("site_id") or site.get("campsite_id") or "")
+    if lang != "ur":
+        return name
+    camp = _CAMPSITE.fullmatch(name) or _CAMPSITE.fullmatch(str(site.get("campsite_id") or ""))
+    if camp:
+        out = f"{text(lang, 'sk_campsite')} {province_name(lang, camp['province'])} {camp['k']}"
+        if camp["round"]:
+            out += " " + text(lang, "site_round", n=camp["round"])
+        return out + (" " + text(lang, "site_campsites", n=camp["n"]) if camp["n"] else "")
+    kind = str(site.get("kind") or "")
+    if "sk_" + kind not in LABELS["en"]:
+        return name
+    if kind in ("bisp_headquarters", "bisp_regional_office"):
+        place = province_name(lang, site.get("province_code"))
+        if kind == "bisp_headquarters":
+            place = district_name(lang, site.get("district_id")) or place
+    else:
+        place = district_name(lang, site.get("district_id"))
+    parts = _NUMBERED.fullmatch(name)
+    out = " ".join(x for x in (text(lang, "sk_" + kind), place, parts["k"] if parts else None) if x)
+    return out + (" " + text(lang, "site_illustrative") if parts and parts["illustrative"] else "")
+
+
 def programme_name(lang: str, programme: Any) -> str:
     """A programme's name (a scenario's :class:`simulator.scenario.Programme` or a plan's
     programme dict): its ``name_ur`` in Urdu when it has one, else the name it was given."""

@@ -415,16 +415,17 @@ def render(cur: Current) -> None:
     with st.expander(T("compare_all")):
         from simulator.publish import compare, export
 
-        shown = (the_plans if not cur.cfg.planner else
-                 [loaders.shown_plan(p, scn, source, library, cur.cfg)
-                  for (scn, library), source, p in zip(runs, sources, the_plans, strict=True)])
-        exported = [export.Run(p, label=label) for p, label in zip(shown, labels, strict=True)]
+        # the plans as this visitor may see them (a minister's are the published ones, above)
+        exported = [export.Run(p, label=label) for p, label in zip(the_plans, labels, strict=True)]
+        if lang() != "en":
+            st.caption(T("compare_all_fields"))
         try:
             frame = compare.compare(exported)
-            frame.columns = [str(c) for c in frame.columns]
+            frame.columns = [T("cmp_change", label=str(c).removeprefix(compare.DIFF_PREFIX))
+                             if str(c).startswith(compare.DIFF_PREFIX) else str(c) for c in frame.columns]
             frame.index = [" / ".join(map(str, i)) for i in frame.index]
             st.dataframe(frame.astype(str), key="compare_full")
-            for note in compare.pooling_notes(shown, labels):
+            for note in compare.pooling_notes(the_plans, labels):
                 st.caption(note)
         except Exception as exc:
             show_bad_file("simulator.publish.compare", exc)

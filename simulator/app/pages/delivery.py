@@ -127,7 +127,7 @@ def provinces_table(section: dict) -> pd.DataFrame:
 def closed_table(section: dict) -> pd.DataFrame:
     names, tiers = district_names(), ("tier_none", "tier_affected", "tier_severe", "tier_displaced")
     return pd.DataFrame([{
-        T("col_site"): s.get("name") or s["site_id"], T("col_kind"): kind_text(s.get("kind")),
+        T("col_site"): text.site_name(lang(), s), T("col_kind"): kind_text(s.get("kind")),
         T("col_district"): names.get(s.get("district_id"), s.get("district_id") or "–"),
         T("col_province"): province_name(s.get("province_code")),
         T("col_tier"): T(tiers[s["tier"]]) if isinstance(s.get("tier"), int) and 0 <= s["tier"] < 4 else s.get("tier"),
@@ -146,7 +146,7 @@ def campsites_table(section: dict, planner: bool) -> pd.DataFrame:
                          for p in str(r or "").split(";") if p)
 
     return pd.DataFrame([{
-        T("col_campsite"): c.get("campsite_id"), T("col_province"): province_name(c.get("province_code")),
+        T("col_campsite"): text.site_name(lang(), c), T("col_province"): province_name(c.get("province_code")),
         T("col_lon"): round(float(c["lon"]), 4), T("col_lat"): round(float(c["lat"]), 4),
         T("col_demand"): households(c.get("demand_households")), T("col_days"): count(c.get("days")),
         T("col_reason"): reason(c.get("reason")),
@@ -160,7 +160,7 @@ def one_window_table(section: dict) -> pd.DataFrame:
     rows = section.get("one_window") or []
     money = any(o.get("federal_pkr") is not None or o.get("provincial_pkr") is not None for o in rows)
     table = pd.DataFrame([{
-        T("col_site"): o.get("name") or o["site_id"], T("col_kind"): kind_text(o.get("kind")),
+        T("col_site"): text.site_name(lang(), o), T("col_kind"): kind_text(o.get("kind")),
         T("col_district"): names.get(o.get("district_id"), o.get("district_id") or "–"),
         T("col_province"): province_name(o.get("province_code")),
         T("col_federal_payments"): count(o.get("federal_payments")),
@@ -196,7 +196,7 @@ def sites_table(section: dict) -> pd.DataFrame:
     """Each site's load (numbers, so that the columns sort), the busiest first."""
     rows = sorted(section.get("sites") or [], key=lambda s: -(s.get("households") or 0))
     return pd.DataFrame([{
-        T("col_site"): s.get("name") or s["site_id"], T("col_kind"): kind_text(s.get("kind")),
+        T("col_site"): text.site_name(lang(), s), T("col_kind"): kind_text(s.get("kind")),
         T("col_province"): province_name(s.get("province_code")), T("col_status"): status_text(s.get("status")),
         T("col_pay_capacity"): s.get("payments_per_day"), T("col_households"): s.get("households"),
         T("f_amount_pkr"): s.get("amount_pkr"), T("col_days"): s.get("days"), T("col_last_day"): s.get("last_day"),
@@ -206,7 +206,7 @@ def sites_table(section: dict) -> pd.DataFrame:
 
 
 def cash_table(section: dict) -> pd.DataFrame:
-    names = {s["site_id"]: s.get("name") or s["site_id"] for s in section.get("sites") or []}
+    names = {s["site_id"]: text.site_name(lang(), s) for s in section.get("sites") or []}
     return pd.DataFrame([{
         T("col_site"): names.get(c["site_id"], c["site_id"]), T("col_instalment"): c.get("instalment"),
         T("col_day"): c.get("day"), T("col_households"): c.get("households"), T("col_cash"): c.get("cash_pkr"),
