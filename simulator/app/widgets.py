@@ -118,6 +118,18 @@ def declared_legend() -> str:
     return f'<div style="font-size:0.85rem"><b>{T("declared_title")}</b><br>{chips}</div>'
 
 
+def draw_deck(spec, legends: list[str], symbols: str, *, key: str, alt: str, height: int = MAP_HEIGHT_PX) -> None:
+    """A map of :func:`build_deck` on the page, its hazards' legends beside what its symbols
+    count."""
+    st.pydeck_chart(spec, height=height, key=key, alt=alt)
+    left, right = st.columns(2)
+    with left:
+        for html in legends:
+            st.html(html)
+    with right:
+        st.html(symbols)
+
+
 def show_map(cur: Current, *, height: int = MAP_HEIGHT_PX, toggles: bool = False, key: str = "map") -> None:
     """The map, its legends and what it shows."""
     show = {"hazard": True, "households": True, "districts": True}
@@ -127,13 +139,7 @@ def show_map(cur: Current, *, height: int = MAP_HEIGHT_PX, toggles: bool = False
         show["households"] = cols[1].toggle(T("layer_households"), value=True, key="show_households")
         show["districts"] = cols[2].toggle(T("layer_districts"), value=True, key="show_districts")
     spec, legends, _, symbols = build_deck(cur, height=height, **show)
-    st.pydeck_chart(spec, height=height, key=key, alt=T("map_alt"))
-    left, right = st.columns(2)
-    with left:
-        for html in legends:
-            st.html(html)
-    with right:
-        st.html(symbols)
+    draw_deck(spec, legends, symbols, key=key, alt=T("map_alt"), height=height)
     note = T("map_note")
     if not cur.cfg.planner:
         note += " " + T("map_note_minister", k=cur.k)

@@ -91,10 +91,10 @@ def _table(rows: list[list[Any]], widths: list[float], *, numeric_from: int = 1,
     return tbl
 
 
-def _numbered_canvas(footer: str):
-    """A canvas class that writes 'page N of M' and ``footer`` on every page."""
-    from reportlab.lib import colors
-    from reportlab.lib.units import mm
+def numbered_canvas(draw_footer):
+    """A ReportLab canvas class that knows the number of pages when it draws each page's footer:
+    pages are kept until the document is saved, then ``draw_footer(canvas, page, pages, width)``
+    is called on each before it is written."""
     from reportlab.pdfgen import canvas
 
     class NumberedCanvas(canvas.Canvas):
@@ -109,15 +109,25 @@ def _numbered_canvas(footer: str):
         def save(self):
             for state in self._pages:
                 self.__dict__.update(state)
-                width, _ = self._pagesize
-                self.setFont("Helvetica", 7)
-                self.setFillColor(colors.HexColor("#777777"))
-                self.drawString(18 * mm, 10 * mm, footer)
-                self.drawRightString(width - 18 * mm, 10 * mm, f"page {self._pageNumber} of {len(self._pages)}")
+                draw_footer(self, self._pageNumber, len(self._pages), self._pagesize[0])
                 super().showPage()
             super().save()
 
     return NumberedCanvas
+
+
+def _numbered_canvas(footer: str):
+    """A canvas class that writes 'page N of M' and ``footer`` on every page."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+
+    def draw(c, page: int, pages: int, width: float) -> None:
+        c.setFont("Helvetica", 7)
+        c.setFillColor(colors.HexColor("#777777"))
+        c.drawString(18 * mm, 10 * mm, footer)
+        c.drawRightString(width - 18 * mm, 10 * mm, f"page {page} of {pages}")
+
+    return numbered_canvas(draw)
 
 
 def _poverty_line(plan: dict) -> str:

@@ -798,32 +798,19 @@ def _sign_off(run: Run, st: dict) -> list:
 def _canvas(footer: str):
     """A canvas class writing the Urdu footer and "page N of M" (shaped) on every page."""
     from reportlab.lib.units import mm
-    from reportlab.pdfgen import canvas
+
+    from simulator.publish.pdf import numbered_canvas
 
     st = _styles()
 
-    class UrduCanvas(canvas.Canvas):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict] = []
+    def draw(c, page: int, pages: int, width: float) -> None:
+        for text, x, w in ((footer, width - 18 * mm - 130 * mm, 130 * mm),
+                           (_l("page", page=page, pages=pages), 18 * mm, 40 * mm)):
+            p = RtlParagraph(text, st["small"])
+            _, h = p.wrap(w, 20 * mm)
+            p.drawOn(c, x, 14 * mm - h)
 
-        def showPage(self):  # noqa: N802 (ReportLab's name)
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self):
-            for state in self._pages:
-                self.__dict__.update(state)
-                width, _ = self._pagesize
-                for text, x, w in ((footer, width - 18 * mm - 130 * mm, 130 * mm),
-                                   (_l("page", page=self._pageNumber, pages=len(self._pages)), 18 * mm, 40 * mm)):
-                    p = RtlParagraph(text, st["small"])
-                    _, h = p.wrap(w, 20 * mm)
-                    p.drawOn(self, x, 14 * mm - h)
-                super().showPage()
-            super().save()
-
-    return UrduCanvas
+    return numbered_canvas(draw)
 
 
 def write_pdf_ur(run: Any, path: str | Path, *, boundaries: Any = None) -> Path:

@@ -30,7 +30,7 @@ import streamlit as st
 from simulator.app import loaders, text
 from simulator.app.pages import published
 from simulator.app.state import Current, T, current, lang
-from simulator.app.widgets import build_deck, scenario_heading, table_height
+from simulator.app.widgets import build_deck, draw_deck, scenario_heading, table_height
 from simulator.plans import response
 
 MAP_HEIGHT_PX = 560
@@ -121,13 +121,7 @@ def show_map(cur: Current, plan: dict) -> None:
     view = dataclasses.replace(cur, shown=plan)  # the districts' figures this page shows
     spec, legends, _, symbols = build_deck(view, hazard=True, households=hexes, districts=True,
                                            height=MAP_HEIGHT_PX)
-    st.pydeck_chart(spec, height=MAP_HEIGHT_PX, key="authority_map", alt=T("au_map_alt"))
-    left, right = st.columns(2)
-    with left:
-        for html in legends:
-            st.html(html)
-    with right:
-        st.html(symbols)
+    draw_deck(spec, legends, symbols, key="authority_map", alt=T("au_map_alt"), height=MAP_HEIGHT_PX)
     st.caption(T("au_map_note"))
 
 

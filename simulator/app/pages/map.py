@@ -15,7 +15,7 @@ import xarray as xr
 from hazards import tables as data
 from simulator.app import text
 from simulator.app.state import Current, T, current, lang
-from simulator.app.widgets import build_deck, scenario_heading
+from simulator.app.widgets import build_deck, draw_deck, scenario_heading
 
 MAP_HEIGHT_PX = 680
 #: Width [pixels] the view is fitted to (the page's map is about this wide on a laptop).
@@ -47,13 +47,7 @@ def render(cur: Current) -> None:
     districts = cols[3].toggle(T("layer_districts"), value=True, key="show_districts")
     spec, legends, symbols = build_map(cur, hazard=hazard, households=households, solid=solid,
                                        districts=districts)
-    st.pydeck_chart(spec, height=MAP_HEIGHT_PX, key="map_page", alt=T("map_alt"))
-    left, right = st.columns(2)
-    with left:
-        for html in legends:
-            st.html(html)
-    with right:
-        st.html(symbols)
+    draw_deck(spec, legends, symbols, key="map_page", alt=T("map_alt"), height=MAP_HEIGHT_PX)
     st.caption(T("map_note"))
     st.caption(text.boundary_attribution(lang()))  # ODbL: wherever the shipped outlines are drawn
     bounds = cur.bounds
