@@ -2,7 +2,8 @@
 management authority, ``streamlit run app.py`` with ``MADAD_ROLE`` set, each page of the role's
 navigation (:func:`simulator.app.pages.pages_of`, plus Committee) opened in Chromium, a
 screenshot of each kept in the test's tmp folder (``<role>-<page>.png``), and no exception
-shown and no empty map (the role's first map page is waited for and checked).
+shown and no empty map (each map page's map is waited for and checked in at least one role,
+:data:`CHECKED_MAPS`).
 
 The servers and the browser are the session's ``role_browser`` fixture (``tests/conftest.py``,
 :func:`test_browser.role_servers`, shared with the Urdu test): one Streamlit server per role
@@ -34,6 +35,12 @@ pytestmark = pytest.mark.slow
 
 #: Pages that draw a deck.gl map, whose canvas must not be empty.
 MAP_PAGES = frozenset({"overview", "map", "delivery", "authority"})
+#: The map pages whose maps are waited for and checked, by role: each role's landing map, and
+#: every map page (Summary, Map, Delivery, Response) of some role, the minister's published sites
+#: and the planner's catchments among them.
+CHECKED_MAPS = {"minister": {"overview", "delivery"}, "planner": {"overview", "map", "delivery"},
+                "authority": {"authority"}}
+assert set().union(*CHECKED_MAPS.values()) == MAP_PAGES
 #: Words on a page that mean something broke (Streamlit's exception box is checked apart).
 BROKEN = ("Traceback", "Something went wrong", "Error running app")
 
@@ -92,20 +99,20 @@ def test_every_page_of_the_role_renders_in_chromium(role_browser, role, tmp_path
     if later:  # the next role's server computes its plan while this role's pages are drawn
         warm.call("Page.navigate", url=bases[later[0]] + "/")
     pages = [*pages_of(role), "committee"]
-    # the role's first map (its landing page's for every role) is waited for and checked; the
-    # others are drawn by the same code, checked in detail by test_browser_maps.py, and shot as
-    # they are when their page has rendered (each map costs 10-20 s of software WebGL here)
-    first_map = next(p for p in pages if p in MAP_PAGES)
+    # the maps of CHECKED_MAPS are waited for and checked: every map page once over the three
+    # roles, each role's landing map; the others are shot as they are when their page has
+    # rendered (each map costs 10-20 s of software WebGL here)
+    checked = CHECKED_MAPS[role]
     started = time.monotonic()
     seen = {}
     for i, page in enumerate(pages):
         t0 = time.monotonic()
-        state = visit(tools, bases[role], page, pages[0], 300 if i == 0 else 120, map_page=page == first_map)
+        state = visit(tools, bases[role], page, pages[0], 300 if i == 0 else 120, map_page=page in checked)
         assert not state["exception"], f"{role}/{page}: Streamlit's exception box"
         broken = [word for word in BROKEN if word in state["text"]]
         assert not broken, f"{role}/{page}: {broken}"
         out = tmp_path / f"{role}-{page}.png"
-        drawn, coloured = screenshot(tools, out, map_page=page == first_map)
+        drawn, coloured = screenshot(tools, out, map_page=page in checked)
         assert out.stat().st_size > 20_000, f"{role}/{page}: a blank screenshot"
         assert drawn > 0.02 and coloured > 0.002, \
             f"{role}/{page}: an empty map ({drawn:.1%} drawn, {coloured:.2%} in colour)"
