@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -133,7 +134,13 @@ def test_minutes_pdf(meetings, actions, tmp_path):
     assert "2026-11-24 pdma-sindh" in text or "pdma-sindh 2026-11-24" in text
     fonts = {str(f) for page in reader.pages for f in (page["/Resources"].get("/Font") or {}).values()
              for f in [f.get_object()["/BaseFont"]]}
-    assert any("DejaVuSans" in f for f in fonts)  # a Unicode font for the Urdu minutes
+    assert any("DejaVuSans" in f for f in fonts)  # a Unicode font for the minutes
+    # the Urdu minutes are shaped (joined forms, not letters one by one) in Noto Naskh Arabic,
+    # and read back as the Urdu written
+    assert any("NotoNaskhArabic" in f for f in fonts)
+    raw = "".join(page.extract_text() for page in reader.pages)
+    assert URDU.split()[0] not in raw  # not the letters as typed: their shaped forms
+    assert URDU in unicodedata.normalize("NFKC", " ".join(raw.split()))
 
 
 def test_minutes_pdf_with_nothing_recorded(tmp_path):

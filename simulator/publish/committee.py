@@ -248,15 +248,36 @@ def _committee_styles() -> dict:
     return st
 
 
+def _urdu(text: str) -> bool:
+    """Whether ``text`` is mostly in Arabic script (more of its letters than Latin ones)."""
+    arabic = sum("\u0600" <= ch <= "\u06ff" or "\ufb50" <= ch <= "\ufeff" for ch in text)
+    return arabic > 0 and arabic >= sum(ch.isascii() and ch.isalpha() for ch in text)
+
+
+def _para(text: str, style) -> list:
+    """One paragraph of a member's text (line breaks kept): mostly Urdu, shaped and laid right
+    to left, one :class:`simulator.publish.pdf_ur.RtlParagraph` per line; else a ReportLab
+    paragraph in the minutes' font."""
+    from reportlab.platypus import Paragraph
+
+    if not _urdu(text):
+        return [Paragraph(_esc(text).replace("\n", "<br/>"), style)]
+    from simulator.publish.pdf_ur import RtlParagraph
+
+    # RtlParagraph reads <b> as bold: a member's own angle brackets are kept as text
+    return [RtlParagraph(line.replace("<", "\u2039").replace(">", "\u203a"), style)
+            for line in text.split("\n") if line.strip()]
+
+
 def _paragraphs(text: Any, style, *, empty: str) -> list:
     """``text`` as paragraphs (blank lines between paragraphs, line breaks kept); long text
-    wraps and flows over pages."""
+    wraps and flows over pages; Urdu shaped and right to left (:func:`_para`)."""
     from reportlab.platypus import Paragraph
 
     chunks = [c.strip() for c in _clean(text).replace("\r\n", "\n").split("\n\n") if c.strip()]
     if not chunks:
         return [Paragraph(f"<i>{_esc(empty)}</i>", style)]
-    return [Paragraph(_esc(c).replace("\n", "<br/>"), style) for c in chunks]
+    return [p for c in chunks for p in _para(c, style)]
 
 
 def _meeting(m: dict, st: dict) -> list:
@@ -264,7 +285,11 @@ def _meeting(m: dict, st: dict) -> list:
     from reportlab.platypus import Paragraph
 
     held = _day(m.get("held_on"))
-    story = [Paragraph(_esc(f"{held.isoformat() if held else ''} \u00b7 {_clean(m.get('title'))}"), st["h2"]),
+    title = _clean(m.get("title"))
+    heading = ([Paragraph(_esc(held.isoformat() if held else ""), st["h2"]), *_para(title, st["h2"])]
+               if _urdu(title) else
+               [Paragraph(_esc(f"{held.isoformat() if held else ''} \u00b7 {title}"), st["h2"])])
+    story = [*heading,
              Paragraph("Agenda", st["label"]), *_paragraphs(m.get("agenda"), st["body"], empty="No agenda."),
              Paragraph("Minutes", st["label"]),
              *_paragraphs(m.get("minutes"), st["body"], empty="No minutes recorded.")]
@@ -288,7 +313,7 @@ def _tracker(actions: list[dict], st: dict, as_of: dt.date) -> list:
         overdue, days = _late(a, as_of)
         style = st["late" if overdue else "cell"]
         due = _day(a.get("due_on"))
-        rows.append([Paragraph(_esc(x), style) for x in (
+        rows.append([_para(str(x), style) if _urdu(str(x)) else Paragraph(_esc(x), style) for x in (
             a.get("id", ""), _clean(a.get("title")), _clean(a.get("owner")), due.isoformat() if due else "",
             _clean(a.get("status")).replace("_", " "), f"{days:,}" if overdue else "", _clean(a.get("meeting")))])
         if overdue:
@@ -326,8 +351,10 @@ def write_minutes_pdf(meetings: list[dict], actions: list[dict], out: str | Path
         ``out``. Page 1 opens with the count of overdue action points; then each meeting (date,
         title, agenda and minutes, wrapped and flowing over pages), then the action tracker
         (:data:`ACTION_COLUMNS`, overdue rows in red on a light red background). Text is set in
-        DejaVu Sans, so Urdu letters are drawn, though unjoined and laid left to right (reportlab
-        neither shapes nor reorders Arabic script without HarfBuzz); no text breaks the layout.
+        DejaVu Sans; a member's text that is mostly Urdu (titles, agenda, minutes, tracker
+        cells) is shaped with HarfBuzz and laid right to left in Noto Naskh Arabic, as the
+        Urdu brief is (:class:`simulator.publish.pdf_ur.RtlParagraph`); no text breaks the
+        layout.
     """
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
