@@ -323,7 +323,8 @@ def write_households(result: pd.DataFrame | Iterable[pd.DataFrame], path: str | 
     and written as row groups; the next slice is converted and scanned on a second thread while
     one is written. A slice holding a CNIC stops the writing before it is written. Only columns of few distinct values (codes, categories and
     text such as tehsil codes) are dictionary-encoded: a dictionary of 35 million distinct ids or
-    intensities would only be built to be dropped again.
+    intensities would only be built to be dropped again; the ids are written with Parquet's
+    ``DELTA_LENGTH_BYTE_ARRAY`` encoding (read by every Parquet reader).
 
     Parameters
     ----------
@@ -373,6 +374,9 @@ def write_households(result: pd.DataFrame | Iterable[pd.DataFrame], path: str | 
     # category columns they cost a third of the writing and help no filter
     numeric = [c for c in first.columns if pd.api.types.is_numeric_dtype(first[c].dtype)
                and not pd.api.types.is_bool_dtype(first[c].dtype)]
+    # the pseudonymous ids, all distinct: their lengths delta-encoded apart from their bytes,
+    # which zstd then packs (35 M ids: 2.9 s and 292 MB, against 3.4-4.6 s and 321 MB plain)
+    text_encoding = {"household_id": "DELTA_LENGTH_BYTE_ARRAY"} if "household_id" in first.columns else None
 
     writer = None
     # the next slice is fetched, converted and scanned on a second thread while this one is written
@@ -386,7 +390,7 @@ def write_households(result: pd.DataFrame | Iterable[pd.DataFrame], path: str | 
                 upcoming = pool.submit(lambda: prepared(next(feed, None)))
                 if writer is None:
                     writer = pq.ParquetWriter(path, piece.schema, compression="zstd", use_dictionary=encoded,
-                                              write_statistics=numeric)
+                                              write_statistics=numeric, column_encoding=text_encoding)
                 elif len(piece) and piece.schema != writer.schema:
                     piece = piece.cast(writer.schema)  # a part's categories: the same columns
                 writer.write_table(piece)
