@@ -293,10 +293,54 @@ def assemble(
     with clock.stage("engine_s"):
         base_cols = engine.household_columns(reg.households, tehsils=engine.needs_tehsils(layers))
         res, cols = compute(scn, reg.households, layers, base_cols)
+    pending, plan_future = None, Future()
+    if scn.ensemble is not None and background:
+        # the members need only the engine's columns and result: they run on the second core
+        # while the plan, the delivery and the risk run are made on this one, and their block
+        # goes into the plan once those are done
+        pending = _ensemble_of(scn, reg, base_cols, layers, res, plan_future, clock, say, background)
+    try:
+        the_plan, table = _plan_and_table(scn, reg, res, cols, layers, library, clock, say)
+        result = _after_plan(scn, reg, res, cols, base_cols, layers, the_plan, table, pending, clock, say,
+                             background, inputs=inputs, timings=timings, library=library, sites=sites, base=base)
+    except BaseException as exc:
+        plan_future.set_exception(exc)
+        raise
+    # the block goes in only now, after delivery and risk: the plan's keys keep one order
+    plan_future.set_result(the_plan)
+    return result
+
+
+def _ensemble_of(scn: Scenario, reg: registry.Registry, base_cols: dict, layers: list, res, the_plan: dict | Future,
+                 clock: _Clock, say: Callable[[str], None], background: bool) -> Future | None:
+    """:func:`run_ensemble` of the scenario's ensemble (:func:`simulator.plans.ensemble.summary`),
+    the engine's result ``res`` its own member."""
+    from simulator.plans import ensemble
+
+    hh = reg.households
+    return run_ensemble(scn, the_plan, clock, say, background, lambda on_member: ensemble.summary(
+        scn, base_cols, layers, hh["district_id"].cat.categories,
+        hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=on_member,
+        known={scn.seed: res},  # the plan's own member: the engine has run it already
+    ))
+
+
+def _plan_and_table(scn: Scenario, reg: registry.Registry, res, cols: dict, layers: list, library,
+                    clock: _Clock, say: Callable[[str], None]):
+    """(plan, per-household table) of an engine result (:func:`assemble`)."""
     say("building the plan...")
     with clock.stage("plan_s"):
         the_plan = build_plan(scn, res, cols, reg, layers, library=library)
         table = result_table(result_rows(reg.households, res), res)
+    return the_plan, table
+
+
+def _after_plan(scn: Scenario, reg: registry.Registry, res, cols: dict, base_cols: dict, layers: list,
+                the_plan: dict, table: pd.DataFrame, pending: Future | None, clock: _Clock,
+                say: Callable[[str], None], background: bool, *, inputs: dict, timings: dict, library,
+                sites, base) -> RunResult:
+    """The rest of :func:`assemble` once the plan is built: delivery, risk financing, the
+    ensemble (now, unless it was started in the background) and the :class:`RunResult`."""
     if scn.delivery is not None:
         say("planning delivery: sites, closures, travel, schedule, campsites...")
         with clock.stage("delivery_s"):
@@ -316,16 +360,8 @@ def assemble(
             risk = risk_run.run_columns(scn, sets, base_cols)
             the_plan["risk"] = risk.section
             inputs["event_sets"] = risk.inputs["event_sets"]
-    pending = None
-    if scn.ensemble is not None:
-        from simulator.plans import ensemble
-
-        hh = reg.households
-        pending = run_ensemble(scn, the_plan, clock, say, background, lambda on_member: ensemble.summary(
-            scn, base_cols, layers, hh["district_id"].cat.categories,
-            hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=on_member,
-            known={scn.seed: res},  # the plan's own member: the engine has run it already
-        ))
+    if scn.ensemble is not None and pending is None:
+        pending = _ensemble_of(scn, reg, base_cols, layers, res, the_plan, clock, say, background)
     return RunResult(
         scenario=scn,
         plan=the_plan,
@@ -359,12 +395,15 @@ def deliver(scn: Scenario, the_plan: dict, res, cols: dict, layers: list, sites,
     return done
 
 
-def run_ensemble(scn: Scenario, the_plan: dict, clock: _Clock, say: Callable[[str], None], background: bool,
+def run_ensemble(scn: Scenario, the_plan: dict | Future, clock: _Clock, say: Callable[[str], None], background: bool,
                  block: Callable[[Callable[[int], None]], dict]) -> Future | None:
     """Put the plan's ``ensemble`` block in ``the_plan``: ``block(on_member)`` computes it
     (:func:`simulator.plans.ensemble.summary`), told of each member as it ends, which is said
     as "ensemble: member k of n". With ``background`` it runs on a thread of its own and the
-    Future is returned (see :meth:`RunResult.complete`); else now, and None."""
+    Future is returned (see :meth:`RunResult.complete`); else now, and None. ``the_plan`` may
+    be a Future of the plan (``background`` only): the members then run while the plan is
+    built, and the block is put in the plan once both are there (an error building the plan,
+    set on that Future, ends the ensemble's wait)."""
 
     def members() -> None:
         with clock.stage("ensemble_s"):
@@ -376,7 +415,8 @@ def run_ensemble(scn: Scenario, the_plan: dict, clock: _Clock, say: Callable[[st
                 if len(done) < n:
                     say(f"ensemble: member {len(done) + 1} of {n}...")
 
-            the_plan["ensemble"] = block(member)
+            figures = block(member)
+            (the_plan.result() if isinstance(the_plan, Future) else the_plan)["ensemble"] = figures
 
     if not background:
         members()

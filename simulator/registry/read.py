@@ -100,7 +100,8 @@ def _not_utf8(path: Path) -> str:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    return _read_parquet_table(path).to_pandas()
+    # one block per column (no consolidating copy), the Arrow buffers freed as they are converted
+    return _read_parquet_table(path).to_pandas(split_blocks=True, self_destruct=True)
 
 
 def _read_parquet_table(path: Path, row_groups: tuple[int, ...] | None = None) -> pa.Table:
