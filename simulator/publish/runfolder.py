@@ -99,11 +99,19 @@ def _write_files(res: RunResult, folder: Path, scenario_path: str | Path | None)
     from simulator.publish.xlsx import write_xlsx
 
     t0 = time.perf_counter()
-    # a second thread hashes the household table while the smaller files are written
+    table = folder / "households.parquet"
+
+    def households() -> str:
+        write_households(res.households, table)
+        return file_sha256(table)
+
+    # a second thread writes and hashes the household table (Arrow's writer and the hash leave
+    # Python's lock) while the ensemble left running in the background ends and the smaller
+    # files, which need its block, are written
     with ThreadPoolExecutor(1) as pool:
-        paths = {"households.parquet": write_households(res.households, folder / "households.parquet")}
-        digests = {"households.parquet": pool.submit(file_sha256, paths["households.parquet"])}
-        res.complete()  # an ensemble left running in the background ends while the table is written
+        paths = {"households.parquet": table}
+        digests = {"households.parquet": pool.submit(households)}
+        res.complete()
         paths["plan.json"] = write_json(res.plan, folder / "plan.json")
         paths["plan.xlsx"] = write_xlsx(res.plan, folder / "plan.xlsx")
         for i, layer in enumerate(rasters(res.hazards), start=1):
