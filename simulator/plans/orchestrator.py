@@ -490,17 +490,27 @@ def run(
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     say = on_progress or (lambda message: None)
-    say("reading and checking the registry...")
-    with clock.stage("registry_s"):
-        reg, registry_input = load_registry(scn, base=base, households=households, registry_path=registry_path)
-    say("building the hazards...")
-    with clock.stage("hazard_s"):
-        from hazards.io import aoi_of_points
 
-        # padded, so that one household or households on one latitude still give a box
-        hh = reg.households
-        aoi = aoi_of_points(hh.lon.to_numpy(), hh.lat.to_numpy()) if len(hh) else None
-        layers, hazard_inputs = build_hazards(scn, base=base, aoi=aoi)
+    def hazards(aoi) -> tuple[list, list[dict]]:
+        say("building the hazards...")
+        with clock.stage("hazard_s"):
+            return build_hazards(scn, base=base, aoi=aoi)
+
+    with ThreadPoolExecutor(1) as pool:
+        # no raster file to clip to the registry's box: the hazards are built on the second core
+        # while the registry is read and checked (the stages then overlap)
+        early = pool.submit(hazards, None) if all(spec.file is None for spec in scn.hazards) else None
+        say("reading and checking the registry...")
+        with clock.stage("registry_s"):
+            reg, registry_input = load_registry(scn, base=base, households=households, registry_path=registry_path)
+        if early is not None:
+            layers, hazard_inputs = early.result()
+        else:
+            from hazards.io import aoi_of_points
+
+            # padded, so that one household or households on one latitude still give a box
+            hh = reg.households
+            layers, hazard_inputs = hazards(aoi_of_points(hh.lon.to_numpy(), hh.lat.to_numpy()) if len(hh) else None)
     sites = delivery_plan.load_sites(scn.delivery, base=base) if scn.delivery is not None else None
     return assemble(
         scn, reg, layers,

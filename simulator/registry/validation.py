@@ -462,12 +462,14 @@ def _flag_duplicate_ids(ids: pa.ChunkedArray, reasons: _Reasons, hashes: np.ndar
     Ids are hashed (:func:`_string_hashes`, or ``hashes`` already made); only rows whose hash
     repeats are compared as text, so a registry of unique ids costs a hash and a sort, not a
     hash table of strings."""
-    valid = np.flatnonzero(~reasons.any_row())
+    bad = reasons.any_row()
     hashes = _string_hashes(ids) if hashes is None else hashes
-    repeated = _repeated(hashes[valid])
+    # the usual case, every row valid: no 35 M-row index and copy of the hashes (560 MB)
+    valid = None if not bad.any() else np.flatnonzero(~bad)
+    repeated = _repeated(hashes if valid is None else hashes[valid])
     if not repeated.size:
         return
-    rows = valid[np.isin(hashes[valid], repeated)]
+    rows = np.flatnonzero(np.isin(hashes, repeated) & ~bad)
     text = pd.Series(pd.array(ids.take(pa.array(rows)), dtype="string"))
     dup = np.zeros(reasons.n, bool)
     dup[rows[text.duplicated(keep="first").to_numpy(dtype=bool)]] = True
