@@ -521,3 +521,38 @@ def test_suppress_plan_on_a_demo_run(root):
     assert all(not 0 < v < K for v in _shown_counts(out["districts"] + out["provinces"]))
     assert out["disclosure"]["unprotected"] == []
     assert not is_recoverable(out, original)
+
+
+def test_registry_key_is_of_the_rows_content_only():
+    """The registry key hashes each row's values in numpy (v2): rows in any order give the same
+    key, one value changed anywhere gives another, and a column's type (int32 or int64,
+    float32 or float64, text or categorical) does not count, only its values."""
+    from simulator.publish.disclosure import cellkey
+
+    rng = np.random.default_rng(7)
+    n = 2_000
+    frame = pd.DataFrame({
+        "household_id": pd.array([f"h{i:06x}" for i in rng.permutation(n)], dtype="string"),
+        "district_id": pd.Categorical(rng.choice(["sd_dadu", "pb_lahore", "kp_swat"], n)),
+        "hh_size": rng.integers(1, 12, n).astype(np.int16),
+        "pmt_score": rng.uniform(0, 100, n).astype(np.float32),
+        "weight": np.ones(n, np.int32),
+        "lon": rng.uniform(61, 77, n), "lat": rng.uniform(24, 37, n),
+    })
+    key = cellkey.registry_key(frame)
+    assert cellkey.registry_key(frame.sample(frac=1.0, random_state=1)) == key  # any order
+    recast = frame.assign(weight=frame.weight.astype(np.int64), pmt_score=frame.pmt_score.astype(np.float64),
+                          district_id=frame.district_id.astype("string"))
+    assert cellkey.registry_key(recast) == key  # the values, not the types
+    for column, value in (("hh_size", 13), ("pmt_score", 50.5), ("lon", 70.0), ("district_id", "kp_swat"),
+                          ("household_id", "h-new")):
+        changed = frame.copy()
+        if column == "district_id":
+            changed[column] = changed[column].cat.add_categories([]).astype("string")
+            value = "ba_quetta"
+        changed.loc[17, column] = value
+        assert cellkey.registry_key(changed) != key, column
+    # whole columns swapped between rows keep each row's multiset of values but not its rows
+    swapped = frame.copy()
+    swapped["hh_size"] = swapped["hh_size"].to_numpy()[::-1]
+    assert cellkey.registry_key(swapped) != key
