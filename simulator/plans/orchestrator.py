@@ -492,15 +492,16 @@ def run(
     say = on_progress or (lambda message: None)
 
     def hazards(aoi) -> tuple[list, list[dict]]:
-        say("building the hazards...")
         with clock.stage("hazard_s"):
             return build_hazards(scn, base=base, aoi=aoi)
 
     with ThreadPoolExecutor(1) as pool:
         # no raster file to clip to the registry's box: the hazards are built on the second core
-        # while the registry is read and checked (the stages then overlap)
+        # while the registry is read and checked (the stages then overlap); said from this
+        # thread only, so that the messages keep one order
         early = pool.submit(hazards, None) if all(spec.file is None for spec in scn.hazards) else None
-        say("reading and checking the registry...")
+        say("reading and checking the registry, building the hazards meanwhile..." if early is not None
+            else "reading and checking the registry...")
         with clock.stage("registry_s"):
             reg, registry_input = load_registry(scn, base=base, households=households, registry_path=registry_path)
         if early is not None:
@@ -510,6 +511,7 @@ def run(
 
             # padded, so that one household or households on one latitude still give a box
             hh = reg.households
+            say("building the hazards...")
             layers, hazard_inputs = hazards(aoi_of_points(hh.lon.to_numpy(), hh.lat.to_numpy()) if len(hh) else None)
     sites = delivery_plan.load_sites(scn.delivery, base=base) if scn.delivery is not None else None
     return assemble(
