@@ -137,9 +137,8 @@ def _poverty_line(plan: dict) -> str:
 
 
 def _headline_tiles(plan: dict, st: dict):
-    from reportlab.lib import colors
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Table, TableStyle
+    from reportlab.platypus import Paragraph, Table
 
     t = plan["totals"]
 
@@ -162,16 +161,25 @@ def _headline_tiles(plan: dict, st: dict):
     ]
     w = 174 * mm / 3
     tbl = Table(cells, colWidths=[w] * 3, hAlign="LEFT")
-    tbl.setStyle(TableStyle([
+    tbl.setStyle(tiles_style("LEFT"))
+    return tbl
+
+
+def tiles_style(reading_side: str, *, top: float = 4, bottom: float = 5):
+    """The ReportLab style of page one's headline tiles (boxed, the first row shaded), padded
+    on ``reading_side`` ("LEFT" for English, "RIGHT" for the Urdu brief)."""
+    from reportlab.lib import colors
+    from reportlab.platypus import TableStyle
+
+    return TableStyle([
         ("BOX", (0, 0), (-1, -1), 0.6, colors.HexColor("#1a3a5a")),
         ("INNERGRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#c4ccd4")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef3f8")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 6),
-        ("TOPPADDING", (0, 0), (-1, -1), 4),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-    ]))
-    return tbl
+        (f"{reading_side}PADDING", (0, 0), (-1, -1), 6),
+        ("TOPPADDING", (0, 0), (-1, -1), top),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), bottom),
+    ])
 
 
 def _narrative(plan: dict) -> list[str]:

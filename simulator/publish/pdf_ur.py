@@ -616,9 +616,10 @@ def _heading(run: Run, st: dict, ur: dict) -> list:
 
 
 def _tiles(plan: dict, st: dict):
-    from reportlab.lib import colors
     from reportlab.lib.units import mm
-    from reportlab.platypus import Table, TableStyle
+    from reportlab.platypus import Table
+
+    from simulator.publish.pdf import tiles_style
 
     t = plan["totals"]
     amount = t["amount_pkr"]
@@ -644,15 +645,7 @@ def _tiles(plan: dict, st: dict):
     ]
     w = _WIDTH_MM * mm / 3
     tbl = Table([row[::-1] for row in rows], colWidths=[w] * 3, hAlign="RIGHT")
-    tbl.setStyle(TableStyle([
-        ("BOX", (0, 0), (-1, -1), 0.6, colors.HexColor(_NAVY)),
-        ("INNERGRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#c4ccd4")),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef3f8")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 6),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-    ]))
+    tbl.setStyle(tiles_style("RIGHT", top=3, bottom=4))
     return tbl
 
 
