@@ -266,9 +266,11 @@ def assemble(
         Called with a short message as each stage starts, and for each ensemble member (a
         national ensemble runs for minutes), e.g. to update a spinner.
     background : bool
-        Run the ensemble on a background thread and return at once: the plan's ``ensemble``
-        block (and ``ensemble_s``) appear when :meth:`RunResult.complete` returns. The CLI
-        writes the household table meanwhile; the plan is the same either way.
+        Run the ensemble on a background thread, started as soon as the engine has run (its
+        members run while the plan, delivery and risk run are made), and return without
+        waiting for it: the plan's ``ensemble`` block (and ``ensemble_s``) appear when
+        :meth:`RunResult.complete` returns, after the plan's other keys. The CLI writes the
+        household table meanwhile; the plan is the same either way.
     sites : tuple, optional
         The delivery sites and their record (:func:`simulator.plans.delivery_plan.load_sites`)
         for a scenario with a ``delivery`` block; loaded here (relative to the working
@@ -300,9 +302,43 @@ def assemble(
         # goes into the plan once those are done
         pending = _ensemble_of(scn, reg, base_cols, layers, res, plan_future, clock, say, background)
     try:
-        the_plan, table = _plan_and_table(scn, reg, res, cols, layers, library, clock, say)
-        result = _after_plan(scn, reg, res, cols, base_cols, layers, the_plan, table, pending, clock, say,
-                             background, inputs=inputs, timings=timings, library=library, sites=sites, base=base)
+        say("building the plan...")
+        with clock.stage("plan_s"):
+            the_plan = build_plan(scn, res, cols, reg, layers, library=library)
+            table = result_table(result_rows(reg.households, res), res)
+        if scn.delivery is not None:
+            say("planning delivery: sites, closures, travel, schedule, campsites...")
+            with clock.stage("delivery_s"):
+                sites = sites or delivery_plan.load_sites(scn.delivery)
+                inputs["sites"] = delivery_plan.manifest_input(sites[1])
+                hh = reg.households
+                done = deliver(scn, the_plan, res, cols, layers, sites, district_ids=hh["district_id"].cat.categories,
+                               provinces=hh["province_code"].cat.categories)
+                for name, values in done.columns().items():
+                    table[name] = values
+        if scn.financing is not None and scn.financing.events:
+            from simulator.plans import risk_run
+
+            say("risk financing: the policy over every event of the scenario's event sets...")
+            with clock.stage("risk_s"):
+                sets = risk_run.event_sets(scn, base=base)
+                risk = risk_run.run_columns(scn, sets, base_cols)
+                the_plan["risk"] = risk.section
+                inputs["event_sets"] = risk.inputs["event_sets"]
+        if scn.ensemble is not None and pending is None:
+            pending = _ensemble_of(scn, reg, base_cols, layers, res, the_plan, clock, say, background)
+        result = RunResult(
+            scenario=scn,
+            plan=the_plan,
+            households=table,
+            hazards=layers,
+            quarantine=reg.quarantine,
+            timings=timings,
+            inputs=inputs,
+            library=library,
+            rows=res.row,
+            pending=pending,
+        )
     except BaseException as exc:
         plan_future.set_exception(exc)
         raise
@@ -323,57 +359,6 @@ def _ensemble_of(scn: Scenario, reg: registry.Registry, base_cols: dict, layers:
         hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=on_member,
         known={scn.seed: res},  # the plan's own member: the engine has run it already
     ))
-
-
-def _plan_and_table(scn: Scenario, reg: registry.Registry, res, cols: dict, layers: list, library,
-                    clock: _Clock, say: Callable[[str], None]):
-    """(plan, per-household table) of an engine result (:func:`assemble`)."""
-    say("building the plan...")
-    with clock.stage("plan_s"):
-        the_plan = build_plan(scn, res, cols, reg, layers, library=library)
-        table = result_table(result_rows(reg.households, res), res)
-    return the_plan, table
-
-
-def _after_plan(scn: Scenario, reg: registry.Registry, res, cols: dict, base_cols: dict, layers: list,
-                the_plan: dict, table: pd.DataFrame, pending: Future | None, clock: _Clock,
-                say: Callable[[str], None], background: bool, *, inputs: dict, timings: dict, library,
-                sites, base) -> RunResult:
-    """The rest of :func:`assemble` once the plan is built: delivery, risk financing, the
-    ensemble (now, unless it was started in the background) and the :class:`RunResult`."""
-    if scn.delivery is not None:
-        say("planning delivery: sites, closures, travel, schedule, campsites...")
-        with clock.stage("delivery_s"):
-            sites = sites or delivery_plan.load_sites(scn.delivery)
-            inputs["sites"] = delivery_plan.manifest_input(sites[1])
-            hh = reg.households
-            done = deliver(scn, the_plan, res, cols, layers, sites, district_ids=hh["district_id"].cat.categories,
-                           provinces=hh["province_code"].cat.categories)
-            for name, values in done.columns().items():
-                table[name] = values
-    if scn.financing is not None and scn.financing.events:
-        from simulator.plans import risk_run
-
-        say("risk financing: the policy over every event of the scenario's event sets...")
-        with clock.stage("risk_s"):
-            sets = risk_run.event_sets(scn, base=base)
-            risk = risk_run.run_columns(scn, sets, base_cols)
-            the_plan["risk"] = risk.section
-            inputs["event_sets"] = risk.inputs["event_sets"]
-    if scn.ensemble is not None and pending is None:
-        pending = _ensemble_of(scn, reg, base_cols, layers, res, the_plan, clock, say, background)
-    return RunResult(
-        scenario=scn,
-        plan=the_plan,
-        households=table,
-        hazards=layers,
-        quarantine=reg.quarantine,
-        timings=timings,
-        inputs=inputs,
-        library=library,
-        rows=res.row,
-        pending=pending,
-    )
 
 
 def deliver(scn: Scenario, the_plan: dict, res, cols: dict, layers: list, sites, *, district_ids, provinces):
