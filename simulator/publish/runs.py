@@ -324,7 +324,7 @@ def write_households(result: pd.DataFrame | Iterable[pd.DataFrame], path: str | 
     one is written. A slice holding a CNIC stops the writing before it is written. Only columns of few distinct values (codes, categories and
     text such as tehsil codes) are dictionary-encoded: a dictionary of 35 million distinct ids or
     intensities would only be built to be dropped again; the ids are written with Parquet's
-    ``DELTA_LENGTH_BYTE_ARRAY`` encoding (read by every Parquet reader).
+    ``DELTA_LENGTH_BYTE_ARRAY`` encoding (one of the Parquet format's standard encodings).
 
     Parameters
     ----------

@@ -464,9 +464,8 @@ def _flag_duplicate_ids(ids: pa.ChunkedArray, reasons: _Reasons, hashes: np.ndar
     hash table of strings."""
     bad = reasons.any_row()
     hashes = _string_hashes(ids) if hashes is None else hashes
-    # the usual case, every row valid: no 35 M-row index and copy of the hashes (560 MB)
-    valid = None if not bad.any() else np.flatnonzero(~bad)
-    repeated = _repeated(hashes if valid is None else hashes[valid])
+    # the usual case, every row valid: the hashes sorted as they are, without a copy first
+    repeated = _repeated(hashes[~bad] if bad.any() else hashes)
     if not repeated.size:
         return
     rows = np.flatnonzero(np.isin(hashes, repeated) & ~bad)
