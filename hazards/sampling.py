@@ -214,6 +214,12 @@ class _Grid:
             np.copyto(out, row, where=row_in, casting="unsafe")
 
 
+def same_grid(a: xr.DataArray, b: xr.DataArray) -> bool:
+    """Whether two 2-D layers lie on one grid (CRS, transform and shape): a point then falls in
+    the same pixel of both, and :class:`Points` locates it once for both."""
+    return _Grid.of(a, None) == _Grid.of(b, None)
+
+
 def _blocks(n: int, work: Callable[[int, int], None]) -> None:
     """Run ``work(start, stop)`` over blocks of :data:`BLOCK` points, on :data:`THREADS`
     threads when there is more than one block. Each block writes only its own slice."""

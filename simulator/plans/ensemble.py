@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from hazards import generators
 from simulator import engine
@@ -48,6 +50,50 @@ def member_layers(scn: Scenario, layers: list, seed: int) -> list:
             if spec.generator is not None else layer for spec, layer in zip(scn.hazards, layers, strict=True)]
 
 
+def reachable_rows(scn: Scenario, cols: dict[str, np.ndarray], layers: list, members: list[list],
+                   points=None) -> np.ndarray | None:
+    """The rows that some member can give a tier (flat indices, rising), or None when that
+    cannot be told without running every member.
+
+    A row's tier in a member depends only on the member's value at the row's pixel (and the
+    row's housing type): a threshold or an impact function's tier is monotone in the value
+    (rising, or falling for a hazard whose lower values are worse). Over the members, the values
+    at a pixel lie between their lowest and highest, so a row that no member's lowest or highest
+    value gives a tier has tier 0 in every member. The rows are found by two overlays per
+    hazard, of the members' pixel-wise highest and lowest values (NaN, nodata, where every member
+    has none). Exact when the hazards combine by ``max_tier`` (or there is one) and each modelled
+    hazard's members share one grid; else None. Declared tables and files are the same in every
+    member, and are overlaid once.
+
+    ``members``: each member's hazard sources (:func:`member_layers`); ``points``: a
+    :class:`hazards.sampling.Points` of ``cols`` to reuse its located pixels.
+    """
+    from hazards.sampling import same_grid
+    from simulator.engine import overlay
+
+    if len(scn.hazards) > 1 and scn.combine != "max_tier":
+        return None
+    reach = np.zeros(len(cols["lon"]), bool)
+    for j, spec in enumerate(scn.hazards):
+        sources = [member[j] for member in members]
+        if all(source is layers[j] for source in sources):
+            _, tier, _, _ = overlay.hazard_tiers(spec, layers[j], cols, points)
+            reach |= tier > 0
+            continue
+        first = sources[0]
+        if not all(isinstance(source, xr.DataArray) and same_grid(source, first) for source in sources):
+            return None
+        stack = np.stack([np.asarray(source.values, dtype=np.float32) for source in sources])
+        with warnings.catch_warnings():  # a pixel with no value in any member stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            envelope = (np.fmax.reduce(stack), np.fmin.reduce(stack))
+        del stack
+        for values in envelope:
+            _, tier, _, _ = overlay.hazard_tiers(spec, first.copy(data=values), cols, points)
+            reach |= tier > 0
+    return np.flatnonzero(reach)
+
+
 def member_figures(
     scn: Scenario,
     cols: dict[str, np.ndarray],
@@ -65,14 +111,17 @@ def member_figures(
     :data:`METRICS`, with districts indexed by the registry's district codes (``cols["district"]``;
     ``n_districts`` columns, default the highest code + 1).
 
-    The next member's hazards are generated on a second thread while the engine runs the
-    current one, and the households are located on the hazard grid once
-    (:class:`hazards.sampling.Points`), so a member costs a gather, the engine on its affected
-    households and bincounts over those. ``known`` gives engine results already computed for
-    some seeds on these same columns (the plan's own member), which are not run again.
-    ``evaluator(member_scenario, member_sources)`` runs the engine for a member instead and
-    returns its result and the columns it ran on (a distributed run: the registry's summary,
-    see :mod:`simulator.plans.distributed`).
+    Every member's hazards are generated first (on two threads). Only the rows that some member
+    can reach (:func:`reachable_rows`) are then run through the engine, with their registry
+    positions (so impact-function draws and budget tie-breaks are the whole registry's): money
+    goes only to rows with a tier, so the figures are the same as the engine's over every row
+    (``tests/test_ensemble.py`` checks both ways). A national ensemble of the demo reaches about
+    4 % of the rows. When the rows cannot be told (see :func:`reachable_rows`) every row runs,
+    the households located on the hazard grid once (:class:`hazards.sampling.Points`).
+    ``known`` gives engine results already computed for some seeds on these same columns (the
+    plan's own member), which are not run again. ``evaluator(member_scenario, member_sources)``
+    runs the engine for a member instead and returns its result and the columns it ran on (a
+    distributed run: the registry's summary, see :mod:`simulator.plans.distributed`).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -81,42 +130,45 @@ def member_figures(
     if n_districts is None:
         n_districts = int(cols["district"].max()) + 1 if len(cols["district"]) else 0
     out = {m: np.zeros((len(seeds), n_districts)) for m in ("households", *METRICS)}
-    points = Points(cols["lon"], cols["lat"]) if evaluator is None else None
-    everyone = None  # households per district, the same for every member without split rows
     known = known or {}
     to_run = [seed for seed in seeds if seed not in known]
-    with ThreadPoolExecutor(1) as pool:
-        # the hazards of the next member to run are generated while the engine runs this one
-        upcoming = {to_run[0]: pool.submit(member_layers, scn, layers, to_run[0])} if to_run else {}
-        for i, seed in enumerate(seeds):
-            member_cols = cols
-            if seed in known:
-                res = known[seed]
+    with ThreadPoolExecutor(2) as pool:
+        sources = dict(zip(to_run, pool.map(lambda seed: member_layers(scn, layers, seed), to_run), strict=True))
+    points = Points(cols["lon"], cols["lat"]) if evaluator is None else None
+    rows = None
+    if evaluator is None and to_run:
+        rows = reachable_rows(scn, cols, layers, list(sources.values()), points)
+    run_cols, positions = cols, None
+    if rows is not None:
+        run_cols, positions = {k: v[rows] for k, v in cols.items()}, rows
+        points = Points(run_cols["lon"], run_cols["lat"])
+    # households per district: every row's weight (a split row's parts add up to its weight)
+    everyone = np.bincount(cols["district"], weights=cols["weight"].astype(np.float64), minlength=n_districts) \
+        if evaluator is None else None
+    for i, seed in enumerate(seeds):
+        member_cols = cols
+        if seed in known:
+            res = known[seed]
+        else:
+            member = scn.model_copy(update={"seed": seed})
+            if evaluator is None:
+                res = engine.evaluate(member, run_cols, sources.pop(seed), points=points, positions=positions)
+                member_cols = run_cols
             else:
-                member_sources = upcoming.pop(seed).result()
-                after = to_run.index(seed) + 1
-                if after < len(to_run):
-                    upcoming[to_run[after]] = pool.submit(member_layers, scn, layers, to_run[after])
-                member = scn.model_copy(update={"seed": seed})
-                if evaluator is None:
-                    res = engine.evaluate(member, cols, member_sources, points=points)
-                else:
-                    res, member_cols = evaluator(member, member_sources)
-            district = member_cols["district"] if res.row is None else member_cols["district"][res.row]
-            if res.row is not None or everyone is None:
-                households = np.bincount(district, weights=res.weight.astype(np.float64), minlength=n_districts)
-                everyone = households if res.row is None else None
-            out["households"][i] = households if everyone is None else everyone
-            # only affected rows carry a tier, a status or money
-            at = np.flatnonzero(res.tier > 0)
-            d_at, w_at = district[at], res.weight[at].astype(np.float64)
-            out["affected_households"][i] = np.bincount(d_at, weights=w_at, minlength=n_districts)
-            paid = res.status[at] == targeting.PAID
-            out["paid_households"][i] = np.bincount(d_at[paid], weights=w_at[paid], minlength=n_districts)
-            out["amount_pkr"][i] = np.bincount(district[res.affected_index],
-                                               weights=res.sub["paid_pkr"].astype(np.float64), minlength=n_districts)
-            if on_member:
-                on_member(seed)
+                res, member_cols = evaluator(member, sources.pop(seed))
+        district = member_cols["district"] if res.row is None else member_cols["district"][res.row]
+        out["households"][i] = everyone if everyone is not None else \
+            np.bincount(district, weights=res.weight.astype(np.float64), minlength=n_districts)
+        # only affected rows carry a tier, a status or money
+        at = np.flatnonzero(res.tier > 0)
+        d_at, w_at = district[at], res.weight[at].astype(np.float64)
+        out["affected_households"][i] = np.bincount(d_at, weights=w_at, minlength=n_districts)
+        paid = res.status[at] == targeting.PAID
+        out["paid_households"][i] = np.bincount(d_at[paid], weights=w_at[paid], minlength=n_districts)
+        out["amount_pkr"][i] = np.bincount(district[res.affected_index],
+                                           weights=res.sub["paid_pkr"].astype(np.float64), minlength=n_districts)
+        if on_member:
+            on_member(seed)
     return out
 
 
