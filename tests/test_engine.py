@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 
 from hazards.errors import ScenarioError
 from hazards.sampling import sample
-from simulator import plans, registry, scenario
+from simulator import engine, plans, registry, scenario
 from simulator.engine import financing, payouts
 from simulator.plans import build as plan
 
@@ -425,6 +427,46 @@ def test_largest_remainder_adds_up(total, shares):
 def test_group_sum_exact_beyond_float():
     big = np.array([2**53, 1, 1], dtype=np.int64)
     assert plan.group_sum(np.array([0, 0, 0]), big, 1)[0] == 2**53 + 2
+
+
+@pytest.mark.parametrize("layout", ["spread", "one_group", "sorted"])
+@pytest.mark.parametrize("weights", ["ones", "mostly_ones", "varied", "none"])
+def test_group_sum_long_paths_equal_a_plain_sum(layout, weights):
+    """Every path of group_sum over long arrays (sorted segments, one dominant code, weights
+    nearly all 1, bincount) gives what np.add.at gives."""
+    rng = np.random.default_rng(11)
+    n = 200_000
+    codes = {"spread": rng.integers(0, 7, n), "one_group": np.where(rng.random(n) < 0.95, 3, rng.integers(0, 7, n)),
+             "sorted": np.sort(rng.integers(0, 7, n))}[layout].astype(np.int8)
+    values = {"ones": np.ones(n, np.int64), "mostly_ones": np.where(rng.random(n) < 0.01, rng.integers(2, 90, n), 1),
+              "varied": rng.integers(-(10**9), 10**9, n), "none": None}[weights]
+    expected = np.zeros(7, np.int64)
+    np.add.at(expected, codes.astype(np.int64), np.ones(n, np.int64) if values is None else values)
+    assert np.array_equal(plan.group_sum(codes, values, 7), expected)
+
+
+def test_tehsil_table_counts_every_weighted_row():
+    """The tehsil table's households (every row's cell, by key) and affected figures (the
+    affected rows' cells) against a pandas groupby of the same rows."""
+    from simulator.plans.build import tehsil_table
+
+    hh = registry.validate(registry.generate(20_000, seed=4), source="synthetic").households
+    scn = scenario.load(Path(__file__).resolve().parents[1] / "scenarios" / "indus-flood-demo.yaml")
+    layers, _ = plans.orchestrator.build_hazards(scn)
+    cols = engine.household_columns(hh)
+    cols["weight"] = np.where(np.arange(len(hh)) % 13 == 0, 5, 1).astype(np.int64)
+    res, cols = plans.orchestrator.compute(scn, hh, layers, cols)
+    tehsil = plans.orchestrator.result_rows(hh, res)["tehsil_id"]
+    table = tehsil_table(res, cols["district"], tehsil)
+    frame = pd.DataFrame({"district_id": hh["district_id"].cat.categories[cols["district"]].astype(str),
+                          "tehsil_id": tehsil.astype(str).fillna("(unknown)").to_numpy(),
+                          "households": res.weight, "affected": np.where(res.tier > 0, res.weight, 0)})
+    expected = frame.groupby(["district_id", "tehsil_id"], sort=True)[["households", "affected"]].sum().reset_index()
+    assert table.district_id.tolist() == expected.district_id.tolist()
+    assert table.tehsil_id.tolist() == expected.tehsil_id.tolist()
+    assert table.households.tolist() == expected.households.tolist()
+    assert table.affected_households.tolist() == expected.affected.tolist()
+    assert table.affected_households.sum() > 0
 
 
 def test_federal_share_out_of_range():

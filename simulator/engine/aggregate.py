@@ -44,8 +44,10 @@ def _group_sum_long(codes: np.ndarray, values: np.ndarray | None, size: int) -> 
     not apply (then np.bincount does the work).
 
     Codes in sorted order (a registry sorted by district, and its subsets) are summed by
-    segments (``np.add.reduceat``, in int64). When one code holds nearly every row (households
-    not affected), only the other rows are summed and that code gets the rest of the total.
+    segments (``np.add.reduceat``, in int64). Integer values that are nearly all 1 (a registry's
+    weights) are the rows counted per code plus the few other rows' excess over 1. When one code
+    holds nearly every row (households not affected), only the other rows are summed and that
+    code gets the rest of the total.
     Sums are exact in int64 whenever ``max|value| * n`` stays below 2**63 (else None).
     """
     n = len(codes)
@@ -66,9 +68,9 @@ def _group_sum_long(codes: np.ndarray, values: np.ndarray | None, size: int) -> 
     if probe.min() < 0:
         return None
     top = int(np.bincount(probe).argmax())
+    if top >= size or n - np.count_nonzero(codes == top) > n // 8:
+        return _mostly_ones(codes, values, size, probe)
     rest = np.flatnonzero(codes != top)
-    if top >= size or len(rest) > n // 8:
-        return None
     rest_codes = codes[rest].astype(np.int64)
     if len(rest) and (rest_codes.min() < 0 or rest_codes.max() >= size):
         return None
@@ -79,6 +81,21 @@ def _group_sum_long(codes: np.ndarray, values: np.ndarray | None, size: int) -> 
     out = group_sum(rest_codes, values[rest], size)
     out[top] = int(values.sum(dtype=np.int64)) - int(out.sum())
     return out
+
+
+def _mostly_ones(codes: np.ndarray, values: np.ndarray | None, size: int, probe: np.ndarray) -> np.ndarray | None:
+    """Sums of integer values that are nearly all 1 (a registry's weights): the rows counted
+    per code, plus the few other rows' excess over 1; None for other values."""
+    if values is None or values.dtype.kind != "i" or probe.max() >= size:
+        return None
+    other = values != 1
+    if np.count_nonzero(other) > len(codes) // 8:
+        return None
+    out = np.bincount(codes, minlength=size).astype(np.int64)
+    if len(out) > size:
+        return None
+    at = np.flatnonzero(other)
+    return out + group_sum(codes[at], values[at] - 1, size)
 
 
 def _abs_bound(values: np.ndarray) -> int:

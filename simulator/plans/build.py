@@ -48,7 +48,7 @@ GROUP_FIGURES = tuple(f"{g}_{m}" for g in GROUPS for m in ("affected", "paid"))
 SCHEMA_VERSION = "1.1"
 
 
-def _figures(res: EngineResult, codes_all: np.ndarray, codes: np.ndarray, size: int, poverty_line: float) -> dict[str, np.ndarray]:
+def _figures(res: EngineResult, codes_all: np.ndarray | None, codes: np.ndarray, size: int, poverty_line: float) -> dict[str, np.ndarray]:
     """Each figure per group, from full-length group codes and the affected subset's codes.
 
     Counts are of households: each registry row counts ``weight`` times (1 in a real registry).
@@ -62,7 +62,8 @@ def _figures(res: EngineResult, codes_all: np.ndarray, codes: np.ndarray, size: 
         return group_sum(codes, np.where(mask, w, 0), size)
 
     return {
-        "households": group_sum(codes_all, res.counted_weight, size),  # None: every row is 1
+        # codes_all None: the caller counts every row's group itself
+        "households": None if codes_all is None else group_sum(codes_all, res.counted_weight, size),
         "affected_households": group_sum(codes, w, size),
         "affected_people": group_sum(codes, people, size),
         "severely_affected_households": count(s["tier"] >= 2),
@@ -111,41 +112,42 @@ def province_table(districts: pd.DataFrame) -> pd.DataFrame:
 _DENSE_CELLS = 1 << 25
 
 
-def tehsil_codes(district_all: np.ndarray, tehsil: pd.Series) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    """Each row's (district, tehsil) cell and the cells in order of district id and tehsil label.
+def tehsil_cells(district_all: np.ndarray, tehsil: pd.Series) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """Each row's (district, tehsil) cell as an integer key, the keys present in order, and their
+    (district id, tehsil label) pairs in that order (of district id and tehsil label).
 
     Tehsil labels are categorical codes (or dictionary-encoded by Arrow: a few hundred distinct
-    texts), so the rows are
-    handled as integer codes: a cell is ``district x labels + label``, the cells present are
-    found by a bincount and ordered by their (short) list of texts. Missing tehsils are
-    ``(unknown)``.
+    texts), so the rows are handled as integer codes: a key is ``district x labels + label``
+    (int32 while every key fits), the keys present are found by a bincount (a sort beyond
+    :data:`_DENSE_CELLS` possible keys) and ordered by their (short) list of texts. Missing
+    tehsils are ``(unknown)``. ``np.searchsorted(present, key)`` is a row's rank among them.
     """
     ids = data.districts().district_id.to_numpy()
     if isinstance(tehsil.dtype, pd.CategoricalDtype):  # a validated registry's: codes already
         labels = [*map(str, tehsil.cat.categories), "(unknown)"]
-        label = tehsil.cat.codes.to_numpy().astype(np.int64)
-        label[label < 0] = len(labels) - 1
+        label = tehsil.cat.codes.to_numpy()
     else:
         arrow = tehsil.array.__arrow_array__() if hasattr(tehsil.array, "__arrow_array__") else \
             pa.array(tehsil.astype("string").array)
         encoded = pc.dictionary_encode(pa.chunked_array([arrow]) if isinstance(arrow, pa.Array) else arrow)
         encoded = encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
         labels = [*encoded.dictionary.to_pylist(), "(unknown)"]
-        label = pc.fill_null(encoded.indices, len(labels) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
-    cell = district_all.astype(np.int64) * len(labels) + label
-    dense = len(ids) * len(labels) <= _DENSE_CELLS
-    present = np.flatnonzero(np.bincount(cell, minlength=len(ids) * len(labels))) if dense else np.unique(cell)
-    keys = [(str(ids[c // len(labels)]), labels[c % len(labels)]) for c in present.tolist()]  # the cells, not rows
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    rank = np.empty(len(keys), dtype=np.int64)
-    rank[order] = np.arange(len(keys))
-    if dense:  # a lookup table over every possible cell: one gather
-        lookup = np.zeros(len(ids) * len(labels), dtype=np.int64)
-        lookup[present] = rank
-        codes_all = lookup[cell]
-    else:
-        codes_all = rank[np.searchsorted(present, cell)]
-    return codes_all, [keys[k] for k in order]
+        label = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    possible = len(ids) * len(labels)
+    width = np.int32 if possible < 2**31 else np.int64
+    key = district_all.astype(width) * width(len(labels))
+    key += np.where(label < 0, len(labels) - 1, label).astype(width, copy=False)
+    dense = possible <= _DENSE_CELLS
+    present = np.flatnonzero(np.bincount(key, minlength=possible)) if dense else np.unique(key)
+    pairs = [(str(ids[c // len(labels)]), labels[c % len(labels)]) for c in present.tolist()]  # the cells, not rows
+    order = np.array(sorted(range(len(pairs)), key=pairs.__getitem__), dtype=np.int64)
+    return key, present[order] if len(order) else present, [pairs[k] for k in order.tolist()]
+
+
+def _ranks(key: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Each key's position in ``ordered`` (every key is in it)."""
+    sort = np.argsort(ordered, kind="stable")
+    return sort[np.searchsorted(ordered[sort], key)].astype(np.int64)
 
 
 def tehsil_table(
@@ -153,12 +155,17 @@ def tehsil_table(
 ) -> pd.DataFrame:
     """One row per (district, tehsil) where the registry gives tehsil codes; empty otherwise.
 
-    Households without a tehsil code are grouped under ``(unknown)`` in their district.
+    Households without a tehsil code are grouped under ``(unknown)`` in their district. Only the
+    affected rows' cells are ranked; every row's key is counted once, by a sum over keys.
     """
     if tehsil is None or not tehsil.notna().any():
         return pd.DataFrame(columns=["district_id", "tehsil_id", *FIGURES])
-    codes_all, cells = tehsil_codes(district_all, tehsil)
-    figures = _figures(res, codes_all, codes_all[res.affected_index], len(cells), poverty_line)
+    key, ordered, cells = tehsil_cells(district_all, tehsil)
+    figures = _figures(res, None, _ranks(key[res.affected_index], ordered), len(cells), poverty_line)
+    if len(ordered) and int(ordered.max()) < _DENSE_CELLS:  # every row's cell summed by key
+        figures["households"] = group_sum(key, res.counted_weight, int(ordered.max()) + 1)[ordered]
+    else:
+        figures["households"] = group_sum(_ranks(key, ordered), res.counted_weight, len(cells))
     frame = pd.DataFrame(
         {
             "district_id": [d for d, _ in cells],
