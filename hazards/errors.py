@@ -44,6 +44,10 @@ class ExportError(MadadError, ValueError):
     """A run folder, format or export option cannot be used."""
 
 
+class WriteStopped(ExportError):
+    """A file being written was told to stop: the run it belongs to failed meanwhile."""
+
+
 class LinkageError(MadadError, ValueError):
     """Registries cannot be encoded or linked (missing columns, incompatible encodings, ...)."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -10,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hazards.errors import ScenarioError
+from simulator.digests import file_sha256 as file_sha256  # re-exported: its home before digests
 
 
 class _Strict(BaseModel):
@@ -881,33 +881,6 @@ def load(path: str | Path) -> Scenario:
             f"`iconv -f cp1252 -t utf-8 {path.name} > fixed.yaml`."
         ) from None
     return parse(text.removeprefix("\ufeff"), source=str(path))
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks; of a directory (a Zarr store), of its tree.
-
-    A directory's digest covers every file under it, in sorted order of relative POSIX path:
-    for each, the path, a NUL byte, the file's size (8 bytes, big-endian) and its bytes. It does
-    not depend on the directory's own name or place, on timestamps or on the listing order.
-    """
-    digest = hashlib.sha256()
-    path = Path(path)
-
-    def feed(file: Path) -> None:
-        with open(file, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-
-    if not path.is_dir():
-        feed(path)
-        return digest.hexdigest()
-    files = sorted(
-        (p.relative_to(path).as_posix(), p) for p in path.rglob("*") if p.is_file()
-    )
-    for rel, file in files:
-        digest.update(rel.encode("utf-8") + b"\0" + file.stat().st_size.to_bytes(8, "big"))
-        feed(file)
-    return digest.hexdigest()
 
 
 def headline_policy(scn: Scenario) -> dict[str, float]:

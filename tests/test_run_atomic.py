@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hazards.errors import ExportError
+from hazards.errors import ExportError, WriteStopped
 from simulator import plans, publish
 from simulator import scenario as scenario_mod
 from simulator.cli import app
@@ -251,6 +251,54 @@ def test_a_failed_write_leaves_the_old_run(tmp_path, results, small, monkeypatch
         publish.write_run(results[2000], out, scenario_path=small)
     assert rows(out) == 2500 and leftover(out) == []
     assert_complete(out)
+
+
+def test_household_table_started_early_gives_the_same_folder(tmp_path, results, small):
+    """``madad run`` starts the household table while the plan is built (RunWriter.households):
+    the folder is the one write_run writes, file for file."""
+    res = results[2500]
+    publish.write_run(res, tmp_path / "whole", scenario_path=small)
+    with publish.RunWriter(tmp_path / "early", scenario_path=small) as writer:
+        writer.households(res.households)
+        assert leftover(tmp_path / "early") != []  # staged beside it, under the lock
+        writer.finish(res)
+    whole, early = (json.loads((tmp_path / d / "manifest.json").read_text()) for d in ("whole", "early"))
+    # plan.xlsx carries the time it was written
+    assert {k: v for k, v in early["outputs"].items() if k != "plan.xlsx"} == \
+        {k: v for k, v in whole["outputs"].items() if k != "plan.xlsx"}
+    assert set(early["outputs"]) == set(whole["outputs"])
+    assert_complete(tmp_path / "early")
+    assert leftover(tmp_path / "early") == []
+
+
+def test_a_run_failing_after_its_table_started_leaves_the_old_run(tmp_path, results, small, monkeypatch):
+    """The plan fails while the household table is being written: its writing is stopped between
+    two slices, the staging folder removed, the lock freed, and the earlier run stays."""
+    from simulator.publish import runs
+
+    out = tmp_path / "run"
+    publish.write_run(results[2500], out, scenario_path=small)
+    monkeypatch.setattr(runs, "HOUSEHOLD_SLICE", 100)  # many slices: a stop is seen between two
+    stopped: list[BaseException] = []
+    write = runs.write_households
+
+    def watched(*args, **kwargs):
+        try:
+            return write(*args, **kwargs)
+        except WriteStopped as exc:
+            stopped.append(exc)
+            raise
+
+    monkeypatch.setattr(runs, "write_households", watched)
+    with pytest.raises(ValueError, match="the plan failed"):
+        with publish.RunWriter(out, scenario_path=small) as writer:
+            writer.households(results[2000].households)
+            raise ValueError("the plan failed")
+    assert stopped, "the table's writing was not stopped"
+    assert rows(out) == 2500 and leftover(out) == []
+    assert_complete(out)
+    publish.write_run(results[2000], out, scenario_path=small, lock_timeout=5)  # the lock is free
+    assert rows(out) == 2000
 
 
 def test_portable_swap_without_rename_exchange(tmp_path, results, small, monkeypatch):

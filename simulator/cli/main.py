@@ -128,11 +128,15 @@ def run(
             shown[-1].update(message)
 
         with contextlib.ExitStack() as stack:
+            # the run folder is staged as soon as the household table is complete: the table is
+            # written while the plan's tables are built
+            writer = stack.enter_context(publish.RunWriter(out, scenario_path=scenario))
             if scheduler is None:
                 with _status("running the hazard, registry and payout engine...") as status:
                     shown.append(status)
                     res = plans.run(scn, base=scenario.parent, households=households, registry_path=registry,
-                                    boundaries=bounds, on_progress=say, background=True)
+                                    boundaries=bounds, on_progress=say, background=True,
+                                    on_table=writer.households)
             else:
                 from simulator.plans import distributed
 
@@ -154,7 +158,7 @@ def run(
                 )
             with _status(f"writing the run folder {out}...") as status:
                 shown.append(status)
-                paths = publish.write_run(res, out, scenario_path=scenario)
+                paths = writer.finish(res)
     except MadadError as exc:
         fail(exc)
     t = res.plan["totals"]

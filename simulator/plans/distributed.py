@@ -887,9 +887,10 @@ def run(
             with clock.stage("delivery_s"):
                 sites = delivery_plan.load_sites(scn.delivery, base=base)
                 inputs["sites"] = delivery_plan.manifest_input(sites[1])
-                delivered = orchestrator.deliver(scn, the_plan, res, cols, layers, sites,
+                delivered = orchestrator.deliver(scn, the_plan.get("unregistered"), res, cols, layers, sites,
                                                  district_ids=data.districts().district_id,
                                                  provinces=list(data.PROVINCES))
+                the_plan["delivery"] = delivered.section
         table = PartTables(client, door, scn, worker_sources(scn, layers, base), res, summary, delivered)
     pending = None
     if scn.ensemble is not None:

@@ -23,7 +23,7 @@ import xarray as xr
 from hazards import generators
 from simulator import engine, registry
 from simulator.engine import targeting
-from simulator.plans import agencies, delivery_plan, policy
+from simulator.plans import agencies, delivery_plan, policy, unregistered
 from simulator.plans import assumptions as assumptions_mod
 from simulator.plans import build as plan
 from simulator.registry import boundaries as boundaries_mod
@@ -239,6 +239,7 @@ def assemble(
     background: bool = False,
     sites=None,
     base: Path | None = None,
+    on_table: Callable[[pd.DataFrame], None] | None = None,
 ) -> RunResult:
     """The complete plan of ``scn`` for a validated registry and its hazard sources.
 
@@ -277,6 +278,10 @@ def assemble(
         folder) when not given.
     base : Path, optional
         The scenario file's folder, for the event set files its ``financing.events`` names.
+    on_table : callable, optional
+        Called with the per-household table as soon as it is complete (after the engine and
+        the delivery plan, before the plan's tables are built): ``madad run`` starts writing it
+        then (:class:`simulator.publish.runfolder.RunWriter`).
 
     Returns
     -------
@@ -302,20 +307,29 @@ def assemble(
         # goes into the plan once those are done
         pending = _ensemble_of(scn, reg, base_cols, layers, res, plan_future, clock, say, background)
     try:
-        say("building the plan...")
         with clock.stage("plan_s"):
-            the_plan = build_plan(scn, res, cols, reg, layers, library=library)
             table = result_table(result_rows(reg.households, res), res)
+        done = None
         if scn.delivery is not None:
+            # before the plan's tables: the household table is then complete, and ``on_table``
+            # can start writing it while they are built
             say("planning delivery: sites, closures, travel, schedule, campsites...")
             with clock.stage("delivery_s"):
                 sites = sites or delivery_plan.load_sites(scn.delivery)
                 inputs["sites"] = delivery_plan.manifest_input(sites[1])
                 hh = reg.households
-                done = deliver(scn, the_plan, res, cols, layers, sites, district_ids=hh["district_id"].cat.categories,
-                               provinces=hh["province_code"].cat.categories)
+                districts = plan.district_table(res, cols["district"], poverty_line=scn.policy.poverty_line_pmt)
+                done = deliver(scn, unregistered.estimate(districts), res, cols, layers, sites,
+                               district_ids=hh["district_id"].cat.categories, provinces=hh["province_code"].cat.categories)
                 for name, values in done.columns().items():
                     table[name] = values
+        if on_table is not None:
+            on_table(table)
+        say("building the plan...")
+        with clock.stage("plan_s"):
+            the_plan = build_plan(scn, res, cols, reg, layers, library=library)
+        if done is not None:
+            the_plan["delivery"] = done.section
         if scn.financing is not None and scn.financing.events:
             from simulator.plans import risk_run
 
@@ -361,11 +375,13 @@ def _ensemble_of(scn: Scenario, reg: registry.Registry, base_cols: dict, layers:
     ))
 
 
-def deliver(scn: Scenario, the_plan: dict, res, cols: dict, layers: list, sites, *, district_ids, provinces):
-    """Put the plan's ``delivery`` section in ``the_plan`` (:mod:`simulator.plans.delivery_plan`)
-    for an engine result and its columns (``lon``/``lat`` needed for the affected rows; the
-    ``district`` and ``province`` codes index ``district_ids`` and ``provinces``); returns the
-    :class:`~simulator.plans.delivery_plan.DeliveryResult`."""
+def deliver(scn: Scenario, unregistered_block: dict | None, res, cols: dict, layers: list, sites, *, district_ids,
+            provinces):
+    """The plan's delivery (:mod:`simulator.plans.delivery_plan`; its ``section`` is the plan's
+    ``delivery``) for an engine result and its columns (``lon``/``lat`` needed for the affected
+    rows; the ``district`` and ``province`` codes index ``district_ids`` and ``provinces``);
+    ``unregistered_block``: the plan's ``unregistered`` estimate, for the campsites' demand.
+    Returns the :class:`~simulator.plans.delivery_plan.DeliveryResult`."""
     of_district = np.zeros(len(district_ids), np.int64)
     of_district[cols["district"]] = cols["province"]  # each district lies in one province
     done = delivery_plan.plan_delivery(
@@ -373,10 +389,9 @@ def deliver(scn: Scenario, the_plan: dict, res, cols: dict, layers: list, sites,
         lon=cols["lon"], lat=cols["lat"], weight=res.weight, amount_pkr=res.amount_pkr,
         federal_pkr=res.federal_pkr, payer=res.payer, tier=res.tier, district=cols["district"],
         district_ids=district_ids, district_province=np.asarray(provinces)[of_district],
-        instalments=scn.policy.instalments, unregistered=the_plan.get("unregistered"),
+        instalments=scn.policy.instalments, unregistered=unregistered_block,
         roads=sites[2] if len(sites) > 2 else None,
     )
-    the_plan["delivery"] = done.section
     return done
 
 
@@ -463,14 +478,16 @@ def run(
     library: Scenario | None = None,
     on_progress: Callable[[str], None] | None = None,
     background: bool = False,
+    on_table: Callable[[pd.DataFrame], None] | None = None,
 ) -> RunResult:
     """Run a scenario in memory: registry, hazards, engine and the complete plan (:func:`assemble`).
 
     ``boundaries`` (a frame from :func:`simulator.registry.boundaries.load_boundaries`) is
     checked against the registry's district codes before the engine runs. ``library`` is the
     library scenario ``scn`` was edited from, if any; a scenario read from its file is its own
-    library, and is not edited. ``on_progress`` is told each stage as it starts, and
-    ``background`` leaves the ensemble running (see :func:`assemble`).
+    library, and is not edited. ``on_progress`` is told each stage as it starts,
+    ``background`` leaves the ensemble running and ``on_table`` is given the household table
+    as soon as it is complete (see :func:`assemble`).
     """
     timings: dict[str, float] = {}
     clock = _Clock(timings)
@@ -509,6 +526,7 @@ def run(
         on_progress=on_progress,
         background=background,
         base=base,
+        on_table=on_table,
     )
 
 

@@ -9,6 +9,6 @@ Modules, one per thing published: ``runs`` (a run, plan.json, households.parquet
 """
 
 from simulator.publish.export import FORMATS, Run, load_run
-from simulator.publish.runfolder import write_run
+from simulator.publish.runfolder import RunWriter, write_run
 
-__all__ = ["FORMATS", "Run", "load_run", "write_run"]
+__all__ = ["FORMATS", "Run", "RunWriter", "load_run", "write_run"]

@@ -260,6 +260,16 @@ def replace_folder(out: str | Path, write, *, allowed: re.Pattern[str] = RUN_FIL
         ``out`` is the root, a file, or holds other files, or another writer still holds the
         lock after ``lock_timeout`` seconds.
     """
+    with staged(out, allowed=allowed, what=what, lock_timeout=lock_timeout) as (stage, target):
+        return write(stage, target)
+
+
+@contextlib.contextmanager
+def staged(out: str | Path, *, allowed: re.Pattern[str] = RUN_FILE, what: str = "a run",
+           lock_timeout: float = LOCK_TIMEOUT_S) -> Iterator[tuple[Path, Path]]:
+    """:func:`replace_folder` as a context: yields ``(stage, target)`` holding the lock, with
+    ``out`` tidied and checked; the staging folder is swapped in when the block ends, or removed
+    if it raises."""
     given = Path(out)
     target = given.resolve()
     if not target.name:
@@ -270,13 +280,12 @@ def replace_folder(out: str | Path, write, *, allowed: re.Pattern[str] = RUN_FIL
         check_replaceable(target, allowed, what)
         stage = staging(target)
         try:
-            result = write(stage, target)
+            yield stage, target
             swap_in(stage, target)
         except BaseException:
             if stage.exists():
                 shutil.rmtree(stage, ignore_errors=True)
             raise
-    return result
 
 
 def staging(out: Path) -> Path:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hazards.errors import ExportError
+from hazards.errors import ExportError, WriteStopped
 from simulator.scenario import file_sha256
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -314,7 +315,8 @@ def write_json(plan: dict, path: str | Path) -> Path:
 HOUSEHOLD_SLICE = 1 << 22
 
 
-def write_households(result: pd.DataFrame | Iterable[pd.DataFrame], path: str | Path) -> Path:
+def write_households(result: pd.DataFrame | Iterable[pd.DataFrame], path: str | Path, *,
+                     stop: threading.Event | None = None) -> Path:
     """Write the per-household result as Parquet (zstd): pseudonymous ids only, never a CNIC.
 
     The table is streamed in slices of :data:`HOUSEHOLD_SLICE` rows: each is converted to Arrow
@@ -333,6 +335,9 @@ def write_households(result: pd.DataFrame | Iterable[pd.DataFrame], path: str | 
         in order with the same columns (a distributed run's parts, fetched one at a time).
     path : str or Path
         Output ``.parquet``.
+    stop : threading.Event, optional
+        Set by another thread to end the writing between two slices (the run it belongs to
+        failed): :class:`WriteStopped` is raised and the partial file left to the caller.
 
     Returns
     -------
@@ -343,6 +348,8 @@ def write_households(result: pd.DataFrame | Iterable[pd.DataFrame], path: str | 
     ------
     CnicError
         A slice holds a CNIC-shaped value (nothing of it is written).
+    WriteStopped
+        ``stop`` was set.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -393,6 +400,8 @@ def write_households(result: pd.DataFrame | Iterable[pd.DataFrame], path: str | 
                                               write_statistics=numeric, column_encoding=text_encoding)
                 elif len(piece) and piece.schema != writer.schema:
                     piece = piece.cast(writer.schema)  # a part's categories: the same columns
+                if stop is not None and stop.is_set():
+                    raise WriteStopped(f"{path}: writing stopped, the run it belongs to did not finish")
                 writer.write_table(piece)
         finally:
             if writer is not None:

@@ -300,10 +300,12 @@ def _arrow_rule(arr: pa.Array | pa.ChunkedArray, amount: bool) -> np.ndarray:
                 text[valid] = np.char.decode(raw[valid].astype("S"), "latin-1")
             return _text_rule(pa.array(text, type=pa.large_string()), amount) & valid
     if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
-        if amount:
-            return np.zeros(n, bool)
+        if amount or (pa.types.is_integer(typ) and typ.bit_width <= 32):
+            return np.zeros(n, bool)  # no 32-bit integer has 13 digits
         if pa.types.is_integer(typ):
             values = pc.fill_null(arr, 0).to_numpy(zero_copy_only=False)
+        elif pa.types.is_floating(typ) and not arr.null_count:
+            values = arr.to_numpy(zero_copy_only=False)  # in its own type: no float64 copy
         else:
             values = pc.fill_null(arr.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
         return _numeric_rule(values)
@@ -341,8 +343,10 @@ def _pandas_rule(series: pd.Series, amount: bool) -> np.ndarray:
     ):
         return np.zeros(len(series), bool)
     if pd.api.types.is_numeric_dtype(dtype):
-        if amount:
-            return np.zeros(len(series), bool)
+        if amount or (isinstance(dtype, np.dtype) and dtype.kind in "iu" and dtype.itemsize <= 4):
+            return np.zeros(len(series), bool)  # no 32-bit integer has 13 digits
+        if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+            return _numeric_rule(series.to_numpy())  # in its own type: no float64 copy
         # float64 is exact up to 2^53, far above 13 digits
         return _numeric_rule(series.to_numpy(dtype=np.float64, na_value=np.nan))
     if isinstance(dtype, pd.StringDtype):
