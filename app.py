@@ -83,7 +83,7 @@ import streamlit as st
 
 from hazards.errors import MadadError
 from simulator.app import loaders, text
-from simulator.app.pages import FILES, pages_of
+from simulator.app.pages import DELIVERY_PAGES, FILES, pages_of
 from simulator.app.settings import Settings, load_settings
 from simulator.app.state import (
     PAGE_OBJECTS,
@@ -154,8 +154,9 @@ def main() -> None:
     if nav.url_path == "committee":  # the Committee's workspace runs no scenario
         nav.run()
         return
+    page = nav.url_path or names[0]  # the landing page's url_path is ""
     try:
-        cur = compute_current(cfg)
+        cur = compute_current(cfg, delivered=page in DELIVERY_PAGES)
         cur.bounds = active_boundaries(cfg)
     except MadadError as exc:
         log.warning("run failed: %s", exc)
@@ -166,7 +167,6 @@ def main() -> None:
             st.rerun()
         return
     set_current(cur)
-    page = nav.url_path or names[0]  # the landing page's url_path is ""
     if page == "overview" and "flash" in st.session_state:  # the Summary, after a scenario's run
         st.success(T("run_done", title=st.session_state.pop("flash")))
     nav.run()

@@ -550,8 +550,10 @@ def cached_result(key: str, _scn: Scenario, _source: RegistrySource, _library: S
     reg, layers = registry_of(_scn, _source), hazards_of(_scn)
     ensemble = Ensemble(_scn.ensemble.members if _scn.ensemble is not None else 0)
     with GATE.foreground():
+        # the delivery plan too is made after the figures are shown (pages that show it wait:
+        # plan_for(..., delivered=True))
         result = plans.assemble(_scn, reg, layers, library=_library, on_progress=ensemble.told,
-                                background=True)
+                                background=True, deliver_later=True)
     ensemble.attach(result)
     seconds = time.perf_counter() - t0
     log.info("plan of %s: %.2f s (engine %.2f s, plan %.2f s)%s", _scn.name, seconds,
@@ -571,19 +573,22 @@ def ensemble_of(scn: Scenario, source: RegistrySource, library: Scenario | None)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_plan(key: str, ranges: bool, _scn: Scenario, _source: RegistrySource,
+def cached_plan(key: str, ranges: bool, delivered: bool, _scn: Scenario, _source: RegistrySource,
                 _library: Scenario | None):
     """(plan, seconds): a copy for each page, so that nothing a page does reaches the cached
     result. ``ranges``: with the ensemble's block (it has ended; it is waited for), else
-    without it (the figures shown while the ensemble runs)."""
+    without it (the figures shown while the ensemble runs); ``delivered``: with the delivery
+    plan (it has ended), else without it (made in the background, see :func:`cached_result`)."""
     result, seconds, ensemble = cached_result(key, _scn, _source, _library)
     if ranges:
         ensemble.wait()
-    # dict() copies the top level at once (the ensemble's thread may add its block meanwhile);
-    # st.cache_data then copies the rest
+    # dict() copies the top level at once (the background threads may add their blocks
+    # meanwhile); st.cache_data then copies the rest
     plan = dict(result.plan)
     if not ranges:
         plan.pop("ensemble", None)
+    if not delivered:
+        plan.pop("delivery", None)
     return plan, seconds
 
 
@@ -601,16 +606,21 @@ def cached_hexes(key: str, _scn: Scenario, _source: RegistrySource, _library: Sc
                              weights=result.households["weight"].to_numpy()[hit])
 
 
-def plan_for(scn: Scenario, source: RegistrySource, library: Scenario | None):
+def plan_for(scn: Scenario, source: RegistrySource, library: Scenario | None, *, delivered: bool = False):
     """(plan, hexagons, seconds) of ``scn`` on ``source``, marked edited against ``library``.
 
     The plan has its ensemble's ``ensemble`` block when the ensemble has ended; before that,
-    none (:func:`ensemble_of` tells how far it is). A failed ensemble leaves it out too.
+    none (:func:`ensemble_of` tells how far it is). A failed ensemble leaves it out too. Its
+    ``delivery`` block is there once the delivery plan, made in the background, has ended;
+    ``delivered`` waits for it (the pages that show delivery; its error is raised).
     """
     key = cache_key(scn, source, library)
-    ensemble = cached_result(key, scn, source, library)[2]
+    result, _, ensemble = cached_result(key, scn, source, library)
+    if delivered and result.later is not None:
+        result.later.result()
+    has_delivery = result.later is None or (result.later.done() and result.later.exception() is None)
     ranges = ensemble.ready and ensemble.error is None
-    the_plan, seconds = cached_plan(key, ranges, scn, source, library)
+    the_plan, seconds = cached_plan(key, ranges, has_delivery, scn, source, library)
     return the_plan, cached_hexes(key, scn, source, library), seconds
 
 
@@ -699,7 +709,8 @@ def shown_plan(plan: dict, scn: Scenario, source: RegistrySource, library: Scena
     ministers (the same figures as the published PDF brief and GeoJSON)."""
     if cfg.planner:
         return plan
-    key = cache_key(scn, source, library) + ("|ensemble" if "ensemble" in plan else "")
+    key = cache_key(scn, source, library) + ("|ensemble" if "ensemble" in plan else "") + \
+        ("|delivery" if "delivery" in plan else "")
     return cached_suppressed(key, cfg.min_cell, plan, registry_key_of(scn, source))
 
 

@@ -251,11 +251,12 @@ def quick_sidebar(base: Scenario) -> tuple[Scenario, list]:
     return scn, changes
 
 
-def compute_current(cfg: Settings) -> Current:
+def compute_current(cfg: Settings, *, delivered: bool = False) -> Current:
     """The active scenario with the sidebar's what-if, run (cached) and made safe to show.
 
     Only the engine and the plan run for a new policy (the registry and hazards are cached);
-    an ensemble's ranges come later (:attr:`Current.ensemble`, :func:`simulator.app.widgets.show_ranges`).
+    an ensemble's ranges come later (:attr:`Current.ensemble`, :func:`simulator.app.widgets.show_ranges`),
+    and so does the delivery plan, unless ``delivered`` (a page that shows it) waits for it.
     """
     ss = st.session_state
     base = ss["active_scn"]
@@ -271,7 +272,7 @@ def compute_current(cfg: Settings) -> Current:
     with st.spinner(T("computing")):
         if not cfg.planner:  # the registry's key of the published figures, while the engine runs
             loaders.start_registry_key(scn, source)
-        the_plan, hexes, _ = loaders.plan_for(scn, source, library)
+        the_plan, hexes, _ = loaders.plan_for(scn, source, library, delivered=delivered)
         ensemble = loaders.ensemble_of(scn, source, library)
         baseline = loaders.plan_for(base, source, library)[0]["totals"] if changes else None
         shown = loaders.shown_plan(the_plan, scn, source, library, cfg)

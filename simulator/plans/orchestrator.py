@@ -53,10 +53,14 @@ class RunResult:
     #: Work still running on a background thread (the ensemble, see :func:`assemble`'s
     #: ``background``); :meth:`complete` waits for it.
     pending: Future | None = None
+    #: The delivery plan left running in the background (``deliver_later``; see :func:`assemble`).
+    later: Future | None = None
 
     def complete(self) -> RunResult:
         """Wait for the work :func:`assemble` left running in the background, which puts its
         figures in :attr:`plan` (its error, if any, is raised here); returns ``self``."""
+        if self.later is not None:
+            self.later.result()
         pending = self.pending
         if pending is not None:
             pending.result()  # every caller waits: the reference is dropped only after
@@ -240,6 +244,7 @@ def assemble(
     sites=None,
     base: Path | None = None,
     on_table: Callable[[pd.DataFrame], None] | None = None,
+    deliver_later: bool = False,
 ) -> RunResult:
     """The complete plan of ``scn`` for a validated registry and its hazard sources.
 
@@ -282,6 +287,13 @@ def assemble(
         Called with the per-household table as soon as it is complete (after the engine and
         the delivery plan, before the plan's tables are built): ``madad run`` starts writing it
         then (:class:`simulator.publish.runfolder.RunWriter`).
+    deliver_later : bool
+        With ``background``, and unless ``on_table`` is given or the scenario has a risk run:
+        plan delivery on a background thread after the plan is returned (the app: a what-if's
+        figures do not wait for it). The plan's ``delivery`` block, and the household table's
+        delivery columns (in :attr:`RunResult.households`, then a new frame), appear when
+        :attr:`RunResult.later` is done; :meth:`RunResult.complete` waits for it, and the
+        ensemble's block goes in after it.
 
     Returns
     -------
@@ -306,23 +318,34 @@ def assemble(
         # while the plan, the delivery and the risk run are made on this one, and their block
         # goes into the plan once those are done
         pending = _ensemble_of(scn, reg, base_cols, layers, res, plan_future, clock, say, background)
+    # a delivery plan left for the background (the app): no risk run to keep after it, no
+    # table to hand over before the plan
+    later = (deliver_later and background and scn.delivery is not None and on_table is None
+             and not (scn.financing is not None and scn.financing.events))
+
+    def delivery_step(table: pd.DataFrame):
+        """The delivery plan, its sites' record in ``inputs`` and its columns put in ``table``."""
+        nonlocal sites
+        say("planning delivery: sites, closures, travel, schedule, campsites...")
+        with clock.stage("delivery_s"):
+            sites = sites or delivery_plan.load_sites(scn.delivery)
+            inputs["sites"] = delivery_plan.manifest_input(sites[1])
+            hh = reg.households
+            districts = plan.district_table(res, cols["district"], poverty_line=scn.policy.poverty_line_pmt)
+            done = deliver(scn, unregistered.estimate(districts), res, cols, layers, sites,
+                           district_ids=hh["district_id"].cat.categories, provinces=hh["province_code"].cat.categories)
+            for name, values in done.columns().items():
+                table[name] = values
+        return done
+
     try:
         with clock.stage("plan_s"):
             table = result_table(result_rows(reg.households, res), res)
         done = None
-        if scn.delivery is not None:
+        if scn.delivery is not None and not later:
             # before the plan's tables: the household table is then complete, and ``on_table``
             # can start writing it while they are built
-            say("planning delivery: sites, closures, travel, schedule, campsites...")
-            with clock.stage("delivery_s"):
-                sites = sites or delivery_plan.load_sites(scn.delivery)
-                inputs["sites"] = delivery_plan.manifest_input(sites[1])
-                hh = reg.households
-                districts = plan.district_table(res, cols["district"], poverty_line=scn.policy.poverty_line_pmt)
-                done = deliver(scn, unregistered.estimate(districts), res, cols, layers, sites,
-                               district_ids=hh["district_id"].cat.categories, provinces=hh["province_code"].cat.categories)
-                for name, values in done.columns().items():
-                    table[name] = values
+            done = delivery_step(table)
         if on_table is not None:
             on_table(table)
         say("building the plan...")
@@ -356,6 +379,23 @@ def assemble(
     except BaseException as exc:
         plan_future.set_exception(exc)
         raise
+    if later:
+        def deliver_now() -> None:
+            try:
+                # the columns go into a new frame (the shown one is not changed under a reader)
+                delivered = table.copy(deep=False)
+                done = delivery_step(delivered)
+                the_plan["delivery"] = done.section
+                result.households = delivered
+            except BaseException as exc:
+                plan_future.set_exception(exc)
+                raise
+            plan_future.set_result(the_plan)
+
+        worker = ThreadPoolExecutor(1, thread_name_prefix="madad-delivery")
+        result.later = worker.submit(deliver_now)
+        worker.shutdown(wait=False)
+        return result
     # the block goes in only now, after delivery and risk: the plan's keys keep one order
     plan_future.set_result(the_plan)
     return result

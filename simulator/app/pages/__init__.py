@@ -11,6 +11,10 @@ from pathlib import Path
 #: url_path of every page, in the navigation's order (``overview`` is the Summary page,
 #: ``authority`` the Response page of :mod:`simulator.app.pages.authority`).
 PAGES = ("overview", "scenario", "map", "plan", "delivery", "authority", "financing", "compare", "downloads")
+#: The pages that show the delivery plan (its sites, schedule and days to pay): they wait for
+#: it, which the others do not (it is made after a plan's figures, see
+#: :func:`simulator.app.loaders.cached_result`).
+DELIVERY_PAGES = ("delivery", "authority")
 #: The file of each page.
 FILES = {name: Path(__file__).resolve().parent / f"{'summary' if name == 'overview' else name}.py"
          for name in PAGES}

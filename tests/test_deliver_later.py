@@ -1,0 +1,59 @@
+"""The app's plans leave the delivery plan to a background thread (``deliver_later``): the
+figures come first, and the plan it completes is the plan ``madad run`` writes, key for key."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+from simulator import plans, registry, scenario
+from simulator.plans import delivery_plan
+
+DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "indus-flood-demo.yaml"
+
+
+def test_delivery_later_completes_the_same_plan(monkeypatch):
+    scn = scenario.load(DEMO)
+    reg = registry.validate(registry.generate(4_000, seed=2), source="synthetic")
+    layers, _ = plans.orchestrator.build_hazards(scn)
+    now = plans.assemble(scn, reg, layers, library=scn, background=True).complete()
+
+    release = threading.Event()
+    plan_delivery = delivery_plan.plan_delivery
+
+    def held(*args, **kwargs):  # the delivery plan waits until the figures have been read
+        assert release.wait(60)
+        return plan_delivery(*args, **kwargs)
+
+    monkeypatch.setattr(delivery_plan, "plan_delivery", held)
+    later = plans.assemble(scn, reg, layers, library=scn, background=True, deliver_later=True)
+    assert later.later is not None and not later.later.done()
+    assert "delivery" not in later.plan and "site_id" not in later.households  # the figures first
+    assert later.plan["totals"] == now.plan["totals"]
+    release.set()
+    later.complete()
+    assert list(later.plan) == list(now.plan)  # the same keys in the same order
+    assert json.dumps(later.plan, default=str) == json.dumps(now.plan, default=str)
+    pd.testing.assert_frame_equal(later.households, now.households)
+
+
+def test_delivery_later_error_reaches_the_waiting_pages(monkeypatch):
+    scn = scenario.load(DEMO)
+    reg = registry.validate(registry.generate(2_000, seed=2), source="synthetic")
+    layers, _ = plans.orchestrator.build_hazards(scn)
+
+    def broken(*args, **kwargs):
+        raise ValueError("no site can be reached")
+
+    monkeypatch.setattr(delivery_plan, "plan_delivery", broken)
+    later = plans.assemble(scn, reg, layers, library=scn, background=True, deliver_later=True)
+    try:
+        later.complete()
+    except ValueError as exc:
+        assert "no site can be reached" in str(exc)
+    else:
+        raise AssertionError("the delivery plan's error was lost")
+    assert "delivery" not in later.plan
