@@ -57,3 +57,18 @@ def test_delivery_later_error_reaches_the_waiting_pages(monkeypatch):
     else:
         raise AssertionError("the delivery plan's error was lost")
     assert "delivery" not in later.plan
+
+
+def test_background_work_takes_its_turn():
+    """The app's gate (``turn``) is asked before the delivery plan and before each ensemble
+    member's hazards, on the background threads: a page's figures come first."""
+    scn = scenario.load(DEMO)
+    reg = registry.validate(registry.generate(2_000, seed=2), source="synthetic")
+    layers, _ = plans.orchestrator.build_hazards(scn)
+    asked: list[str] = []
+    result = plans.assemble(scn, reg, layers, library=scn, background=True, deliver_later=True,
+                            turn=lambda: asked.append(threading.current_thread().name))
+    result.complete()
+    assert sum(name.startswith("madad-delivery") for name in asked) == 1
+    assert sum(name.startswith("madad-ensemble") for name in asked) == scn.ensemble.members - 1  # its own member ran
+    assert "delivery" in result.plan and "ensemble" in result.plan

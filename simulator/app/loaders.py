@@ -470,6 +470,12 @@ class _Gate:
                 self._busy -= 1
                 self._cond.notify_all()
 
+    def idle(self) -> None:
+        """Wait until no page is computing (at most :attr:`PATIENCE_S`): background work other
+        than an ensemble's members (a delivery plan) starts only then."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._busy == 0, timeout=self.PATIENCE_S)
+
     def member(self, owner: object) -> None:
         """Called on an ensemble's thread before each member: waits for its turn."""
         with self._cond:
@@ -553,7 +559,7 @@ def cached_result(key: str, _scn: Scenario, _source: RegistrySource, _library: S
         # the delivery plan too is made after the figures are shown (pages that show it wait:
         # plan_for(..., delivered=True))
         result = plans.assemble(_scn, reg, layers, library=_library, on_progress=ensemble.told,
-                                background=True, deliver_later=True)
+                                background=True, deliver_later=True, turn=GATE.idle)
     ensemble.attach(result)
     seconds = time.perf_counter() - t0
     log.info("plan of %s: %.2f s (engine %.2f s, plan %.2f s)%s", _scn.name, seconds,

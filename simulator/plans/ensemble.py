@@ -104,6 +104,7 @@ def member_figures(
     on_member: Callable[[int], None] | None = None,
     known: dict[int, engine.EngineResult] | None = None,
     evaluator: Callable[[Scenario, list], tuple[engine.EngineResult, dict[str, np.ndarray]]] | None = None,
+    turn: Callable[[], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per member, per district: households, affected, paid and PKR.
 
@@ -111,7 +112,8 @@ def member_figures(
     :data:`METRICS`, with districts indexed by the registry's district codes (``cols["district"]``;
     ``n_districts`` columns, default the highest code + 1).
 
-    Every member's hazards are generated first (on two threads). Only the rows that some member
+    Every member's hazards are generated first (``turn()`` is called before each: the app
+    waits there while pages compute). Only the rows that some member
     can reach (:func:`reachable_rows`) are then run through the engine, with their registry
     positions (so impact-function draws and budget tie-breaks are the whole registry's): money
     goes only to rows with a tier, so the figures are the same as the engine's over every row
@@ -123,8 +125,6 @@ def member_figures(
     runs the engine for a member instead and returns its result and the columns it ran on (a
     distributed run: the registry's summary, see :mod:`simulator.plans.distributed`).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from hazards.sampling import Points
 
     if n_districts is None:
@@ -132,8 +132,11 @@ def member_figures(
     out = {m: np.zeros((len(seeds), n_districts)) for m in ("households", *METRICS)}
     known = known or {}
     to_run = [seed for seed in seeds if seed not in known]
-    with ThreadPoolExecutor(2) as pool:
-        sources = dict(zip(to_run, pool.map(lambda seed: member_layers(scn, layers, seed), to_run), strict=True))
+    sources = {}
+    for seed in to_run:  # loops over members
+        if turn is not None:
+            turn()
+        sources[seed] = member_layers(scn, layers, seed)
     points = Points(cols["lon"], cols["lat"]) if evaluator is None else None
     rows = None
     if evaluator is None and to_run:
@@ -181,13 +184,14 @@ def _ranges(values: np.ndarray) -> dict:
 def summary(scn: Scenario, cols: dict[str, np.ndarray], layers: list, district_ids: pd.Index,
             province_of: pd.Series, *, on_member: Callable[[int], None] | None = None,
             known: dict[int, engine.EngineResult] | None = None,
-            evaluator: Callable[[Scenario, list], tuple[engine.EngineResult, dict]] | None = None) -> dict:
+            evaluator: Callable[[Scenario, list], tuple[engine.EngineResult, dict]] | None = None,
+            turn: Callable[[], None] | None = None) -> dict:
     """The plan's ``ensemble`` block: members, seeds, and P10/P50/P90 of each metric nationally,
     by province and by district (districts with any affected household in any member).
     ``on_member`` is called with each member's seed as it finishes (for progress)."""
     seeds = [scn.seed + i for i in range(scn.ensemble.members)]
     figures = member_figures(scn, cols, layers, seeds, n_districts=len(district_ids), on_member=on_member,
-                             known=known, evaluator=evaluator)
+                             known=known, evaluator=evaluator, turn=turn)
     provinces = sorted(set(province_of.astype(str)))
     prov_index = np.array([provinces.index(str(province_of.get(d, ""))) if str(province_of.get(d, "")) in provinces
                            else -1 for d in district_ids])

@@ -245,6 +245,7 @@ def assemble(
     base: Path | None = None,
     on_table: Callable[[pd.DataFrame], None] | None = None,
     deliver_later: bool = False,
+    turn: Callable[[], None] | None = None,
 ) -> RunResult:
     """The complete plan of ``scn`` for a validated registry and its hazard sources.
 
@@ -294,6 +295,10 @@ def assemble(
         delivery columns (in :attr:`RunResult.households`, then a new frame), appear when
         :attr:`RunResult.later` is done; :meth:`RunResult.complete` waits for it, and the
         ensemble's block goes in after it.
+    turn : callable, optional
+        Called on the background threads before the delivery plan starts and before each
+        ensemble member's hazards are generated: the app waits there while pages compute their
+        figures.
 
     Returns
     -------
@@ -317,7 +322,7 @@ def assemble(
         # the members need only the engine's columns and result: they run on the second core
         # while the plan, the delivery and the risk run are made on this one, and their block
         # goes into the plan once those are done
-        pending = _ensemble_of(scn, reg, base_cols, layers, res, plan_future, clock, say, background)
+        pending = _ensemble_of(scn, reg, base_cols, layers, res, plan_future, clock, say, background, turn)
     # a delivery plan left for the background (the app): no risk run to keep after it, no
     # table to hand over before the plan
     later = (deliver_later and background and scn.delivery is not None and on_table is None
@@ -363,7 +368,7 @@ def assemble(
                 the_plan["risk"] = risk.section
                 inputs["event_sets"] = risk.inputs["event_sets"]
         if scn.ensemble is not None and pending is None:
-            pending = _ensemble_of(scn, reg, base_cols, layers, res, the_plan, clock, say, background)
+            pending = _ensemble_of(scn, reg, base_cols, layers, res, the_plan, clock, say, background, turn)
         result = RunResult(
             scenario=scn,
             plan=the_plan,
@@ -382,6 +387,8 @@ def assemble(
     if later:
         def deliver_now() -> None:
             try:
+                if turn is not None:
+                    turn()
                 # the columns go into a new frame (the shown one is not changed under a reader)
                 delivered = table.copy(deep=False)
                 done = delivery_step(delivered)
@@ -402,9 +409,11 @@ def assemble(
 
 
 def _ensemble_of(scn: Scenario, reg: registry.Registry, base_cols: dict, layers: list, res, the_plan: dict | Future,
-                 clock: _Clock, say: Callable[[str], None], background: bool) -> Future | None:
+                 clock: _Clock, say: Callable[[str], None], background: bool,
+                 turn: Callable[[], None] | None = None) -> Future | None:
     """:func:`run_ensemble` of the scenario's ensemble (:func:`simulator.plans.ensemble.summary`),
-    the engine's result ``res`` its own member."""
+    the engine's result ``res`` its own member; ``turn`` is called before each member's hazards
+    are generated."""
     from simulator.plans import ensemble
 
     hh = reg.households
@@ -412,6 +421,7 @@ def _ensemble_of(scn: Scenario, reg: registry.Registry, base_cols: dict, layers:
         scn, base_cols, layers, hh["district_id"].cat.categories,
         hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=on_member,
         known={scn.seed: res},  # the plan's own member: the engine has run it already
+        turn=turn,
     ))
 
 
