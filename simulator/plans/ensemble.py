@@ -25,6 +25,7 @@ import xarray as xr
 from hazards import generators
 from simulator import engine
 from simulator.engine import targeting
+from simulator.engine.aggregate import group_sum
 from simulator.scenario import Scenario
 
 #: The figures each member keeps.
@@ -112,8 +113,8 @@ def member_figures(
     :data:`METRICS`, with districts indexed by the registry's district codes (``cols["district"]``;
     ``n_districts`` columns, default the highest code + 1).
 
-    Every member's hazards are generated first (``turn()`` is called before each: the app
-    waits there while pages compute). Only the rows that some member
+    Every member's hazards are generated first, on two threads, or one at a time with
+    ``turn()`` called before each (the app waits there while pages compute). Only the rows that some member
     can reach (:func:`reachable_rows`) are then run through the engine, with their registry
     positions (so impact-function draws and budget tie-breaks are the whole registry's): money
     goes only to rows with a tier, so the figures are the same as the engine's over every row
@@ -125,6 +126,8 @@ def member_figures(
     runs the engine for a member instead and returns its result and the columns it ran on (a
     distributed run: the registry's summary, see :mod:`simulator.plans.distributed`).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from hazards.sampling import Points
 
     if n_districts is None:
@@ -132,11 +135,14 @@ def member_figures(
     out = {m: np.zeros((len(seeds), n_districts)) for m in ("households", *METRICS)}
     known = known or {}
     to_run = [seed for seed in seeds if seed not in known]
-    sources = {}
-    for seed in to_run:  # loops over members
-        if turn is not None:
+    if turn is None:  # on two threads
+        with ThreadPoolExecutor(2) as pool:
+            sources = dict(zip(to_run, pool.map(lambda seed: member_layers(scn, layers, seed), to_run), strict=True))
+    else:  # one at a time, each when its turn comes
+        sources = {}
+        for seed in to_run:  # loops over members
             turn()
-        sources[seed] = member_layers(scn, layers, seed)
+            sources[seed] = member_layers(scn, layers, seed)
     points = Points(cols["lon"], cols["lat"]) if evaluator is None else None
     rows = None
     if evaluator is None and to_run:
@@ -146,7 +152,7 @@ def member_figures(
         run_cols, positions = {k: v[rows] for k, v in cols.items()}, rows
         points = Points(run_cols["lon"], run_cols["lat"])
     # households per district: every row's weight (a split row's parts add up to its weight)
-    everyone = np.bincount(cols["district"], weights=cols["weight"].astype(np.float64), minlength=n_districts) \
+    everyone = group_sum(cols["district"], cols["weight"], n_districts).astype(np.float64) \
         if evaluator is None else None
     for i, seed in enumerate(seeds):
         member_cols = cols
