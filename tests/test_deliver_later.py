@@ -72,3 +72,30 @@ def test_background_work_takes_its_turn():
     assert sum(name.startswith("madad-delivery") for name in asked) == 1
     assert sum(name.startswith("madad-ensemble") for name in asked) == scn.ensemble.members - 1  # its own member ran
     assert "delivery" in result.plan and "ensemble" in result.plan
+
+
+def test_background_threads_yield_the_cpu():
+    """The ensemble and a deferred delivery plan run at a lower priority than the thread that
+    waits for the plan (Linux: a nice value per thread), so that the plan and the household table
+    have the cores first."""
+    import os
+
+    import pytest
+
+    from simulator.plans import orchestrator
+
+    if not hasattr(os, "setpriority"):
+        pytest.skip("no per-thread priorities here")
+    scn = scenario.load(DEMO)
+    reg = registry.validate(registry.generate(2_000, seed=2), source="synthetic")
+    layers, _ = plans.orchestrator.build_hazards(scn)
+    seen: dict[str, int] = {}
+
+    def told(message: str) -> None:
+        seen[threading.current_thread().name.split("_")[0]] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    plans.assemble(scn, reg, layers, library=scn, background=True, deliver_later=True, on_progress=told).complete()
+    assert seen["madad-ensemble"] == min(mine + orchestrator.BACKGROUND_NICE, 19)
+    assert seen["madad-delivery"] == min(mine + orchestrator.BACKGROUND_NICE, 19)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # this thread's own is unchanged
