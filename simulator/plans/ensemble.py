@@ -60,16 +60,17 @@ def reachable_rows(scn: Scenario, cols: dict[str, np.ndarray], layers: list, mem
     row's housing type): a threshold or an impact function's tier is monotone in the value
     (rising, or falling for a hazard whose lower values are worse). Over the members, the values
     at a pixel lie between their lowest and highest, so a row that no member's lowest or highest
-    value gives a tier has tier 0 in every member. The rows are found by two overlays per
-    hazard, of the members' pixel-wise highest and lowest values (NaN, nodata, where every member
-    has none). Exact when the hazards combine by ``max_tier`` (or there is one) and each modelled
+    value gives a tier has tier 0 in every member. For an impact function the rows are found by
+    two overlays, of the members' pixel-wise highest and lowest values (NaN, nodata, where every
+    member has none); for tier thresholds, which rise with the value, by the pixels whose
+    highest value reaches the first threshold, read at the rows in one gather. Exact when the hazards combine by ``max_tier`` (or there is one) and each modelled
     hazard's members share one grid; else None. Declared tables and files are the same in every
     member, and are overlaid once.
 
     ``members``: each member's hazard sources (:func:`member_layers`); ``points``: a
     :class:`hazards.sampling.Points` of ``cols`` to reuse its located pixels.
     """
-    from hazards.sampling import same_grid
+    from hazards.sampling import same_grid, sample
     from simulator.engine import overlay
 
     if len(scn.hazards) > 1 and scn.combine != "max_tier":
@@ -87,8 +88,18 @@ def reachable_rows(scn: Scenario, cols: dict[str, np.ndarray], layers: list, mem
         stack = np.stack([np.asarray(source.values, dtype=np.float32) for source in sources])
         with warnings.catch_warnings():  # a pixel with no value in any member stays NaN
             warnings.simplefilter("ignore", RuntimeWarning)
-            envelope = (np.fmax.reduce(stack), np.fmin.reduce(stack))
+            if spec.impact is None:  # a threshold tier rises with the value: the highest tells
+                envelope = (np.fmax.reduce(stack),)
+            else:  # an impact function's tier may rise or fall
+                envelope = (np.fmax.reduce(stack), np.fmin.reduce(stack))
         del stack
+        if spec.impact is None:
+            # the pixels some member gives a tier, read at the households (one gather)
+            reached = (targeting.tiers(envelope[0], spec.tier_thresholds()) > 0).astype(np.float32)
+            layer = first.copy(data=reached)
+            values = (points.sample(layer) if points is not None else sample(layer, cols["lon"], cols["lat"]))[0]
+            reach |= values > 0
+            continue
         for values in envelope:
             _, tier, _, _ = overlay.hazard_tiers(spec, first.copy(data=values), cols, points)
             reach |= tier > 0
