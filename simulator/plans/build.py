@@ -343,10 +343,13 @@ def build(
     registry_report: dict,
     assumptions: list[str],
     tehsil: pd.Series | None = None,
+    districts: pd.DataFrame | None = None,
 ) -> dict:
-    """The plan as a JSON-ready dict (see ``SCHEMA_VERSION``)."""
+    """The plan as a JSON-ready dict (see ``SCHEMA_VERSION``); ``districts``: its
+    :func:`district_table`, when the caller made it already (for the delivery plan)."""
     pl = scn.policy.poverty_line_pmt
-    districts = district_table(res, district_all, poverty_line=pl)
+    if districts is None:
+        districts = district_table(res, district_all, poverty_line=pl)
     provinces = province_table(districts)
     check_reconciles(res, districts, provinces)
     status = group_sum(res.status, None if res.counted_weight is None else res.weight, len(STATUS))

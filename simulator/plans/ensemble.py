@@ -57,15 +57,13 @@ def reachable_rows(scn: Scenario, cols: dict[str, np.ndarray], layers: list, mem
     cannot be told without running every member.
 
     A row's tier in a member depends only on the member's value at the row's pixel (and the
-    row's housing type): a threshold or an impact function's tier is monotone in the value
-    (rising, or falling for a hazard whose lower values are worse). Over the members, the values
-    at a pixel lie between their lowest and highest, so a row that no member's lowest or highest
-    value gives a tier has tier 0 in every member. For an impact function the rows are found by
-    two overlays, of the members' pixel-wise highest and lowest values (NaN, nodata, where every
-    member has none); for tier thresholds, which rise with the value, by the pixels whose
-    highest value reaches the first threshold, read at the rows in one gather. Exact when the hazards combine by ``max_tier`` (or there is one) and each modelled
-    hazard's members share one grid; else None. Declared tables and files are the same in every
-    member, and are overlaid once.
+    row's housing type), and is monotone in that value. Tier thresholds rise with it, so the
+    members' pixel-wise highest value tells: the pixels where it reaches the first threshold are
+    read at the rows in one gather. An impact function's tier may rise or fall, so the rows are
+    those that an overlay of the highest or of the lowest values gives a tier (NaN, nodata,
+    where no member has a value). Exact when the hazards combine by ``max_tier`` (or there is
+    one) and each modelled hazard's members share one grid; else None. Declared tables and files
+    are the same in every member, and are overlaid once.
 
     ``members``: each member's hazard sources (:func:`member_layers`); ``points``: a
     :class:`hazards.sampling.Points` of ``cols`` to reuse its located pixels.
@@ -88,19 +86,15 @@ def reachable_rows(scn: Scenario, cols: dict[str, np.ndarray], layers: list, mem
         stack = np.stack([np.asarray(source.values, dtype=np.float32) for source in sources])
         with warnings.catch_warnings():  # a pixel with no value in any member stays NaN
             warnings.simplefilter("ignore", RuntimeWarning)
-            if spec.impact is None:  # a threshold tier rises with the value: the highest tells
-                envelope = (np.fmax.reduce(stack),)
-            else:  # an impact function's tier may rise or fall
-                envelope = (np.fmax.reduce(stack), np.fmin.reduce(stack))
+            highest = np.fmax.reduce(stack)
+            lowest = np.fmin.reduce(stack) if spec.impact is not None else None
         del stack
-        if spec.impact is None:
-            # the pixels some member gives a tier, read at the households (one gather)
-            reached = (targeting.tiers(envelope[0], spec.tier_thresholds()) > 0).astype(np.float32)
-            layer = first.copy(data=reached)
-            values = (points.sample(layer) if points is not None else sample(layer, cols["lon"], cols["lat"]))[0]
+        if lowest is None:  # tier thresholds: the pixels the highest value gives a tier
+            reached = first.copy(data=(targeting.tiers(highest, spec.tier_thresholds()) > 0).astype(np.float32))
+            values = points.sample(reached)[0] if points is not None else sample(reached, cols["lon"], cols["lat"])[0]
             reach |= values > 0
             continue
-        for values in envelope:
+        for values in (highest, lowest):
             _, tier, _, _ = overlay.hazard_tiers(spec, first.copy(data=values), cols, points)
             reach |= tier > 0
     return np.flatnonzero(reach)
@@ -125,11 +119,11 @@ def member_figures(
     ``n_districts`` columns, default the highest code + 1).
 
     Every member's hazards are generated first, on two threads, or one at a time with
-    ``turn()`` called before each (the app waits there while pages compute). Only the rows that some member
-    can reach (:func:`reachable_rows`) are then run through the engine, with their registry
-    positions (so impact-function draws and budget tie-breaks are the whole registry's): money
-    goes only to rows with a tier, so the figures are the same as the engine's over every row
-    (``tests/test_ensemble.py`` checks both ways). A national ensemble of the demo reaches about
+    ``turn()`` called before each (the app waits there while pages compute). Only the rows
+    that some member can reach (:func:`reachable_rows`) are then run through the engine, with
+    their registry positions (so impact-function draws and budget tie-breaks are the whole
+    registry's): money goes only to rows with a tier, so the figures are the same as the
+    engine's over every row (``tests/test_ensemble_reach.py`` checks both ways). A national ensemble of the demo reaches about
     4 % of the rows. When the rows cannot be told (see :func:`reachable_rows`) every row runs,
     the households located on the hazard grid once (:class:`hazards.sampling.Points`).
     ``known`` gives engine results already computed for some seeds on these same columns (the

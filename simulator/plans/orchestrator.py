@@ -330,7 +330,7 @@ def assemble(
     later = (deliver_later and background and scn.delivery is not None and on_table is None
              and not (scn.financing is not None and scn.financing.events))
 
-    def delivery_step(table: pd.DataFrame):
+    def delivery_step(table: pd.DataFrame, unregistered_block: dict):
         """The delivery plan, its sites' record in ``inputs`` and its columns put in ``table``."""
         nonlocal sites
         say("planning delivery: sites, closures, travel, schedule, campsites...")
@@ -338,8 +338,7 @@ def assemble(
             sites = sites or delivery_plan.load_sites(scn.delivery)
             inputs["sites"] = delivery_plan.manifest_input(sites[1])
             hh = reg.households
-            districts = plan.district_table(res, cols["district"], poverty_line=scn.policy.poverty_line_pmt)
-            done = deliver(scn, unregistered.estimate(districts), res, cols, layers, sites,
+            done = deliver(scn, unregistered_block, res, cols, layers, sites,
                            district_ids=hh["district_id"].cat.categories, provinces=hh["province_code"].cat.categories)
             for name, values in done.columns().items():
                 table[name] = values
@@ -348,16 +347,18 @@ def assemble(
     try:
         with clock.stage("plan_s"):
             table = result_table(result_rows(reg.households, res), res)
-        done = None
+        done = districts = None
         if scn.delivery is not None and not later:
             # before the plan's tables: the household table is then complete, and ``on_table``
-            # can start writing it while they are built
-            done = delivery_step(table)
+            # can start writing it while they are built; the district table serves both
+            with clock.stage("plan_s"):
+                districts = plan.district_table(res, cols["district"], poverty_line=scn.policy.poverty_line_pmt)
+            done = delivery_step(table, unregistered.estimate(districts))
         if on_table is not None:
             on_table(table)
         say("building the plan...")
         with clock.stage("plan_s"):
-            the_plan = build_plan(scn, res, cols, reg, layers, library=library)
+            the_plan = build_plan(scn, res, cols, reg, layers, library=library, districts=districts)
         if done is not None:
             the_plan["delivery"] = done.section
         if scn.financing is not None and scn.financing.events:
@@ -394,7 +395,7 @@ def assemble(
                     turn()
                 # the columns go into a new frame (the shown one is not changed under a reader)
                 delivered = table.copy(deep=False)
-                done = delivery_step(delivered)
+                done = delivery_step(delivered, the_plan["unregistered"])
                 the_plan["delivery"] = done.section
                 result.households = delivered
             except BaseException as exc:
@@ -505,17 +506,18 @@ def run_ensemble(scn: Scenario, the_plan: dict | Future, clock: _Clock, say: Cal
 
 
 def build_plan(scn: Scenario, res, cols, reg: registry.Registry, layers: list, *,
-               library: Scenario | None = None) -> dict:
+               library: Scenario | None = None, districts: pd.DataFrame | None = None) -> dict:
     """The plan of an engine result over a validated registry (:func:`plan_of`)."""
     hh = reg.households
     weights = (len(hh), int(hh["weight"].sum())) if "weight" in hh and len(hh) else None
     return plan_of(scn, res, cols, layers, report=reg.report.to_dict(),
-                   tehsil=result_rows(hh, res)["tehsil_id"], weights=weights, library=library)
+                   tehsil=result_rows(hh, res)["tehsil_id"], weights=weights, library=library,
+                   districts=districts)
 
 
 def plan_of(scn: Scenario, res, cols, layers: list, *, report: dict, tehsil: pd.Series | None,
             weights: tuple[int, int] | None, library: Scenario | None = None,
-            registry_rows: int | None = None) -> dict:
+            registry_rows: int | None = None, districts: pd.DataFrame | None = None) -> dict:
     """The plan of an engine result: figures (:func:`simulator.plans.build.build`), then the
     NSER update costing, the agencies of the provinces involved, empty sign-off fields and
     the policy record (edited or not, with its differences).
@@ -523,7 +525,8 @@ def plan_of(scn: Scenario, res, cols, layers: list, *, report: dict, tehsil: pd.
     ``report``: the registry's validation report; ``tehsil``: the tehsil code of each result
     row; ``weights``: registry rows and the households they stand for (None: no weights);
     ``registry_rows``: rows of the whole registry when ``res`` covers a summary of it (a
-    distributed run), else ``len(res.tier)``.
+    distributed run), else ``len(res.tier)``; ``districts``: the plan's district table, when
+    made already (:func:`simulator.plans.build.district_table`).
     """
     changes = policy.differences(library, scn)
     the_plan = plan.build(
@@ -533,6 +536,7 @@ def plan_of(scn: Scenario, res, cols, layers: list, *, report: dict, tehsil: pd.
         registry_report=report,
         assumptions=assumptions_mod.assumptions(scn, layers, weights=weights, changes=changes),
         tehsil=tehsil,
+        districts=districts,
     )
     if registry_rows is not None:
         the_plan["registry_rows"] = registry_rows
