@@ -65,6 +65,10 @@ def main() -> None:
     parser.add_argument("--role", choices=("minister", "planner"), default="minister")
     parser.add_argument("--transfer", type=int, default=30_000, help="the what-if's transfer [PKR]")
     args = parser.parse_args()
+    # stdout carries the JSON line only: what the app's libraries write to file descriptor 1
+    # (a solver's stray printf on a background thread, say) goes to stderr
+    report = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     if not args.registry.exists():
         madad = str(Path(sys.executable).parent / "madad")
         subprocess.run([madad, "registry", "generate", "--households", str(args.households),
@@ -110,7 +114,7 @@ def main() -> None:
         "what_if_s": round(what_if, 2),
         "ranges_ready_s": round(ranges_at, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
-    }))
+    }), file=report, flush=True)
 
 
 if __name__ == "__main__":

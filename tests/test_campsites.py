@@ -3,6 +3,11 @@ covering MILP, and the rows for the sites table. Tiny synthetic inputs, hand-com
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -269,3 +274,34 @@ def test_after_adding_the_campsites_every_far_household_is_within_the_limit():
     assert (after.site >= 1).all()  # every household now goes to a campsite
     plan = dv.schedule(after.site, np.full(len(lon), 25_000), [(0, 1.0)], table.sites.payments_per_day)
     assert plan.sites.last_day.max() < cs.MAX_DAYS
+
+
+#: Two solves on two threads overlapping, then one on the main thread writing a stray line at
+#: the C level, then the process's own output (what the app benchmark does, in small).
+_OVERLAP = textwrap.dedent("""
+    import os, threading
+    from simulator.plans import campsites as cs
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    def a():
+        with cs._solver_output_to_log():
+            a_in.set(); b_in.wait()
+        a_out.set()
+    def b():
+        a_in.wait()
+        with cs._solver_output_to_log():
+            b_in.set(); print("said while a background solve runs", flush=True); a_out.wait()
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    [t.start() for t in threads]; [t.join() for t in threads]
+    with cs._solver_output_to_log():
+        os.write(1, b"HighsMipSolverData stray line\\n")
+    print('{"figures": 1}')
+""")
+
+
+def test_solver_output_is_kept_from_stdout_and_background_solves_leave_it_alone():
+    """Solves on background threads (the app's delivery plans) never move the process's stdout
+    (two of them, restoring out of order, once left it on a closed temporary file: a JSON line
+    printed after was lost); a solve on the main thread keeps the solver's stray line out."""
+    out = subprocess.run([sys.executable, "-c", _OVERLAP], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert out.stdout.splitlines() == ["said while a background solve runs", '{"figures": 1}']

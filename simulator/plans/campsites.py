@@ -90,6 +90,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -406,32 +407,54 @@ class _Solution:
 @contextlib.contextmanager
 def _solver_output_to_log():
     """HiGHS writes a line of its own to the process's stdout even with ``disp`` off (e.g.
-    "HighsMipSolverData::transformNewIntegerFeasibleSolution ..."), which would land in a
-    command's output or a JSON line: its stdout goes to a temporary file for the solve and what
-    it wrote is logged at DEBUG. Only file descriptor 1 is redirected, and only while the
-    solver runs."""
+    "HighsMipSolverData::transformNewIntegerFeasibleSolution ...", a bare ``printf``), which
+    would land in a command's output or a JSON line: on the main thread (the CLI's solves), its
+    stdout goes to a temporary file for the solve and what it wrote is logged at DEBUG.
+
+    File descriptor 1 belongs to the whole process, so it is never redirected from any other
+    thread (the app's delivery plans are solved in the background): whatever the main thread
+    wrote meanwhile would go to the file, and two solves on two threads, restoring out of
+    order, left stdout pointed at a closed temporary file for good (the app benchmark's JSON
+    line vanished that way). There a stray HiGHS line goes to the process's stdout (the app
+    server's console)."""
     import os
     import sys
     import tempfile
 
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):  # no real stdout (a notebook, a test capture)
         yield
         return
     sys.stdout.flush()
+    _flush_c_stdio()
     saved = os.dup(fd)
     with tempfile.TemporaryFile() as sink:
         os.dup2(sink.fileno(), fd)
         try:
             yield
         finally:
+            _flush_c_stdio()  # HiGHS's printf is buffered by the C library when stdout is a pipe
             os.dup2(saved, fd)
             os.close(saved)
             sink.seek(0)
             text = sink.read().decode(errors="replace").strip()
             if text:
                 log.debug("HiGHS: %s", text)
+
+
+def _flush_c_stdio() -> None:
+    """``fflush(NULL)``: the C library's buffered output is written out now, to the file
+    descriptor it is meant for (a no-op where there is no C library to ask)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
 
 
 def _solve(cells: _Cells, i: np.ndarray, j: np.ndarray, d: np.ndarray, *, capacity: float,
