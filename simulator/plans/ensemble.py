@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -84,10 +83,9 @@ def reachable_rows(scn: Scenario, cols: dict[str, np.ndarray], layers: list, mem
         if not all(isinstance(source, xr.DataArray) and same_grid(source, first) for source in sources):
             return None
         stack = np.stack([np.asarray(source.values, dtype=np.float32) for source in sources])
-        with warnings.catch_warnings():  # a pixel with no value in any member stays NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            highest = np.fmax.reduce(stack)
-            lowest = np.fmin.reduce(stack) if spec.impact is not None else None
+        # fmax/fmin skip NaN: a pixel with no value in any member stays NaN (no warning)
+        highest = np.fmax.reduce(stack)
+        lowest = np.fmin.reduce(stack) if spec.impact is not None else None
         del stack
         if lowest is None:  # tier thresholds: the pixels the highest value gives a tier
             reached = first.copy(data=(targeting.tiers(highest, spec.tier_thresholds()) > 0).astype(np.float32))

@@ -49,7 +49,6 @@ import json
 import logging
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,10 +205,11 @@ def _numeric_rule(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "iu":
         mag = np.abs(values.astype(np.int64)) if values.dtype.kind == "i" else values
         return (mag >= _LOW) & (mag < _HIGH)
-    with warnings.catch_warnings():  # an all-NaN column: nanmax is NaN, and no value is flagged
-        warnings.simplefilter("ignore", RuntimeWarning)
-        if values.size and not (np.nanmax(values) >= _LOW or np.nanmin(values) <= -_LOW):
-            return np.zeros(values.shape, bool)  # no value of 13 digits (two passes, not six)
+    # fmax/fmin skip NaN (an all-NaN column gives NaN, and no value is flagged) without the
+    # RuntimeWarning of nanmax, which would need warnings.catch_warnings: not thread-safe, and
+    # the app reads a registry on a thread of its own
+    if values.size and not (np.fmax.reduce(values, axis=None) >= _LOW or np.fmin.reduce(values, axis=None) <= -_LOW):
+        return np.zeros(values.shape, bool)  # no value of 13 digits (two passes, not six)
     v = np.abs(values.astype(np.float64))
     with np.errstate(invalid="ignore"):
         return np.isfinite(v) & (v >= _LOW) & (v < _HIGH) & (v == np.floor(v))
