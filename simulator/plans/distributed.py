@@ -799,18 +799,23 @@ class PartTables:
         return self.rows
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
-        [sources] = self.client.scatter([self.layers], broadcast=True, hash=False)
-        labels = self.door.labels
-        futures = [self.client.submit(table_part, p, self.scn, sources, patch, copies, labels, pure=False, **_on(w))
-                   for p, patch, copies, w in zip(self.door.parts[:_TABLES_AHEAD], self.patches, self.copies,
-                                                  self.door.workers, strict=False)]
+        [sources, labels] = self.client.scatter([self.layers, self.door.labels], broadcast=True, hash=False)
+
+        def submit(i: int):
+            """Part ``i``'s table: its results (tens of MB on a national registry) go to its
+            worker as data first, not inside the task (Dask warns of a large graph)."""
+            worker = self.door.workers[i]
+            [patch, copies] = self.client.scatter([self.patches[i], self.copies[i]], hash=False,
+                                                  workers=None if worker is None else [worker])
+            return self.client.submit(table_part, self.door.parts[i], self.scn, sources, patch, copies, labels,
+                                      pure=False, **_on(worker))
+
+        futures = [submit(i) for i in range(min(_TABLES_AHEAD, len(self.door.parts)))]
         rests = []
         for i in range(len(self.door.parts)):
             ahead = i + _TABLES_AHEAD
             if ahead < len(self.door.parts):
-                futures.append(self.client.submit(table_part, self.door.parts[ahead], self.scn, sources,
-                                                  self.patches[ahead], self.copies[ahead], labels, pure=False,
-                                                  **_on(self.door.workers[ahead])))
+                futures.append(submit(ahead))
             frame, rest = futures[i].result()
             futures[i] = None
             if rest is not None:
