@@ -27,9 +27,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from hazards import tables as data
 from simulator import registry
 from simulator import scenario as scenario_mod
-from simulator.plans import distributed, orchestrator
+from simulator.plans import distributed, ensemble, orchestrator
 from simulator.registry import validation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,6 +159,36 @@ def test_cluster_plan_is_the_in_memory_plan(cluster, dataset, raster_scenario, n
     if name == "2022":
         assert memory.rows is not None  # weighted rows were split
         assert res.plan["ensemble"]["members"] == scn.ensemble.members > 1
+
+
+@pytest.mark.parametrize(("name", "kinds"), [("demo", ["mask"]), ("2022", ["bounds", "bounds"])])
+def test_members_on_the_cluster_run_only_reached_rows_with_the_same_figures(cluster, dataset, name, kinds):
+    """An ensemble's members overlay only the rows some member reaches (each part's, found once
+    on its worker) and count the others once: every member figure, households included, is the
+    one the overlay of every row gives. The demo's tier thresholds are read from one mask of
+    pixels; the 2022-style scenario's two impact functions from the highest and lowest values."""
+    scn = scenario_mod.load(SCENARIOS / "indus-flood-demo.yaml") if name == "demo" else _scenarios()[name]
+    layers, _ = orchestrator.build_hazards(scn, base=SCENARIOS)
+    seeds = [scn.seed + 1, scn.seed + 2, scn.seed + 3]
+    with distributed.connect(cluster) as client:
+        door = distributed._open(client, distributed.part_specs(dataset), str(dataset), lambda _: None)
+        _, summary, _ = distributed._evaluate(client, door, scn, layers, distributed.worker_sources(scn, layers, SCENARIOS))
+        figures = {}
+        for how in ("reached", "every row"):
+            member = distributed.member_evaluator(client, door, scn, layers, SCENARIOS)
+            evaluator = member if how == "reached" else (lambda m, sources, reach, member=member: member(m, sources, None))
+            figures[how] = ensemble.member_figures(scn, summary.cols, layers, seeds, n_districts=len(data.districts()),
+                                                   evaluator=evaluator)
+        reach = ensemble.reach_of(scn, layers, [ensemble.member_layers(scn, layers, seed) for seed in seeds])
+        [shipped, own] = client.scatter([reach, distributed.worker_sources(scn, layers, SCENARIOS)], broadcast=True)
+        parts = client.gather([client.submit(distributed.reach_part, p, scn, own, shipped) for p in door.parts])
+    assert reach is not None and [how for how, _ in reach] == kinds
+    reached = sum(len(p.rows) for p in parts)
+    assert 0 < reached < door.valid / 2, "the members reach every row: the check is empty"
+    for key, values in figures["every row"].items():
+        assert np.array_equal(figures["reached"][key], values), key
+    assert figures["reached"]["households"].sum(axis=1).tolist() == [door.weight] * len(seeds)
+    assert figures["reached"]["affected_households"].sum() > 0
 
 
 def test_single_file_split_by_row_groups(cluster, dataset, tmp_path):

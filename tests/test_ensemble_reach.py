@@ -47,8 +47,9 @@ def _cols(households, layers, *, weighted: bool) -> dict[str, np.ndarray]:
 
 
 def _every_row(cols):
-    """The engine over every row for each member: the figures without the reachable rows."""
-    return lambda member, sources: (engine.evaluate(member, cols, sources), cols)
+    """The engine over every row for each member: the figures without the reachable rows (the
+    members' reach, handed to an evaluator, is left unused)."""
+    return lambda member, sources, reach: (engine.evaluate(member, cols, sources), cols)
 
 
 def _binding(scn: scenario.Scenario, plan_paid_pkr: int) -> scenario.Scenario:

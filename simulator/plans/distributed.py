@@ -24,7 +24,9 @@ engine      on the client, :func:`simulator.engine.evaluate` over that summary w
             they fund exactly whom the in-memory engine funds, in one pass. The others only count
             (households, statuses, tiers), which their weighted rows do exactly.
 plan        :func:`simulator.plans.orchestrator.plan_of`, as in memory.
-ensemble    overlay and engine again for each member; each member's hazards go once to every worker.
+ensemble    overlay and engine again for each member, on the rows some member reaches: each part's
+            found once on its worker (:func:`reach_part`, from the members' pixel-wise highest
+            values), its other rows counted once; each member's hazards go once to every worker.
 table       :func:`table_part` on the workers: each part's rows of the household table with the
             client's results for its affected households, fetched in part order and streamed
             into households.parquet (:func:`simulator.publish.runs.write_households`).
@@ -470,24 +472,72 @@ def _resolved(part: Part, layers: list) -> list:
     return [layer.window(part) if isinstance(layer, RasterFile) else layer for layer in layers]
 
 
-def overlay_part(part: Part, scn: Scenario, layers: list, offset: int) -> dict:
+def _cell_households(part: Part, cell: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Households per (group, overlay status) cell of ``part``'s rows ``rows`` (default all),
+    ``cell`` given for those rows [int64, one per cell]."""
+    size = len(part.groups["district"]) * 3
+    weight = part.packed["weight"]
+    if weight is None:
+        return np.bincount(cell, minlength=size).astype(np.int64)
+    w = weight if rows is None else weight[rows]
+    return np.bincount(cell, weights=w, minlength=size).round().astype(np.int64)
+
+
+@dataclass
+class Reached:
+    """What a worker keeps of one part for an ensemble's members: the rows some member can
+    give a tier (:func:`simulator.plans.ensemble.rows_reached`), as a part of their own, and
+    the households of the other rows per (group, overlay status), which no member reaches."""
+
+    rows: np.ndarray  #: the part's rows some member reaches (rising)
+    part: Part  #: those rows: their columns, groups and located points
+    rest: np.ndarray  #: households of the other rows per cell of :func:`overlay_part` [int64]
+
+
+def reach_part(part: Part, scn: Scenario, layers: list, reach: list) -> Reached:
+    """The :class:`Reached` of one part, from :func:`simulator.plans.ensemble.reach_of` the
+    members (``layers``: the plan's own hazard sources as the workers get them). The other rows'
+    overlay status is the plan's member's; it counts in no figure of the ensemble (households,
+    affected, paid and PKR per district: the others add only their households)."""
+    from simulator.plans import ensemble
+
+    resolved = _resolved(part, layers)
+    rows = ensemble.rows_reached(scn, reach, part.cols, resolved, part.points)
+    _, _, where, _ = overlay_all(scn, resolved, part.cols, part.points)
+    others = np.ones(len(part.group), bool)
+    others[rows] = False
+    others = np.flatnonzero(others)
+    rest = _cell_households(part, part.group[others].astype(np.int64) * 3 + where[others], others)
+    cols = {k: v[rows] for k, v in part.cols.items()}
+    sub = Part(
+        spec=part.spec, rows_read=part.rows_read, dropped=part.dropped, cols=cols,
+        packed={k: None if v is None else v[rows] for k, v in part.packed.items()},
+        tehsil=part.tehsil[rows], tehsil_labels=part.tehsil_labels, group=part.group[rows], groups=part.groups,
+        points=sampling.Points(cols["lon"], cols["lat"]), windows=part.windows,
+    )
+    return Reached(rows, sub, rest)
+
+
+def overlay_part(part: Part, scn: Scenario, layers: list, offset: int, reached: Reached | None = None) -> dict:
     """The overlay of one part and its summary: the households with a tier (their engine
     columns, overlay and registry positions, ``offset`` + their row among the part's valid
-    households) and, for the others, households per (group, overlay status)."""
-    intensity, tier, where, share = overlay_all(scn, _resolved(part, layers), part.cols, part.points)
+    households) and, for the others, households per (group, overlay status). With ``reached``
+    (an ensemble's member), only the rows some member reaches are overlaid; the others are
+    counted from it."""
+    rows = None
+    if reached is not None:
+        rows, sources, part = reached.rows, _resolved(part, layers), reached.part
+    else:
+        sources = _resolved(part, layers)
+    intensity, tier, where, share = overlay_all(scn, sources, part.cols, part.points)
     at = np.flatnonzero(tier > 0)
-    weight = part.packed["weight"]
     cell = part.group.astype(np.int64) * 3 + where
-    size = len(part.groups["district"]) * 3
-    ones = weight is None
-    everyone = np.bincount(cell, minlength=size) if ones else \
-        np.bincount(cell, weights=weight, minlength=size).round().astype(np.int64)
-    reached = np.bincount(cell[at], minlength=size) if ones else \
-        np.bincount(cell[at], weights=weight[at], minlength=size).round().astype(np.int64)
-    rest = (everyone - reached).astype(np.int64)
+    rest = _cell_households(part, cell) - _cell_households(part, cell[at], at)
+    if reached is not None:
+        rest += reached.rest
     cells = np.flatnonzero(rest)
     return {
-        "positions": offset + at.astype(np.int64),
+        "positions": offset + (at if rows is None else rows[at]).astype(np.int64),
         # a delivery plan sends the affected (paid) households to sites: their places too
         "cols": {k: v for k, v in engine_columns(part, at).items()
                  if k not in (_OVERLAY_ONLY if scn.delivery is None else ("housing",))},
@@ -738,15 +788,18 @@ def _summarise(pieces: list[dict], door: _Door) -> _Summary:
     return _Summary(cols, (intensity, tier, where, share), positions, tehsil, n_aff, n_rest)
 
 
-def _evaluate(client, door: _Door, scn: Scenario, layers: list, sent: list) -> tuple[engine.EngineResult, _Summary, dict]:
+def _evaluate(client, door: _Door, scn: Scenario, layers: list, sent: list,
+              reached: list | None = None) -> tuple[engine.EngineResult, _Summary, dict]:
     """The engine over the whole registry for ``scn`` and its hazard sources: the overlay on
     the workers, the rest here. Returns the result, the summary it ran on and the summary's
     columns for each result row (split weighted rows repeated, as
     :func:`simulator.plans.orchestrator.compute` gives them). ``sent``: the sources as the
-    workers get them (:func:`worker_sources`)."""
+    workers get them (:func:`worker_sources`); ``reached``: per part, a future of its
+    :class:`Reached` (an ensemble's member: only those rows are overlaid)."""
     [sources] = client.scatter([sent], broadcast=True, hash=False)
-    pieces = client.gather([client.submit(overlay_part, p, scn, sources, int(o), pure=False, **_on(w))
-                            for p, o, w in zip(door.parts, door.offsets, door.workers, strict=True)])
+    reached = reached or [None] * len(door.parts)
+    pieces = client.gather([client.submit(overlay_part, p, scn, sources, int(o), r, pure=False, **_on(w))
+                            for p, o, w, r in zip(door.parts, door.offsets, door.workers, reached, strict=True)])
     summary = _summarise(pieces, door)
     del pieces
     res = engine.evaluate(scn, summary.cols, layers, overlay=summary.overlay, positions=summary.positions)
@@ -755,6 +808,26 @@ def _evaluate(client, door: _Door, scn: Scenario, layers: list, sent: list) -> t
         cols = {k: v[res.row] for k, v in cols.items()}
         cols["weight"] = res.weight
     return res, summary, cols
+
+
+def member_evaluator(client, door: _Door, scn: Scenario, layers: list, base: Path | None) -> Callable:
+    """The ensemble's members on the cluster (:func:`simulator.plans.ensemble.member_figures`'s
+    ``evaluator``): each member's overlay on the workers, over the rows some member reaches when
+    that can be told (each part's :class:`Reached`, made at the first member and kept on its
+    worker), the engine here."""
+    reached: list | None = None
+
+    def member(member_scn: Scenario, sources: list, reach: list | None):
+        nonlocal reached
+        if reach is not None and reached is None:
+            [shipped, own] = client.scatter([reach, worker_sources(scn, layers, base)], broadcast=True, hash=False)
+            reached = [client.submit(reach_part, p, scn, own, shipped, pure=False, **_on(w))
+                       for p, w in zip(door.parts, door.workers, strict=True)]
+        res_m, summary_m, _ = _evaluate(client, door, member_scn, sources, worker_sources(member_scn, sources, base),
+                                        reached=reached if reach is not None else None)
+        return res_m, summary_m.cols  # the rows before any split, as res_m.row counts them
+
+    return member
 
 
 class PartTables:
@@ -901,10 +974,7 @@ def run(
     if scn.ensemble is not None:
         from simulator.plans import ensemble
 
-        def member(member_scn: Scenario, sources: list):
-            res_m, summary_m, _ = _evaluate(client, door, member_scn, sources, worker_sources(member_scn, sources, base))
-            return res_m, summary_m.cols  # the rows before any split, as res_m.row counts them
-
+        member = member_evaluator(client, door, scn, layers, base)
         pending = orchestrator.run_ensemble(scn, the_plan, clock, say, background, lambda on_member: ensemble.summary(
             scn, summary.cols, layers, data.districts().district_id, door.province_of,
             on_member=on_member, known={scn.seed: res}, evaluator=member,

@@ -50,6 +50,65 @@ def member_layers(scn: Scenario, layers: list, seed: int) -> list:
             if spec.generator is not None else layer for spec, layer in zip(scn.hazards, layers, strict=True)]
 
 
+def reach_of(scn: Scenario, layers: list, members: list[list]) -> list[tuple] | None:
+    """What decides, hazard by hazard, which rows some member can give a tier, made from the
+    members' pixels alone (no household): the first half of :func:`reachable_rows`, so that a
+    distributed run can send it to the workers holding the households (:func:`rows_reached`).
+
+    One entry per ``scn.hazards``: ``("same", None)``, the source is the same in every member
+    (a file or a declared table: the rows it gives a tier); ``("mask", raster)``, tier
+    thresholds, 1 where the members' highest value reaches the first threshold; ``("bounds",
+    (highest, lowest))``, an impact function, the members' pixel-wise highest and lowest values.
+    None when the rows cannot be told without running every member (see :func:`reachable_rows`).
+    """
+    from hazards.sampling import same_grid
+
+    if len(scn.hazards) > 1 and scn.combine != "max_tier":
+        return None
+    reach = []
+    for j, spec in enumerate(scn.hazards):
+        sources = [member[j] for member in members]
+        if all(source is layers[j] for source in sources):
+            reach.append(("same", None))
+            continue
+        first = sources[0]
+        if not all(isinstance(source, xr.DataArray) and same_grid(source, first) for source in sources):
+            return None
+        stack = np.stack([np.asarray(source.values, dtype=np.float32) for source in sources])
+        # fmax/fmin skip NaN: a pixel with no value in any member stays NaN (no warning)
+        highest = np.fmax.reduce(stack)
+        lowest = np.fmin.reduce(stack) if spec.impact is not None else None
+        del stack
+        if lowest is None:  # tier thresholds: the pixels the highest value gives a tier
+            tiered = targeting.tiers(highest, spec.tier_thresholds()) > 0
+            reach.append(("mask", first.copy(data=tiered.astype(np.float32))))
+        else:
+            reach.append(("bounds", (first.copy(data=highest), first.copy(data=lowest))))
+    return reach
+
+
+def rows_reached(scn: Scenario, reach: list[tuple], cols: dict[str, np.ndarray], layers: list,
+                 points=None) -> np.ndarray:
+    """The rows of ``cols`` that some member can give a tier (flat indices, rising), from
+    :func:`reach_of`'s ``reach``: the second half of :func:`reachable_rows`. ``layers``: the
+    hazard sources as these rows are overlaid (for the ``"same"`` entries); ``points``: a
+    :class:`hazards.sampling.Points` of ``cols``."""
+    from hazards.sampling import sample
+    from simulator.engine import overlay
+
+    hit = np.zeros(len(cols["lon"]), bool)
+    for spec, layer, (how, what) in zip(scn.hazards, layers, reach, strict=True):
+        if how == "same":
+            hit |= overlay.hazard_tiers(spec, layer, cols, points)[1] > 0
+        elif how == "mask":  # one gather of the reached pixels
+            values = points.sample(what)[0] if points is not None else sample(what, cols["lon"], cols["lat"])[0]
+            hit |= values > 0
+        else:
+            for bound in what:
+                hit |= overlay.hazard_tiers(spec, bound, cols, points)[1] > 0
+    return np.flatnonzero(hit)
+
+
 def reachable_rows(scn: Scenario, cols: dict[str, np.ndarray], layers: list, members: list[list],
                    points=None) -> np.ndarray | None:
     """The rows that some member can give a tier (flat indices, rising), or None when that
@@ -62,40 +121,14 @@ def reachable_rows(scn: Scenario, cols: dict[str, np.ndarray], layers: list, mem
     those that an overlay of the highest or of the lowest values gives a tier (NaN, nodata,
     where no member has a value). Exact when the hazards combine by ``max_tier`` (or there is
     one) and each modelled hazard's members share one grid; else None. Declared tables and files
-    are the same in every member, and are overlaid once.
+    are the same in every member, and are overlaid once. :func:`reach_of` (the pixels) then
+    :func:`rows_reached` (the rows).
 
     ``members``: each member's hazard sources (:func:`member_layers`); ``points``: a
     :class:`hazards.sampling.Points` of ``cols`` to reuse its located pixels.
     """
-    from hazards.sampling import same_grid, sample
-    from simulator.engine import overlay
-
-    if len(scn.hazards) > 1 and scn.combine != "max_tier":
-        return None
-    reach = np.zeros(len(cols["lon"]), bool)
-    for j, spec in enumerate(scn.hazards):
-        sources = [member[j] for member in members]
-        if all(source is layers[j] for source in sources):
-            _, tier, _, _ = overlay.hazard_tiers(spec, layers[j], cols, points)
-            reach |= tier > 0
-            continue
-        first = sources[0]
-        if not all(isinstance(source, xr.DataArray) and same_grid(source, first) for source in sources):
-            return None
-        stack = np.stack([np.asarray(source.values, dtype=np.float32) for source in sources])
-        # fmax/fmin skip NaN: a pixel with no value in any member stays NaN (no warning)
-        highest = np.fmax.reduce(stack)
-        lowest = np.fmin.reduce(stack) if spec.impact is not None else None
-        del stack
-        if lowest is None:  # tier thresholds: the pixels the highest value gives a tier
-            reached = first.copy(data=(targeting.tiers(highest, spec.tier_thresholds()) > 0).astype(np.float32))
-            values = points.sample(reached)[0] if points is not None else sample(reached, cols["lon"], cols["lat"])[0]
-            reach |= values > 0
-            continue
-        for values in (highest, lowest):
-            _, tier, _, _ = overlay.hazard_tiers(spec, first.copy(data=values), cols, points)
-            reach |= tier > 0
-    return np.flatnonzero(reach)
+    reach = reach_of(scn, layers, members)
+    return None if reach is None else rows_reached(scn, reach, cols, layers, points)
 
 
 def member_figures(
@@ -107,7 +140,7 @@ def member_figures(
     n_districts: int | None = None,
     on_member: Callable[[int], None] | None = None,
     known: dict[int, engine.EngineResult] | None = None,
-    evaluator: Callable[[Scenario, list], tuple[engine.EngineResult, dict[str, np.ndarray]]] | None = None,
+    evaluator: Callable[[Scenario, list, list | None], tuple[engine.EngineResult, dict[str, np.ndarray]]] | None = None,
     turn: Callable[[], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per member, per district: households, affected, paid and PKR.
@@ -125,9 +158,11 @@ def member_figures(
     4 % of the rows. When the rows cannot be told (see :func:`reachable_rows`) every row runs,
     the households located on the hazard grid once (:class:`hazards.sampling.Points`).
     ``known`` gives engine results already computed for some seeds on these same columns (the
-    plan's own member), which are not run again. ``evaluator(member_scenario, member_sources)``
-    runs the engine for a member instead and returns its result and the columns it ran on (a
-    distributed run: the registry's summary, see :mod:`simulator.plans.distributed`).
+    plan's own member), which are not run again. ``evaluator(member_scenario, member_sources,
+    reach)`` runs the engine for a member instead and returns its result and the columns it ran
+    on (a distributed run: the registry's summary, see :mod:`simulator.plans.distributed`);
+    ``reach`` is :func:`reach_of` the members (None: every row must run), for the evaluator to
+    run only the rows some member reaches, as here.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -148,8 +183,9 @@ def member_figures(
             sources[seed] = member_layers(scn, layers, seed)
     points = Points(cols["lon"], cols["lat"]) if evaluator is None else None
     rows = None
-    if evaluator is None and to_run:
-        rows = reachable_rows(scn, cols, layers, list(sources.values()), points)
+    reach = reach_of(scn, layers, list(sources.values())) if to_run else None
+    if evaluator is None and reach is not None:
+        rows = rows_reached(scn, reach, cols, layers, points)
     run_cols, positions = cols, None
     if rows is not None:
         run_cols, positions = {k: v[rows] for k, v in cols.items()}, rows
@@ -167,7 +203,7 @@ def member_figures(
                 res = engine.evaluate(member, run_cols, sources.pop(seed), points=points, positions=positions)
                 member_cols = run_cols
             else:
-                res, member_cols = evaluator(member, sources.pop(seed))
+                res, member_cols = evaluator(member, sources.pop(seed), reach)
         district = member_cols["district"] if res.row is None else member_cols["district"][res.row]
         out["households"][i] = everyone if everyone is not None else \
             np.bincount(district, weights=res.weight.astype(np.float64), minlength=n_districts)
@@ -193,7 +229,7 @@ def _ranges(values: np.ndarray) -> dict:
 def summary(scn: Scenario, cols: dict[str, np.ndarray], layers: list, district_ids: pd.Index,
             province_of: pd.Series, *, on_member: Callable[[int], None] | None = None,
             known: dict[int, engine.EngineResult] | None = None,
-            evaluator: Callable[[Scenario, list], tuple[engine.EngineResult, dict]] | None = None,
+            evaluator: Callable[[Scenario, list, list | None], tuple[engine.EngineResult, dict]] | None = None,
             turn: Callable[[], None] | None = None) -> dict:
     """The plan's ``ensemble`` block: members, seeds, and P10/P50/P90 of each metric nationally,
     by province and by district (districts with any affected household in any member).
