@@ -90,6 +90,23 @@ def test_province_mismatch_and_several_reasons():
     assert reg.quarantine.reason.tolist() == ["province_mismatch", "impossible_size;pmt_out_of_range"]
 
 
+def test_province_of_districts_is_each_present_district_s_province():
+    """The districts a registry holds and their provinces, as its rows give them (first row of
+    each district), without the rows that validation quarantined for a disagreeing province."""
+    hh = registry.validate(registry.generate(5_000, seed=3), source="synthetic").households
+    rows = hh.drop_duplicates("district_id").set_index("district_id")["province_code"].astype(str)
+    got = registry.province_of_districts(hh)
+    assert got.index.name == "district_id" and got.notna().all()
+    assert got.sort_index().to_dict() == rows.sort_index().to_dict()
+    assert 1 < len(got) < len(data.districts())  # only the districts present
+    # a row whose given province disagrees is quarantined, so it names no province here
+    mixed = _good_rows()
+    mixed["province_code"] = "SD"
+    mixed.loc[0, ["district_id", "province_code"]] = ["pb_lahore", "SD"]
+    reg = registry.validate(mixed, source="t")
+    assert registry.province_of_districts(reg.households).to_dict() == {"sd_hyderabad": "SD"}
+
+
 def test_cnic_never_reaches_quarantine():
     rows = _good_rows()
     rows.loc[0, "household_id"] = "3520212345671"

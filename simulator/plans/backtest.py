@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from hazards.errors import DataFileError, ScenarioError
-from simulator import engine
+from simulator import engine, registry
 from simulator.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def members(
     cols = engine.household_columns(households, tehsils=engine.needs_tehsils(layers))
     districts = households["district_id"].cat.categories
     figures = member_figures(scn, cols, layers, seeds, n_districts=len(districts), on_member=on_member)
-    province_of = households.drop_duplicates("district_id").set_index("district_id")["province_code"].astype(str)
+    province_of = registry.province_of_districts(households)
     codes = province_of.reindex(districts).to_numpy()
     paid = figures["paid_households"]
     rows = [{"seed": seed, "paid_households": int(round(paid[i].sum())),
@@ -218,7 +218,7 @@ def footprint_check(
                 })
     if ev.extent is not None and not (seen and _built_from_extent(scn, base)):
         extent = ev.extent
-        prov_of = households.drop_duplicates("district_id").set_index("district_id")["province_code"].astype(str)
+        prov_of = registry.province_of_districts(households)
         ids = [d for d in by_district.index if prov_of.get(d) in FOUR_PROVINCES and d in extent.index]
         rho = np.array([_spearman(by_district.loc[ids, s].to_numpy(), extent.loc[ids].to_numpy()) for s in seeds])
         checks.append({

@@ -357,16 +357,11 @@ def open_part(spec: PartSpec) -> tuple[Part, dict]:
         "hashes": validation.id_hashes(hh["household_id"]),
         "extent": _extent(part)[1],
         "districts": sorted({str(d) for d in hh["district_id"].unique()}),
-        "provinces": _province_of(hh),
+        "provinces": validation.province_of_districts(hh).to_dict(),
         "weight": _weight_sum(part),
         "tehsil_labels": part.tehsil_labels,
     }
     return part, door
-
-
-def _province_of(hh: pd.DataFrame) -> dict[str, str]:
-    first = hh.drop_duplicates("district_id")
-    return dict(zip(first["district_id"].astype(str), first["province_code"].astype(str), strict=True))
 
 
 def _extent(part: Part) -> tuple[int, tuple | None]:

@@ -445,7 +445,7 @@ def _ensemble_of(scn: Scenario, reg: registry.Registry, base_cols: dict, layers:
     hh = reg.households
     return run_ensemble(scn, the_plan, clock, say, background, lambda on_member: ensemble.summary(
         scn, base_cols, layers, hh["district_id"].cat.categories,
-        hh.drop_duplicates("district_id").set_index("district_id")["province_code"], on_member=on_member,
+        registry.province_of_districts(hh), on_member=on_member,
         known={scn.seed: res},  # the plan's own member: the engine has run it already
         turn=turn,
     ))

@@ -35,7 +35,8 @@ The flow, one module each:
 ``read``         :func:`read_raw`, :func:`load` (read then validate), :func:`write` (GeoParquet/CSV)
 ``partitioned``  :func:`write_partitioned`, :func:`is_dataset`, :func:`parts`, :func:`read_dataset`:
                  folders of GeoParquet parts by province, written one chunk at a time
-``validation``   :func:`validate`: named vectorized checks, the quarantine and the report
+``validation``   :func:`validate`: named vectorized checks, the quarantine and the report;
+                 :func:`province_of_districts`: each district's province
 ``synthetic``    :func:`generate`, :func:`generate_chunks`: the synthetic registry and its parameters
 ``merging``      :func:`read_links`, :func:`merge`: federal and provincial registries together
 ``boundaries``   district polygons for maps and code checks
@@ -81,7 +82,7 @@ from simulator.registry.synthetic import (
     generate,
     generate_chunks,
 )
-from simulator.registry.validation import validate
+from simulator.registry.validation import province_of_districts, validate
 
 __all__ = [
     "CNIC_COLUMN_NAMES",
@@ -116,6 +117,7 @@ __all__ = [
     "read_dataset",
     "read_links",
     "read_raw",
+    "province_of_districts",
     "validate",
     "write",
     "write_partitioned",

@@ -627,3 +627,25 @@ def validate(raw: pd.DataFrame, *, source: str = "<registry>") -> Registry:
     if report.rows_quarantined:
         log.warning("%s: %d of %d rows quarantined", source, report.rows_quarantined, n)
     return Registry(households, quarantine, report)
+
+
+def province_of_districts(households: pd.DataFrame) -> pd.Series:
+    """The province code (str) of each district that ``households`` (a validated registry)
+    holds, indexed by district id, in the order of the district categories.
+
+    Validation makes every row's province its district's in the district table (a row whose
+    given province disagrees is quarantined, :func:`_check_districts`), so the table is read
+    for the districts present: one count of the district codes, not a pass over the rows'
+    columns (``drop_duplicates`` took about 1 s of a 35 M-household run)."""
+    district = households["district_id"]
+    if isinstance(district.dtype, pd.CategoricalDtype):
+        codes = district.cat.codes.to_numpy()
+        if len(codes) and codes.min() < 0:  # missing: none in a validated registry
+            codes = codes[codes >= 0]
+        present = pd.Index(district.cat.categories[np.bincount(codes, minlength=len(district.cat.categories)) > 0])
+    else:
+        present = pd.Index(pd.unique(district.dropna()))
+    table = data.districts().set_index("district_id")["province_code"].astype(str)
+    out = table.reindex(present.astype(str))
+    out.index.name, out.name = "district_id", "province_code"
+    return out
