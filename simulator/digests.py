@@ -1,10 +1,12 @@
-"""SHA-256 of input files (every manifest records them), and hashing a file ahead of time.
+"""SHA-256 of input files (every manifest records them), and hashing a file ahead of time or as it is written.
 
 A 35 M-household registry is a 1 GB file whose hash takes 2 s. :func:`hash_ahead` starts it on a
 thread of its own while the program is still importing its modules (``madad run --registry``,
 see :mod:`simulator.cli`), so that one core is not idle then and busy later;
 :func:`file_sha256` of the same unchanged file then waits for that digest instead of reading
-the file again. Only this module's standard-library imports are needed.
+the file again. :func:`follow` hashes an output while it is written (a run's household table),
+so that its digest is ready when the writing ends. Only this module's standard-library imports
+are needed.
 """
 
 from __future__ import annotations
@@ -102,3 +104,48 @@ def file_sha256(path: str | Path) -> str:
         digest.update(rel.encode("utf-8") + b"\0" + file.stat().st_size.to_bytes(8, "big"))
         _feed(digest, file)
     return digest.hexdigest()
+
+
+#: How long :func:`follow` waits before looking again for bytes not yet written [s].
+FOLLOW_POLL_S = 0.05
+
+
+def follow(path: str | Path, written: threading.Event) -> Future:
+    """Hash a file while another thread writes it, front to back (an append-only writer such
+    as Parquet's): a daemon thread reads what is already there, in blocks of :data:`BLOCK`
+    bytes, waits when it has caught up, and reads to the end once ``written`` is set. Returns a
+    Future of the hex SHA-256: the digest of the whole file, as a second read would give it,
+    done moments after the writing ends instead of a read of the whole file after it. The
+    Future fails (:class:`OSError`) if the file is shorter than the bytes hashed when it ends
+    (it was rewritten, not appended), or if it never appears."""
+    future: Future = Future()
+
+    def work() -> None:
+        try:
+            while not os.path.exists(path):  # the writer creates it when its first bytes are ready
+                if written.wait(FOLLOW_POLL_S) and not os.path.exists(path):
+                    raise FileNotFoundError(f"{path}: not written")
+            digest = hashlib.sha256()
+            buffer = bytearray(BLOCK)
+            view = memoryview(buffer)
+            seen = 0
+            with open(path, "rb", buffering=0) as fh:
+                while True:
+                    ended = written.is_set()  # before the read: what follows it is the last read
+                    n = fh.readinto(view)
+                    if n:
+                        digest.update(view[:n])
+                        seen += n
+                    elif ended:
+                        break
+                    else:
+                        written.wait(FOLLOW_POLL_S)
+            size = os.stat(path).st_size
+            if size != seen:
+                raise OSError(f"{path}: {size} bytes on disk, {seen} hashed while it was written")
+            future.set_result(digest.hexdigest())
+        except BaseException as exc:  # noqa: BLE001 - the caller gets it from the Future
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="madad-hash-follow", daemon=True).start()
+    return future

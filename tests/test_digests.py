@@ -1,10 +1,15 @@
 """Input files hashed ahead of time (``madad run --registry`` while its modules import) give the
-digest of the file as it is when asked: a file changed since is read again."""
+digest of the file as it is when asked: a file changed since is read again. A file hashed while
+it is written (a run's household table) gives the digest of the whole file, or fails."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
+
+import pytest
 
 from simulator import digests
 from simulator.cli import _registry_argument
@@ -39,3 +44,51 @@ def test_only_madad_run_registry_is_read_from_the_command_line():
     assert _registry_argument(["madad", "export", "--registry", "nser.parquet"]) is None
     assert _registry_argument(["pytest", "run", "--registry", "nser.parquet"]) is None
     assert _registry_argument(["madad", "run", "s.yaml"]) is None
+
+
+def _append(path, chunks, written: threading.Event, pause: float = 0.01) -> threading.Thread:
+    """A writer appending ``chunks`` to ``path`` on a thread, a pause between them (the hash
+    catches up and waits), ``written`` set once the file is closed."""
+    def work():
+        time.sleep(pause)  # the hash starts before the file exists
+        with open(path, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+                fh.flush()
+                time.sleep(pause)
+        written.set()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
+
+
+def test_a_file_hashed_while_it_is_written_gives_its_digest(tmp_path, monkeypatch):
+    monkeypatch.setattr(digests, "BLOCK", 1 << 16)  # several reads per chunk, and partial ones
+    path = tmp_path / "households.parquet"
+    chunks = [os.urandom(n) for n in (100_000, 1, 70_000, 0, 300_000, 5)]
+    written = threading.Event()
+    digest = digests.follow(path, written)
+    _append(path, chunks, written).join()
+    assert digest.result(timeout=30) == hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert digest.result() == digests.file_sha256(path)
+
+
+def test_a_file_rewritten_while_it_is_hashed_fails(tmp_path):
+    path = tmp_path / "households.parquet"
+    path.write_bytes(os.urandom(200_000))
+    written = threading.Event()
+    digest = digests.follow(path, written)
+    time.sleep(0.3)  # hashed as far as it goes
+    path.write_bytes(b"short")  # not appended: rewritten
+    written.set()
+    with pytest.raises(OSError, match="hashed while it was written"):
+        digest.result(timeout=30)
+
+
+def test_a_file_never_written_fails(tmp_path):
+    written = threading.Event()
+    digest = digests.follow(tmp_path / "households.parquet", written)
+    written.set()
+    with pytest.raises(FileNotFoundError, match="not written"):
+        digest.result(timeout=30)

@@ -24,7 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from hazards.io import write_geotiff
-from simulator import __version__
+from simulator import __version__, digests
 from simulator.plans.orchestrator import RunResult, rasters
 from simulator.publish import atomic
 from simulator.publish.cells import neutralise
@@ -127,8 +127,15 @@ class RunWriter:
         self._table = table
 
         def write() -> str:
-            write_households(table, path, stop=self._stop)
-            return file_sha256(path)
+            # hashed as it is written (Parquet appends only), not read again after: the hash
+            # ends with the writing (a second at the end of a 35 M-household run)
+            written = threading.Event()
+            digest = digests.follow(path, written)
+            try:
+                write_households(table, path, stop=self._stop)
+            finally:
+                written.set()
+            return digest.result()
 
         self._digest = self._pool.submit(write)
 
